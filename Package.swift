@@ -1,0 +1,173 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Language settings shared by every target: Swift 6 mode with strict concurrency (the default in 6),
+/// explicit `any`, imports that must be declared where used, and internal imports unless marked public.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigilctl", targets: ["vigilctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure values: JSON, envelopes, signatures, the event catalogue, validation, the key registry. No I/O.
+        .target(
+            name: "VigilModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The append-only, hash-chained log on SQLite, its group-commit writer, reads and the offline verifier.
+        .target(
+            name: "VigilStore",
+            dependencies: [
+                "VigilModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Decoding, parallel signature verification and validation in front of the store's writer.
+        .target(
+            name: "VigilIngest",
+            dependencies: [
+                "VigilModel", "VigilStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The daemon's configuration: file, embedded default and VIGIL_* environment overrides.
+        .target(
+            name: "VigilConfig",
+            dependencies: [
+                "VigilModel",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP routes, authentication, request and response types, error-to-status mapping.
+        .target(
+            name: "VigilHTTP",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilIngest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wiring of the daemon: configuration to services, one ServiceGroup.
+        .target(
+            name: "VigilDaemon",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The operator and pharmacy command line.
+        .target(
+            name: "VigilCLI",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vigild",
+            dependencies: [
+                "VigilDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vigilctl",
+            dependencies: ["VigilCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "VigilTestSupport",
+            dependencies: [
+                "VigilModel", "VigilStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/VigilTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilModelTests",
+            dependencies: [
+                "VigilModel", "VigilTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilConfigTests",
+            dependencies: ["VigilConfig", "VigilModel", "VigilTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilStoreTests",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilHTTPTests",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilDaemon",
+                "VigilTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilEndToEndTests",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilConfig", "VigilCLI", "VigilTestSupport",
+                "vigild", "vigilctl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
