@@ -1,0 +1,50 @@
+/// Why an envelope was refused, with a stable code a client can act on.
+///
+/// The message is for people. It names fields, positions and key ids, never payload values: a clinical
+/// value must not leak into logs or error bodies.
+public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable, documented codes (PROTOCOL section 5). Their raw values are the wire form.
+    public enum Code: String, Sendable, CaseIterable {
+        /// Not a DSSE envelope: bad JSON, bad base64, missing or unknown envelope fields, wrong payloadType.
+        case malformedEnvelope = "malformed_envelope"
+        /// The payload is not a valid event: schema, ranges, times, references.
+        case invalidEvent = "invalid_event"
+        /// A signature names a key that is not registered (at that point in the log).
+        case unknownKey = "unknown_key"
+        /// A signature names a key that was revoked.
+        case revokedKey = "revoked_key"
+        /// A signature does not verify.
+        case badSignature = "bad_signature"
+        /// The signer's role may not author (or witness) this event type.
+        case forbiddenType = "forbidden_type"
+        /// The event id is already stored with other bytes.
+        case conflict = "conflict"
+        /// The request or envelope is larger than allowed.
+        case tooLarge = "too_large"
+        /// The store cannot take writes now (disk full, shutting down, integrity hold). Retry later.
+        case unavailable = "unavailable"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// A field that failed validation, named by its path in the payload (`data.systolic`, `data.phq9[8]`).
+public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+}

@@ -1,0 +1,182 @@
+/// A parsed JSON value.
+///
+/// Produced by ``JSONParser``, which is stricter than Foundation's `JSONDecoder`: duplicate object keys,
+/// lone surrogates, control characters in strings and trailing bytes are all refused. Signed payloads must
+/// mean one thing to every reader, so an object like `{"systolic": 120, "systolic": 210}` is an error here
+/// rather than whichever value a given parser happens to keep.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number, kept as its literal text so that decimal quantities convert exactly.
+    case number(JSONNumber)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// A short name of the value's kind, for error messages.
+    public var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// A JSON number literal as it appeared in the text (already checked against the JSON grammar).
+public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
+    public let literal: String
+
+    /// Creates a number from a literal the caller guarantees to follow the JSON grammar.
+    public init(uncheckedLiteral literal: String) {
+        self.literal = literal
+    }
+
+    public init(_ value: Int) {
+        self.literal = String(value)
+    }
+
+    public init(_ value: Int64) {
+        self.literal = String(value)
+    }
+
+    /// A finite double, printed in its shortest round-tripping form.
+    public init(_ value: Double) {
+        precondition(value.isFinite, "JSON numbers are finite")
+        if value == value.rounded(), abs(value) < 1e15 {
+            self.literal = String(Int64(value))
+        } else {
+            self.literal = "\(value)"
+        }
+    }
+
+    public var doubleValue: Double {
+        Double(literal) ?? .nan
+    }
+
+    /// The value as an integer, if the literal denotes one exactly (`2`, `2.0` and `2e0` do; `2.5` does not).
+    public var integerValue: Int64? {
+        guard let scaled = JSONNumber.scaledInteger(literal, decimalPlaces: 0) else { return nil }
+        return scaled
+    }
+
+    /// The value multiplied by 10^`decimalPlaces`, if that is an exact integer that fits in Int64.
+    ///
+    /// `scaledInteger("1.25", decimalPlaces: 3)` is 1250; `scaledInteger("1.2345", decimalPlaces: 3)` is nil.
+    public static func scaledInteger(_ literal: String, decimalPlaces: Int) -> Int64? {
+        var utf8 = Array(literal.utf8)[...]
+        var negative = false
+        if utf8.first == UInt8(ascii: "-") {
+            negative = true
+            utf8 = utf8.dropFirst()
+        }
+        var digits: [UInt8] = []
+        var fractionLength = 0
+        var seenPoint = false
+        var exponent = 0
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                digits.append(byte - 0x30)
+                if seenPoint { fractionLength += 1 }
+            } else if byte == UInt8(ascii: ".") {
+                seenPoint = true
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                guard let parsed = Int(String(decoding: utf8[(index + 1)...], as: UTF8.self)),
+                    abs(parsed) < 400
+                else { return nil }
+                exponent = parsed
+                break
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        // value = digits * 10^(exponent - fractionLength); scaled by 10^decimalPlaces.
+        var shift = exponent - fractionLength + decimalPlaces
+        while shift < 0 {
+            guard let last = digits.last else { break }
+            guard last == 0 else { return nil }
+            digits.removeLast()
+            shift += 1
+        }
+        if shift < 0 { return 0 }  // all digits were zeros
+        var value: Int64 = 0
+        for digit in digits {
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int64(digit))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+        }
+        for _ in 0..<shift where value != 0 {
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            value = times10
+        }
+        return negative ? -value : value
+    }
+
+    public var description: String { literal }
+}
+
+/// A JSON object: its members in the order they appeared, with keys known to be unique.
+public struct JSONObject: Sendable, Equatable {
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
+
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public private(set) var members: [Member]
+
+    public init() {
+        self.members = []
+    }
+
+    /// Builds an object from members whose keys the caller guarantees to be unique.
+    init(uniqueMembers: [Member]) {
+        self.members = uniqueMembers
+    }
+
+    /// Creates an object from key-value pairs, in order.
+    ///
+    /// - Precondition: the keys are unique.
+    public init(_ pairs: KeyValuePairs<String, JSONValue>) {
+        self.members = []
+        for (key, value) in pairs {
+            self[key] = value
+        }
+    }
+
+    public var keys: [String] { members.map(\.key) }
+    public var count: Int { members.count }
+
+    /// The value of a key; setting a value replaces the member in place or appends a new one.
+    public subscript(key: String) -> JSONValue? {
+        get {
+            for member in members where member.key == key {
+                return member.value
+            }
+            return nil
+        }
+        set {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue {
+                    members[index].value = newValue
+                } else {
+                    members.remove(at: index)
+                }
+            } else if let newValue {
+                members.append(Member(key: key, value: newValue))
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+public import Crypto
+
+/// A key id: the SHA-256 of the raw 32-byte Ed25519 public key, printed as 64 lowercase hex digits.
+public struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init(publicKey: some Collection<UInt8>) {
+        self.bytes = Array(SHA256.hash(data: Array(publicKey)))
+    }
+
+    /// Parses a key id; only the canonical lowercase form is accepted.
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let bytes = Hex.decode(hex)
+        else { return nil }
+        self.bytes = bytes
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+    public var description: String { hex }
+
+    /// The first 12 hex digits, for tables and log lines.
+    public var short: String { String(hex.prefix(12)) }
+
+    public static func < (lhs: KeyID, rhs: KeyID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+}
+
+/// An Ed25519 public key with its id, ready to verify signatures.
+public struct VerifyingKey: Sendable {
+    public let id: KeyID
+    public let rawRepresentation: [UInt8]
+    private let key: Curve25519.Signing.PublicKey
+
+    public init(rawRepresentation: [UInt8]) throws(IngestError) {
+        guard rawRepresentation.count == 32,
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: rawRepresentation)
+        else { throw IngestError(.invalidEvent, "not a raw 32-byte Ed25519 public key") }
+        self.key = key
+        self.rawRepresentation = rawRepresentation
+        self.id = KeyID(publicKey: rawRepresentation)
+    }
+
+    /// Whether `signature` is this key's Ed25519 signature over `message`.
+    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        signature.count == 64 && key.isValidSignature(signature, for: message)
+    }
+}
+
+/// An Ed25519 private key that signs envelopes.
+public struct SigningKey: Sendable {
+    private let key: Curve25519.Signing.PrivateKey
+
+    /// A fresh random key.
+    public init() {
+        self.key = Curve25519.Signing.PrivateKey()
+    }
+
+    /// A key from its 32-byte seed.
+    public init(seed: [UInt8]) throws(IngestError) {
+        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            throw IngestError(.malformedEnvelope, "an Ed25519 private key is a 32-byte seed")
+        }
+        self.key = key
+    }
+
+    public var seed: [UInt8] { Array(key.rawRepresentation) }
+    public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+    public var id: KeyID { KeyID(publicKey: publicKey) }
+
+    public var verifyingKey: VerifyingKey {
+        // A key derived from a valid private key is always a valid public key.
+        try! VerifyingKey(rawRepresentation: publicKey)
+    }
+
+    public func signature(for message: [UInt8]) -> [UInt8] {
+        // BoringSSL's Ed25519 signing cannot fail for a well-formed key.
+        Array(try! key.signature(for: message))
+    }
+}

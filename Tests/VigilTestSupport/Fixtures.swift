@@ -1,0 +1,111 @@
+import Foundation
+public import VigilModel
+public import VigilStore
+
+/// A cast of keys, one per role, fresh for each test.
+public struct TestKeys: Sendable {
+    public let admin = SigningKey()
+    public let clinician = SigningKey()
+    public let clinician2 = SigningKey()
+    public let pharmacist = SigningKey()
+    public let pharmacist2 = SigningKey()
+    public let device = SigningKey()
+    public let officer = SigningKey()
+    public let daemon = SigningKey()
+
+    public init() {}
+
+    /// The configured anchors: the admin root and the daemon's key.
+    public var anchors: [TrustAnchor] {
+        [
+            TrustAnchor(publicKey: admin.publicKey, role: .admin, name: "Test Admin"),
+            TrustAnchor(publicKey: daemon.publicKey, role: .daemon, name: "vigild"),
+        ]
+    }
+
+    /// Every non-admin key with its role and printed name.
+    public var registrable: [(key: SigningKey, role: Role, name: String)] {
+        [
+            (clinician, .clinician, "Dr. Clare Clinician"),
+            (clinician2, .clinician, "Dr. Colin Clinician"),
+            (pharmacist, .pharmacist, "Phil Pharmacist"),
+            (pharmacist2, .pharmacist, "Pia Pharmacist"),
+            (device, .device, "Vitals Monitor 7"),
+            (officer, .safetyOfficer, "Sam Safety"),
+        ]
+    }
+
+    /// Signed `key.registered` envelopes for every non-admin key, by the admin.
+    public func registrations(at time: Timestamp = SystemWallClock().now()) -> [[UInt8]] {
+        registrable.map {
+            Fixtures.envelope(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name, at: time), by: admin)
+        }
+    }
+}
+
+/// Builders of events and envelopes for tests.
+public enum Fixtures {
+    public static func now() -> Timestamp { SystemWallClock().now() }
+
+    public static func payload(
+        _ data: EventData, participant: String? = nil, session: String? = nil, at time: Timestamp? = nil,
+        id: EventID? = nil
+    ) -> EventPayload {
+        let time = time ?? now()
+        return EventPayload(
+            id: id ?? EventID.v7(at: time), occurredAt: time, participant: participant, session: session, data: data)
+    }
+
+    public static func registration(
+        of key: SigningKey, role: Role, name: String, at time: Timestamp? = nil
+    ) -> EventPayload {
+        payload(.keyRegistered(KeyRegistered(publicKey: key.publicKey, name: name, role: role)), at: time)
+    }
+
+    public static func revocation(of key: SigningKey, at time: Timestamp? = nil) -> EventPayload {
+        payload(.keyRevoked(KeyRevoked(keyID: key.id, reason: "key lost")), at: time)
+    }
+
+    public static func vitals(
+        systolic: Double? = 128, diastolic: Double? = 82, heartRate: Double? = 76, participant: String = "P-0001",
+        session: String = "P-0001-S1", at time: Timestamp? = nil
+    ) -> EventPayload {
+        payload(
+            .vitalsRecorded(VitalsRecorded(systolic: systolic, diastolic: diastolic, heartRate: heartRate)),
+            participant: participant, session: session, at: time
+        )
+    }
+
+    public static func received(lot: String = "L-9", mg: Int = 10_000, at time: Timestamp? = nil) -> EventPayload {
+        payload(
+            .inventoryReceived(
+                InventoryReceived(lot: lot, substance: "MDMA HCl", quantity: Milligrams(mg), supplier: "Acme Pharma")),
+            at: time)
+    }
+
+    public static func wasted(lot: String = "L-9", mg: Int = 20) -> EventPayload {
+        payload(.doseWasted(DoseWasted(lot: lot, quantity: Milligrams(mg), reason: "spilled")), participant: "P-0001")
+    }
+
+    /// The JSON bytes of an envelope signed by `author` and `witnesses`.
+    public static func envelope(_ payload: EventPayload, by author: SigningKey, witnesses: [SigningKey] = []) -> [UInt8]
+    {
+        Envelope.sign(payload: payload.jsonBytes, author: author, witnesses: witnesses).jsonBytes
+    }
+
+    /// A verified event ready for the store (as the ingest pipeline would hand it over).
+    public static func verified(
+        _ payload: EventPayload, by author: SigningKey, witnesses: [SigningKey] = []
+    ) -> VerifiedEvent {
+        let envelope = Envelope.sign(payload: payload.jsonBytes, author: author, witnesses: witnesses)
+        return VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload)
+    }
+}
+
+/// Runs `body` with a fresh temporary folder, removed afterwards.
+public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = NSTemporaryDirectory() + "vigil-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
