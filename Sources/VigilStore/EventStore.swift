@@ -1,0 +1,265 @@
+import Foundation
+import GRDB
+public import Logging
+public import Metrics
+public import VigilModel
+
+/// The append-only, hash-chained event log on SQLite (PROTOCOL section 4).
+///
+/// WAL mode with `synchronous = FULL`: an append returns only after its transaction is on disk. Positions
+/// run 1, 2, 3 ... without gaps; each entry keeps the envelope's exact bytes with its leaf and chain hash.
+/// Appends go through a group committer (one transaction and one fsync per group); reads run concurrently
+/// on WAL readers.
+public final class EventStore: Sendable {
+    public let path: String
+    let database: DatabasePool
+    private let committer: GroupCommitter
+    private let logger: Logger
+
+    private init(path: String, database: DatabasePool, committer: GroupCommitter, logger: Logger) {
+        self.path = path
+        self.database = database
+        self.committer = committer
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the store at `path`, migrates it, and loads the head and key registry.
+    ///
+    /// - Parameter anchors: the trust anchors the configuration names now (admin keys and the daemon's key).
+    ///   Differences from the anchors last recorded are recorded, effective from the current log size.
+    public static func open(
+        path: String, anchors: [TrustAnchor], clock: any WallClock = SystemWallClock(), logger: Logger,
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
+    ) throws(StoreError) -> EventStore {
+        do {
+            var configuration = Configuration()
+            configuration.label = "vigil.store"
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                // Truncate the WAL back to at most 64 MiB after checkpoints instead of letting it keep its peak size.
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            }
+            let database = try DatabasePool(path: path, configuration: configuration)
+            // GRDB's DatabasePool sets synchronous = NORMAL on WAL databases; durability needs FULL.
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try StoreSchema.migrator.migrate(database)
+            let state = try database.write { db in
+                try loadState(db: db, anchors: anchors, now: clock.now().microsecondsSinceEpoch, logger: logger)
+            }
+            logger.info(
+                "event store opened",
+                metadata: [
+                    "store.path": "\(path)", "store.size": "\(state.head.size)",
+                    "store.keys": "\(state.registry.keys.count)",
+                ]
+            )
+            let committer = GroupCommitter(
+                database: database, state: state, clock: clock, logger: logger,
+                metrics: StoreMetrics(factory: metricsFactory)
+            )
+            return EventStore(path: path, database: database, committer: committer, logger: logger)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError(
+                .io,
+                "cannot open the event store at \(path): SQLite error \(error.extendedResultCode.rawValue) (\(error.message ?? "no message"))"
+            )
+        } catch {
+            throw StoreError(.io, "cannot open the event store at \(path): \(error)")
+        }
+    }
+
+    /// Stores events in order; each is stored, found to be a duplicate, or refused on its own.
+    ///
+    /// Stored events are durable when this returns. If the database cannot commit (disk full, I/O error),
+    /// nothing of the group is stored and every event is refused with `unavailable`.
+    public func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
+        await committer.append(events)
+    }
+
+    /// The current head of the log.
+    public var head: LogHead { committer.currentState.head }
+
+    /// The key registry as of the head of the log.
+    public var registry: KeyRegistry { committer.currentState.registry }
+
+    /// The Unix microseconds at which the commit under way started, or nil when the writer is idle.
+    public var commitInProgressSince: Int64? { committer.commitInProgressSince }
+
+    /// Entries after `position`, in order, at most `limit` of them.
+    public func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
+        try await database.read { db in
+            try EventStore.fetchEntries(db, after: position, limit: limit)
+        }
+    }
+
+    /// The entry at `position`, if the log has one.
+    public func entry(at position: Int64) async throws -> StoredEntry? {
+        try await entries(after: position - 1, limit: 1).first { $0.position == position }
+    }
+
+    /// Refuses new appends, waits for the ones under way to be committed and answered, and closes the file.
+    public func close() async {
+        await committer.close()
+        do {
+            try database.close()
+        } catch {
+            logger.warning("closing the event store failed", metadata: ["store.error": "\(type(of: error))"])
+        }
+        logger.info("event store closed", metadata: ["store.size": "\(head.size)"])
+    }
+
+    // MARK: - Loading
+
+    static func fetchEntries(_ db: Database, after position: Int64, limit: Int) throws -> [StoredEntry] {
+        var entries: [StoredEntry] = []
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
+                WHERE position > ? ORDER BY position LIMIT ?
+                """,
+            arguments: [position, limit]
+        )
+        while let row = try rows.next() {
+            entries.append(try entry(from: row))
+        }
+        return entries
+    }
+
+    static func entry(from row: Row) throws -> StoredEntry {
+        let idBytes: Data = row[1]
+        guard let id = EventID(bytes: idBytes) else {
+            throw StoreError(.corrupt, "the entry at position \(row[0] as Int64) has an event id that is not 16 bytes")
+        }
+        return StoredEntry(
+            position: row[0], eventID: id, recordedAt: row[2], envelope: [UInt8](row[3] as Data),
+            leafHash: [UInt8](row[4] as Data), chainHash: [UInt8](row[5] as Data)
+        )
+    }
+
+    /// Reads the head, replays the registry from the anchor history and the key events, and records any
+    /// change of the configured anchors.
+    static func loadState(db: Database, anchors: [TrustAnchor], now: Int64, logger: Logger) throws -> WriterState {
+        var head = LogHead.empty
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT position, chain_hash, recorded_at FROM events ORDER BY position DESC LIMIT 1")
+        {
+            head = LogHead(size: row[0], chainHash: [UInt8](row[1] as Data), lastRecordedAt: row[2])
+        }
+        let changes = try fetchAnchorChanges(db)
+        var replay = RegistryReplay(anchorChanges: changes)
+        let keyRows = try Row.fetchCursor(
+            db, sql: "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position")
+        while let row = try keyRows.next() {
+            let position: Int64 = row[0]
+            replay.advance(to: position)
+            replay.apply(try keyChange(from: row), at: position)
+        }
+        replay.advance(to: head.size + 1)
+        var registry = replay.registry
+
+        // Record what changed in the configured anchors since the last start.
+        let recorded = RegistryReplay.currentAnchors(changes)
+        let wanted = Dictionary(anchors.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+        var newChanges: [AnchorChange] = []
+        for (id, anchor) in recorded.sorted(by: { $0.key < $1.key }) where wanted[id] != anchor {
+            newChanges.append(AnchorChange(logSize: head.size, anchor: anchor, kind: .removed))
+        }
+        for (id, anchor) in wanted.sorted(by: { $0.key < $1.key }) where recorded[id] != anchor {
+            newChanges.append(AnchorChange(logSize: head.size, anchor: anchor, kind: .added))
+        }
+        for change in newChanges {
+            try db.execute(
+                sql:
+                    "INSERT INTO trust_anchors (log_size, public_key, role, name, change, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    change.logSize, Data(change.anchor.publicKey), change.anchor.role.rawValue, change.anchor.name,
+                    change.kind.rawValue, now,
+                ]
+            )
+            switch change.kind {
+            case .added: registry.add(anchor: change.anchor)
+            case .removed: registry.remove(anchor: change.anchor.keyID)
+            }
+            logger.notice(
+                "trust anchor \(change.kind.rawValue)",
+                metadata: [
+                    "key.id": "\(change.anchor.keyID.hex)", "key.role": "\(change.anchor.role.rawValue)",
+                    "store.size": "\(head.size)",
+                ]
+            )
+        }
+        return WriterState(head: head, registry: registry)
+    }
+
+    static func fetchAnchorChanges(_ db: Database) throws -> [AnchorChange] {
+        var changes: [AnchorChange] = []
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT log_size, public_key, role, name, change FROM trust_anchors ORDER BY seq")
+        while let row = try rows.next() {
+            guard let role = Role(rawValue: row[2]), let kind = AnchorChange.Kind(rawValue: row[4]) else {
+                throw StoreError(.corrupt, "the trust anchor history holds an unknown role or change")
+            }
+            let anchor = TrustAnchor(publicKey: [UInt8](row[1] as Data), role: role, name: row[3])
+            changes.append(AnchorChange(logSize: row[0], anchor: anchor, kind: kind))
+        }
+        return changes
+    }
+
+    static func keyChange(from row: Row) throws -> KeyChange {
+        let change: String = row[2]
+        if change == "revoked" {
+            let id = [UInt8](row[1] as Data)
+            guard id.count == 32, let keyID = KeyID(hex: Hex.encode(id)) else {
+                throw StoreError(.corrupt, "a key event at position \(row[0] as Int64) names a malformed key id")
+            }
+            return .revoked(keyID)
+        }
+        guard let publicKey = row[3] as Data?, let roleName = row[4] as String?, let role = Role(rawValue: roleName),
+            let name = row[5] as String?
+        else {
+            throw StoreError(.corrupt, "a key registration at position \(row[0] as Int64) is incomplete")
+        }
+        return .registered(KeyRegistered(publicKey: [UInt8](publicKey), name: name, role: role))
+    }
+}
+
+// MARK: - Signed heads
+
+extension EventStore {
+    /// A head signed by the daemon, with its envelope's bytes.
+    public struct SignedHeadRecord: Sendable {
+        public var head: SignedHead
+        public var envelope: [UInt8]
+    }
+
+    /// Signs the current head with the daemon's key and records it, unless the last recorded head already
+    /// has this size, in which case that one is returned.
+    public func signHead(
+        with key: SigningKey, clock: any WallClock = SystemWallClock()
+    ) async throws -> SignedHeadRecord {
+        let current = head
+        return try await database.write { db in
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq DESC LIMIT 1"),
+                (row[0] as Int64) == current.size
+            {
+                let head = SignedHead(
+                    size: row[0], chainHash: [UInt8](row[1] as Data),
+                    issuedAt: Timestamp(microsecondsSinceEpoch: row[2]))
+                return SignedHeadRecord(head: head, envelope: [UInt8](row[3] as Data))
+            }
+            let head = SignedHead(size: current.size, chainHash: current.chainHash, issuedAt: clock.now())
+            let envelope = head.envelope(signedBy: key).jsonBytes
+            try db.execute(
+                sql: "INSERT INTO signed_heads (size, chain_hash, issued_at, envelope) VALUES (?, ?, ?, ?)",
+                arguments: [head.size, Data(head.chainHash), head.issuedAt.microsecondsSinceEpoch, Data(envelope)]
+            )
+            return SignedHeadRecord(head: head, envelope: envelope)
+        }
+    }
+}

@@ -1,0 +1,314 @@
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import Synchronization
+import VigilModel
+
+/// What the writer knows between commits: the head of the log and the key registry at the head.
+struct WriterState: Sendable {
+    var head: LogHead
+    var registry: KeyRegistry
+}
+
+/// Commits appends in groups: one transaction and one fsync for everything queued.
+///
+/// Leader and followers: the first caller to find no commit under way leads. It takes every queued request
+/// (up to ``maximumEventsPerCommit``), commits them in one durable transaction, answers each, and hands the
+/// lead to the oldest request still queued, so no caller serves others indefinitely. While one group
+/// is being fsynced the next one queues, which is what lets many concurrent clients share each fsync.
+final class GroupCommitter: Sendable {
+    static let maximumEventsPerCommit = 8192
+
+    private struct Request: Sendable {
+        let events: [VerifiedEvent]
+        let ticket: Ticket
+    }
+
+    private struct Queue {
+        var pending: [Request] = []
+        var leading = false
+        var closed = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let database: DatabasePool
+    private let clock: any WallClock
+    private let logger: Logger
+    private let queue = Mutex(Queue())
+    private let state: Mutex<WriterState>
+    /// When the commit under way started (Unix microseconds), or nil when idle. Read by the watchdog.
+    private let commitStartedAt = Mutex<Int64?>(nil)
+
+    private let metrics: StoreMetrics
+
+    init(database: DatabasePool, state: WriterState, clock: any WallClock, logger: Logger, metrics: StoreMetrics) {
+        self.database = database
+        self.state = Mutex(state)
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        metrics.logSize.record(state.head.size)
+    }
+
+    var currentState: WriterState { state.withLock { $0 } }
+
+    var commitInProgressSince: Int64? { commitStartedAt.withLock { $0 } }
+
+    /// Stores `events` in order, each stored, reported as a duplicate, or refused on its own.
+    func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
+        if events.isEmpty { return [] }
+        let ticket = Ticket()
+        enum Role { case lead, follow, closed }
+        let role: Role = queue.withLock { queue in
+            if queue.closed { return .closed }
+            queue.pending.append(Request(events: events, ticket: ticket))
+            if queue.leading { return .follow }
+            queue.leading = true
+            return .lead
+        }
+        switch role {
+        case .closed:
+            return events.map { _ in .refused(IngestError(.unavailable, "the store is shutting down; retry later")) }
+        case .lead:
+            await leadOneRound()
+        case .follow:
+            break
+        }
+        while true {
+            switch await ticket.next() {
+            case .done(let outcomes): return outcomes
+            case .lead: await leadOneRound()
+            }
+        }
+    }
+
+    /// Refuses new appends and waits until every queued one is committed and answered.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = queue.withLock { queue -> Bool in
+                queue.closed = true
+                if queue.leading {
+                    queue.idleWaiters.append(continuation)
+                    return false
+                }
+                return true
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    private func leadOneRound() async {
+        let batch: [Request] = queue.withLock { queue in
+            var taken = 0
+            var count = 0
+            for request in queue.pending {
+                if count > 0 && count + request.events.count > Self.maximumEventsPerCommit { break }
+                count += request.events.count
+                taken += 1
+            }
+            let batch = Array(queue.pending.prefix(taken))
+            queue.pending.removeFirst(taken)
+            return batch
+        }
+        if !batch.isEmpty {
+            let outcomes = await commit(batch.map(\.events))
+            for (request, outcome) in zip(batch, outcomes) {
+                request.ticket.send(.done(outcome))
+            }
+        }
+        let waiters: [CheckedContinuation<Void, Never>] = queue.withLock { queue in
+            if let next = queue.pending.first {
+                next.ticket.send(.lead)
+                return []
+            }
+            queue.leading = false
+            defer { queue.idleWaiters.removeAll() }
+            return queue.idleWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func commit(_ requests: [[VerifiedEvent]]) async -> [[AppendOutcome]] {
+        let before = state.withLock { $0 }
+        let now = clock.now().microsecondsSinceEpoch
+        // recordedAt never goes backwards, even if the wall clock does.
+        let recordedAt = max(now, before.head.lastRecordedAt)
+        commitStartedAt.withLock { $0 = now }
+        defer { commitStartedAt.withLock { $0 = nil } }
+        let result: Result<(WriterState, [[AppendOutcome]]), any Error> = await withCheckedContinuation {
+            continuation in
+            // asyncWriteWithoutTransaction is not tied to the calling task: a client that disconnects (and cancels its task)
+            // must not roll back a group that carries other clients' events.
+            database.asyncWriteWithoutTransaction { db in
+                continuation.resume(
+                    returning: Result { try Self.write(requests, from: before, recordedAt: recordedAt, db: db) })
+            }
+        }
+        let elapsed = clock.now().microsecondsSinceEpoch - now
+        switch result {
+        case .success(let (after, outcomes)):
+            state.withLock { $0 = after }
+            metrics.commitDuration.recordNanoseconds(max(0, elapsed) * 1000)
+            metrics.commitEvents.record(requests.reduce(0) { $0 + $1.count })
+            metrics.logSize.record(after.head.size)
+            return outcomes
+        case .failure(let error):
+            metrics.commitFailures.increment()
+            let code =
+                (error as? DatabaseError).map { "SQLite error \($0.extendedResultCode.rawValue)" }
+                ?? "\(type(of: error))"
+            logger.error(
+                "commit failed; nothing in this group was stored",
+                metadata: ["store.error": "\(code)", "store.events": "\(requests.reduce(0) { $0 + $1.count })"]
+            )
+            let message = Self.unavailableMessage(for: error)
+            return requests.map { events in events.map { _ in .refused(IngestError(.unavailable, message)) } }
+        }
+    }
+
+    static func unavailableMessage(for error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_FULL: return "the event store's disk is full; nothing was stored; retry once space is freed"
+            case .SQLITE_IOERR: return "the event store could not write to disk; nothing was stored; retry later"
+            case .SQLITE_BUSY, .SQLITE_LOCKED: return "the event store is busy; nothing was stored; retry"
+            case .SQLITE_READONLY: return "the event store is read-only; nothing was stored"
+            default: break
+            }
+        }
+        return "the event store could not commit; nothing was stored; retry later"
+    }
+
+    /// The body of one commit: runs on GRDB's writer queue inside one IMMEDIATE transaction.
+    private static func write(
+        _ requests: [[VerifiedEvent]], from before: WriterState, recordedAt: Int64, db: Database
+    ) throws -> (WriterState, [[AppendOutcome]]) {
+        var state = before
+        let findStatement = try db.cachedStatement(
+            sql: "SELECT position, envelope, chain_hash FROM events WHERE event_id = ?")
+        let insertStatement = try db.cachedStatement(
+            sql:
+                "INSERT INTO events (position, event_id, recorded_at, envelope, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        let recordedTime = Timestamp(microsecondsSinceEpoch: recordedAt)
+        var outcomes: [[AppendOutcome]] = []
+        outcomes.reserveCapacity(requests.count)
+        try db.inTransaction(.immediate) {
+            for events in requests {
+                var results: [AppendOutcome] = []
+                results.reserveCapacity(events.count)
+                for event in events {
+                    let idBlob = Data(event.payload.id.bytes)
+                    if let row = try Row.fetchOne(findStatement, arguments: [idBlob]) {
+                        let storedEnvelope: Data = row[1]
+                        if storedEnvelope.elementsEqual(event.envelopeBytes) {
+                            results.append(.duplicate(position: row[0], chainHash: [UInt8](row[2] as Data)))
+                        } else {
+                            let position: Int64 = row[0]
+                            results.append(
+                                .refused(
+                                    IngestError(
+                                        .conflict,
+                                        "event \(event.payload.id) is already stored at position \(position) with other bytes"
+                                    ))
+                            )
+                        }
+                        continue
+                    }
+                    do throws(IngestError) {
+                        try state.registry.authorize(event.envelope, payload: event.payload)
+                    } catch {
+                        results.append(.refused(error))
+                        continue
+                    }
+                    let position = state.head.size + 1
+                    let leaf = ChainHash.leafHash(
+                        position: position, recordedAt: recordedAt, envelope: event.envelopeBytes)
+                    let chain = ChainHash.chainHash(previous: state.head.chainHash, leaf: leaf)
+                    try insertStatement.execute(arguments: [
+                        position, idBlob, recordedAt, Data(event.envelopeBytes), Data(leaf), Data(chain),
+                    ])
+                    if let change = KeyChange(event.payload) {
+                        try recordKeyChange(change, at: position, db: db)
+                        state.registry.apply(change, at: position)
+                    }
+                    state.head = LogHead(size: position, chainHash: chain, lastRecordedAt: recordedAt)
+                    results.append(.stored(position: position, chainHash: chain, recordedAt: recordedTime))
+                }
+                outcomes.append(results)
+            }
+            return .commit
+        }
+        return (state, outcomes)
+    }
+
+    static func recordKeyChange(_ change: KeyChange, at position: Int64, db: Database) throws {
+        switch change {
+        case .registered(let body):
+            try db.execute(
+                sql:
+                    "INSERT INTO key_events (position, key_id, change, public_key, role, name) VALUES (?, ?, 'registered', ?, ?, ?)",
+                arguments: [position, Data(body.keyID.bytes), Data(body.publicKey), body.role.rawValue, body.name]
+            )
+        case .revoked(let id):
+            try db.execute(
+                sql: "INSERT INTO key_events (position, key_id, change) VALUES (?, ?, 'revoked')",
+                arguments: [position, Data(id.bytes)]
+            )
+        }
+    }
+}
+
+/// The writer's metrics.
+struct StoreMetrics: Sendable {
+    let commitDuration: Metrics.Timer
+    let commitEvents: Recorder
+    let commitFailures: Counter
+    let logSize: Gauge
+
+    init(factory: any MetricsFactory) {
+        commitDuration = Metrics.Timer(label: "vigil_store_commit_seconds", factory: factory)
+        commitEvents = Recorder(label: "vigil_store_commit_events", aggregate: true, factory: factory)
+        commitFailures = Counter(label: "vigil_store_commit_failures_total", factory: factory)
+        logSize = Gauge(label: "vigil_log_size", factory: factory)
+    }
+}
+
+/// A one-request mailbox: the leader either hands it the lead or its results.
+private final class Ticket: Sendable {
+    enum Signal: Sendable {
+        case lead
+        case done([AppendOutcome])
+    }
+
+    private struct State {
+        var signals: [Signal] = []
+        var waiter: CheckedContinuation<Signal, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func send(_ signal: Signal) {
+        let waiter: CheckedContinuation<Signal, Never>? = state.withLock { state in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.signals.append(signal)
+            return nil
+        }
+        waiter?.resume(returning: signal)
+    }
+
+    func next() async -> Signal {
+        await withCheckedContinuation { continuation in
+            let ready: Signal? = state.withLock { state in
+                if !state.signals.isEmpty { return state.signals.removeFirst() }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

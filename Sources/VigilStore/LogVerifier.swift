@@ -1,0 +1,355 @@
+import Dispatch
+import Foundation
+import GRDB
+import Synchronization
+public import VigilModel
+
+/// The first thing found wrong in a log, and where.
+public struct VerificationFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The first position that does not hold (for a truncated log, the first missing position).
+    public var position: Int64
+    public var reason: String
+
+    public var description: String { "position \(position): \(reason)" }
+}
+
+/// What an offline verification found.
+public struct VerificationReport: Sendable {
+    /// Entries read and checked.
+    public var entriesChecked: Int64
+    /// Signatures verified (0 when signatures were not checked).
+    public var signaturesChecked: Int64
+    /// Heads signed by the daemon that were checked against the chain.
+    public var signedHeadsChecked: Int
+    /// The head as recomputed (size and chain hash of the last good entry).
+    public var head: LogHead
+    /// The first failure, or nil if the whole log holds.
+    public var failure: VerificationFailure?
+
+    public var isValid: Bool { failure == nil }
+}
+
+/// Verifies a store file without the daemon: every leaf and chain hash, every signature against the key
+/// history of the log, the signers' standing at each position, and the heads the daemon signed.
+///
+/// Works on a read-only connection inside one read transaction, so it can run beside a live daemon (it
+/// checks the log as of the moment it started) or on a backup copy.
+public enum LogVerifier {
+    public struct Options: Sendable {
+        /// Re-verify every signature and the signers' standing (otherwise hashes and positions only).
+        public var checkSignatures = true
+        /// Trust anchors to verify with, in force from position 1. Nil: the anchor history recorded in the file.
+        public var anchors: [TrustAnchor]? = nil
+        /// Entries per chunk; signatures of a chunk are verified in parallel on every core.
+        public var chunkSize = 4096
+
+        public init(checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil) {
+            self.checkSignatures = checkSignatures
+            self.anchors = anchors
+        }
+    }
+
+    public static func verify(path: String, options: Options = Options()) throws(StoreError) -> VerificationReport {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.io, "no database file at \(path)")
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.label = "vigil.verify"
+            let database = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? database.close() }
+            return try database.read { db in
+                guard try db.tableExists("events"), try db.tableExists("trust_anchors") else {
+                    throw StoreError(.corrupt, "\(path) is not a Vigil event store")
+                }
+                var run = try Run(db: db, options: options)
+                return try run.verify()
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError(
+                .io,
+                "cannot read \(path): SQLite error \(error.extendedResultCode.rawValue) (\(error.message ?? "no message"))"
+            )
+        } catch {
+            throw StoreError(.io, "cannot read \(path): \(error)")
+        }
+    }
+
+    /// One signature to check: the key, the message (shared by all signatures of an envelope), where.
+    private struct PendingSignature: Sendable {
+        let key: VerifyingKey
+        let message: Int
+        let signature: [UInt8]
+        let position: Int64
+    }
+
+    private struct Run {
+        let db: Database
+        let options: Options
+        var replay: RegistryReplay
+        var expected: Int64 = 1
+        var chain = ChainHash.zero
+        var lastRecordedAt: Int64 = 0
+        var failure: VerificationFailure?
+        var signaturesChecked: Int64 = 0
+        /// Key changes derived from the log, to compare with the key_events copy.
+        var derivedKeyChanges: [Int64: KeyChange] = [:]
+        /// Chain hashes at the sizes the daemon signed.
+        let signedHeads: [(size: Int64, chainHash: [UInt8], issuedAt: Int64, envelope: [UInt8])]
+        var chainAtSize: [Int64: [UInt8]] = [:]
+        let anchorChanges: [AnchorChange]
+
+        init(db: Database, options: Options) throws {
+            self.db = db
+            self.options = options
+            let recorded = try EventStore.fetchAnchorChanges(db)
+            if let anchors = options.anchors {
+                // The auditor's own anchors replace the recorded admin anchors; the daemon's key history
+                // (needed for alerts and signed heads) still comes from the file.
+                anchorChanges =
+                    anchors.map { AnchorChange(logSize: 0, anchor: $0, kind: .added) }
+                    + recorded.filter { $0.anchor.role == .daemon }
+            } else {
+                anchorChanges = recorded
+            }
+            replay = RegistryReplay(anchorChanges: anchorChanges)
+            var heads: [(Int64, [UInt8], Int64, [UInt8])] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq")
+            while let row = try rows.next() {
+                heads.append((row[0], [UInt8](row[1] as Data), row[2], [UInt8](row[3] as Data)))
+            }
+            signedHeads = heads
+            chainAtSize[0] = ChainHash.zero
+        }
+
+        mutating func fail(_ position: Int64, _ reason: String) {
+            if failure == nil || position < failure!.position {
+                failure = VerificationFailure(position: position, reason: reason)
+            }
+        }
+
+        mutating func verify() throws -> VerificationReport {
+            let wantedSizes = Set(signedHeads.map(\.size))
+            var after: Int64 = 0
+            chunks: while failure == nil {
+                let entries = try Self.fetchRaw(db, after: after, limit: options.chunkSize)
+                if entries.isEmpty { break }
+                var messages: [[UInt8]] = []
+                var pending: [PendingSignature] = []
+                for entry in entries {
+                    guard check(entry, messages: &messages, pending: &pending) else { break }
+                    if wantedSizes.contains(entry.position) { chainAtSize[entry.position] = chain }
+                }
+                if options.checkSignatures { verifyInParallel(pending, messages: messages) }
+                if failure != nil { break chunks }
+                after = entries.last!.position
+            }
+            if failure == nil { try compareKeyEvents() }
+            let headsChecked = failure == nil ? checkSignedHeads() : 0
+            let size = expected - 1
+            return VerificationReport(
+                entriesChecked: size, signaturesChecked: signaturesChecked, signedHeadsChecked: headsChecked,
+                head: LogHead(size: size, chainHash: chain, lastRecordedAt: lastRecordedAt), failure: failure
+            )
+        }
+
+        struct RawEntry {
+            let position: Int64
+            let eventID: [UInt8]
+            let recordedAt: Int64
+            let envelope: [UInt8]
+            let leafHash: [UInt8]
+            let chainHash: [UInt8]
+        }
+
+        static func fetchRaw(_ db: Database, after: Int64, limit: Int) throws -> [RawEntry] {
+            var entries: [RawEntry] = []
+            entries.reserveCapacity(limit)
+            let rows = try Row.fetchCursor(
+                db,
+                sql:
+                    "SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                arguments: [after, limit]
+            )
+            while let row = try rows.next() {
+                entries.append(
+                    RawEntry(
+                        position: row[0], eventID: [UInt8](row[1] as Data), recordedAt: row[2],
+                        envelope: [UInt8](row[3] as Data), leafHash: [UInt8](row[4] as Data),
+                        chainHash: [UInt8](row[5] as Data)
+                    )
+                )
+            }
+            return entries
+        }
+
+        /// Checks one entry's place, hashes and (optionally) authorisation; queues its signatures.
+        mutating func check(_ entry: RawEntry, messages: inout [[UInt8]], pending: inout [PendingSignature]) -> Bool {
+            let position = entry.position
+            guard position == expected else {
+                fail(
+                    expected,
+                    position > expected
+                        ? "missing: the log jumps from position \(expected - 1) to \(position)" : "out of order")
+                return false
+            }
+            let leaf = ChainHash.leafHash(position: position, recordedAt: entry.recordedAt, envelope: entry.envelope)
+            guard leaf == entry.leafHash else {
+                fail(
+                    position,
+                    "the leaf hash does not match the entry's bytes (the envelope, position or recordedAt was altered)")
+                return false
+            }
+            let next = ChainHash.chainHash(previous: chain, leaf: leaf)
+            guard next == entry.chainHash else {
+                fail(position, "the chain hash does not follow from the previous entry")
+                return false
+            }
+            if entry.recordedAt < lastRecordedAt {
+                fail(position, "recordedAt goes backwards")
+                return false
+            }
+            chain = next
+            lastRecordedAt = entry.recordedAt
+            expected += 1
+            guard options.checkSignatures else { return true }
+
+            let envelope: Envelope
+            let payload: EventPayload
+            do {
+                envelope = try Envelope.decode(entry.envelope)
+                payload = try EventPayload.decode(envelope.payload, context: .replay)
+            } catch {
+                fail(position, "the stored event does not decode: \(error)")
+                return false
+            }
+            guard payload.id.bytes == entry.eventID else {
+                fail(position, "the event_id column does not match the payload's id")
+                return false
+            }
+            replay.advance(to: position)
+            var keys: [VerifyingKey] = []
+            for signature in envelope.signatures {
+                guard let key = replay.registry.verifyingKey(for: signature.keyID) else {
+                    fail(position, "signed by key \(signature.keyID.short), unknown at this position")
+                    return false
+                }
+                keys.append(key)
+            }
+            do {
+                try replay.registry.authorize(envelope, payload: payload)
+            } catch {
+                fail(position, "the signer was not authorised at this position: \(error)")
+                return false
+            }
+            messages.append(envelope.pae)
+            for (index, signature) in envelope.signatures.enumerated() {
+                pending.append(
+                    PendingSignature(
+                        key: keys[index], message: messages.count - 1, signature: signature.signature,
+                        position: position))
+            }
+            if let change = KeyChange(payload) {
+                derivedKeyChanges[position] = change
+                replay.apply(change, at: position)
+            }
+            return true
+        }
+
+        mutating func verifyInParallel(_ pending: [PendingSignature], messages: [[UInt8]]) {
+            guard !pending.isEmpty else { return }
+            let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, pending.count / 64 + 1))
+            let slice = (pending.count + workers - 1) / workers
+            let firstBad = Mutex<Int64>(.max)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let start = worker * slice
+                let end = min(start + slice, pending.count)
+                guard start < end else { return }
+                for index in start..<end {
+                    let item = pending[index]
+                    if !item.key.isValidSignature(item.signature, for: messages[item.message]) {
+                        firstBad.withLock { $0 = min($0, item.position) }
+                        return
+                    }
+                }
+            }
+            signaturesChecked += Int64(pending.count)
+            let bad = firstBad.withLock { $0 }
+            if bad != .max {
+                fail(bad, "a signature does not verify")
+            }
+        }
+
+        /// The key_events table is a copy the writer loads at start; it must match what the log says.
+        mutating func compareKeyEvents() throws {
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position")
+            var seen: Set<Int64> = []
+            while let row = try rows.next() {
+                let position: Int64 = row[0]
+                seen.insert(position)
+                let stored = try? EventStore.keyChange(from: row)
+                if options.checkSignatures, stored != derivedKeyChanges[position] {
+                    fail(position, "the key_events table disagrees with the key event in the log")
+                }
+            }
+            if options.checkSignatures {
+                for position in derivedKeyChanges.keys where !seen.contains(position) {
+                    fail(position, "the key event at this position is missing from the key_events table")
+                }
+            }
+        }
+
+        /// Every head the daemon signed must lie on this chain, and its signature must verify.
+        mutating func checkSignedHeads() -> Int {
+            var checked = 0
+            let size = expected - 1
+            for head in signedHeads {
+                guard head.size <= size else {
+                    fail(
+                        size + 1,
+                        "the log holds \(size) entries but the daemon signed a head of size \(head.size): entries were removed"
+                    )
+                    continue
+                }
+                guard chainAtSize[head.size] == head.chainHash else {
+                    fail(
+                        max(head.size, 1), "the chain hash differs from the head the daemon signed at size \(head.size)"
+                    )
+                    continue
+                }
+                if options.checkSignatures {
+                    guard
+                        let envelope = try? Envelope.decode(
+                            head.envelope, expectedPayloadType: Envelope.headPayloadType),
+                        let signed = try? SignedHead.decode(payload: envelope.payload),
+                        signed.size == head.size, signed.chainHash == head.chainHash
+                    else {
+                        fail(max(head.size, 1), "the signed head of size \(head.size) is malformed")
+                        continue
+                    }
+                    let daemonKeys = RegistryReplay.currentAnchors(anchorChanges.filter { $0.logSize <= head.size })
+                        .values.filter { $0.role == .daemon }
+                    let valid = daemonKeys.contains { anchor in
+                        guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey),
+                            envelope.signatures.first?.keyID == key.id
+                        else { return false }
+                        return key.isValidSignature(envelope.signatures[0].signature, for: envelope.pae)
+                    }
+                    if !valid {
+                        fail(
+                            max(head.size, 1),
+                            "the head signed at size \(head.size) does not carry a valid signature of the daemon's key")
+                        continue
+                    }
+                }
+                checked += 1
+            }
+            return checked
+        }
+    }
+}
