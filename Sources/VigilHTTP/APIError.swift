@@ -1,0 +1,63 @@
+public import Hummingbird
+public import VigilModel
+
+/// An HTTP error with a stable code, answered as `{"error": {"code": ..., "message": ...}}`.
+///
+/// The message names fields, positions and key ids; it never quotes payload content.
+public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public init(_ error: IngestError) {
+        self.init(Self.status(of: error.code), code: error.code.rawValue, error.message)
+    }
+
+    public static func status(of code: IngestError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .malformedEnvelope: .badRequest
+        case .invalidEvent: .unprocessableContent
+        case .unknownKey, .revokedKey, .badSignature, .forbiddenType: .forbidden
+        case .conflict: .conflict
+        case .tooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
+        }
+    }
+
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "unauthorized", message, headers: [.wwwAuthenticate: "Bearer realm=\"vigil\""])
+    }
+
+    public var body: JSONValue {
+        .object(JSONObject(["error": .object(JSONObject(["code": .string(code), "message": .string(message)]))]))
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(status: status, body)
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+}
+
+/// Builds JSON responses from ``JSONValue``s.
+public enum JSONResponse {
+    public static func make(status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        var bytes = JSONWriter.bytes(value)
+        bytes.append(0x0A)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+}

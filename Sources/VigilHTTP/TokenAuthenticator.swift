@@ -1,0 +1,63 @@
+import Crypto
+public import Hummingbird
+public import VigilConfig
+
+/// What a route needs its caller's token to allow.
+public enum Permission: Sendable {
+    /// Health and metrics: every role.
+    case operations
+    /// The log, its head and exports: auditors and officers.
+    case log
+    /// Projections and alerts: officers.
+    case safety
+
+    func allows(_ role: ReaderRole) -> Bool {
+        switch self {
+        case .operations: true
+        case .log: role == .auditor || role == .officer
+        case .safety: role == .officer
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured SHA-256 digests.
+public struct TokenAuthenticator: Sendable {
+    private let grants: [TokenGrant]
+
+    public init(grants: [TokenGrant]) {
+        self.grants = grants
+    }
+
+    /// The caller's role, if the token is known and its role holds `permission`.
+    ///
+    /// - Throws: 401 `unauthorized` without a known token, 403 `forbidden` when the role is not enough.
+    @discardableResult
+    public func authorize(_ request: Request, for permission: Permission) throws(APIError) -> ReaderRole {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("this endpoint needs an Authorization: Bearer token")
+        }
+        let prefix = "bearer "
+        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else {
+            throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
+        }
+        let token = header.dropFirst(prefix.count).trimmingPrefix(while: \.isWhitespace)
+        let digest = Array(SHA256.hash(data: Array(token.utf8)))
+        // Compare against every grant in constant time per grant, so timing does not reveal a prefix.
+        var role: ReaderRole?
+        for grant in grants where Self.constantTimeEqual(grant.sha256, digest) {
+            role = grant.role
+        }
+        guard let role else { throw APIError.unauthorized("the token is not known") }
+        guard permission.allows(role) else {
+            throw APIError(.forbidden, code: "forbidden", "a token with the \(role.rawValue) role may not read this")
+        }
+        return role
+    }
+
+    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+        return difference == 0
+    }
+}

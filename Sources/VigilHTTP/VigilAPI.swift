@@ -1,0 +1,209 @@
+public import Hummingbird
+import Logging
+import NIOCore
+public import Prometheus
+public import VigilIngest
+public import VigilModel
+public import VigilStore
+
+/// The daemon's state as reported by `/healthz`.
+public struct HealthReport: Sendable {
+    public enum Status: String, Sendable {
+        case ok
+        case degraded
+    }
+
+    public var status: Status
+    public var checks: [(name: String, ok: Bool, detail: String)]
+
+    public init(status: Status, checks: [(name: String, ok: Bool, detail: String)]) {
+        self.status = status
+        self.checks = checks
+    }
+}
+
+/// Everything the HTTP routes need.
+public struct VigilAPI: Sendable {
+    public var ingestor: Ingestor
+    public var authenticator: TokenAuthenticator
+    public var daemonKey: SigningKey
+    public var metricsRegistry: PrometheusCollectorRegistry
+    public var maxBodyBytes: Int
+    public var maxBatchBytes: Int
+    public var health: @Sendable () -> HealthReport
+
+    public var store: EventStore { ingestor.store }
+
+    public init(
+        ingestor: Ingestor, authenticator: TokenAuthenticator, daemonKey: SigningKey,
+        metricsRegistry: PrometheusCollectorRegistry,
+        maxBodyBytes: Int, maxBatchBytes: Int, health: @escaping @Sendable () -> HealthReport
+    ) {
+        self.ingestor = ingestor
+        self.authenticator = authenticator
+        self.daemonKey = daemonKey
+        self.metricsRegistry = metricsRegistry
+        self.maxBodyBytes = maxBodyBytes
+        self.maxBatchBytes = maxBatchBytes
+        self.health = health
+    }
+
+    /// The router of PROTOCOL section 5.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.post("/v1/events") { request, context in try await submit(request, context: context) }
+        router.post("/v1/events/batch") { request, context in try await submitBatch(request, context: context) }
+        router.get("/v1/events") { request, _ in try await listEvents(request) }
+        router.get("/v1/log/head") { request, _ in try await logHead(request) }
+        router.get("/healthz") { _, _ in healthz() }
+        router.get("/metrics") { request, _ in try metrics(request) }
+        return router
+    }
+
+    // MARK: - Writes
+
+    func submit(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await collect(request, limit: maxBodyBytes, what: "an envelope")
+        switch await ingestor.ingest(envelope: body.readableBytesView) {
+        case .stored(let position, let chainHash, let recordedAt):
+            return JSONResponse.make(
+                status: .created,
+                Self.result(position: position, chainHash: chainHash, recordedAt: recordedAt, duplicate: false))
+        case .duplicate(let position, let chainHash):
+            return JSONResponse.make(
+                status: .ok, Self.result(position: position, chainHash: chainHash, recordedAt: nil, duplicate: true))
+        case .refused(let error):
+            throw APIError(error)
+        }
+    }
+
+    func submitBatch(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await collect(request, limit: maxBatchBytes, what: "a batch")
+        let outcomes: [AppendOutcome]
+        do {
+            outcomes = try await ingestor.ingestBatch(Array(body.readableBytesView))
+        } catch {
+            throw APIError(error)
+        }
+        let results: [JSONValue] = outcomes.map { outcome in
+            switch outcome {
+            case .stored(let position, let chainHash, let recordedAt):
+                var object = Self.resultObject(
+                    position: position, chainHash: chainHash, recordedAt: recordedAt, duplicate: false)
+                object["status"] = .number(JSONNumber(201))
+                return .object(object)
+            case .duplicate(let position, let chainHash):
+                var object = Self.resultObject(
+                    position: position, chainHash: chainHash, recordedAt: nil, duplicate: true)
+                object["status"] = .number(JSONNumber(200))
+                return .object(object)
+            case .refused(let error):
+                let apiError = APIError(error)
+                var object = JSONObject(["status": .number(JSONNumber(Int(apiError.status.code)))])
+                if case .object(let errorObject) = apiError.body { object["error"] = errorObject["error"] }
+                return .object(object)
+            }
+        }
+        return JSONResponse.make(status: .ok, .object(JSONObject(["results": .array(results)])))
+    }
+
+    private func collect(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(.contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes")
+        }
+    }
+
+    static func resultObject(position: Int64, chainHash: [UInt8], recordedAt: Timestamp?, duplicate: Bool) -> JSONObject
+    {
+        var object = JSONObject([
+            "position": .number(JSONNumber(position)), "chainHash": .string(Hex.encode(chainHash)),
+        ])
+        if let recordedAt { object["recordedAt"] = .string(recordedAt.rfc3339) }
+        object["duplicate"] = .bool(duplicate)
+        return object
+    }
+
+    static func result(position: Int64, chainHash: [UInt8], recordedAt: Timestamp?, duplicate: Bool) -> JSONValue {
+        .object(resultObject(position: position, chainHash: chainHash, recordedAt: recordedAt, duplicate: duplicate))
+    }
+
+    // MARK: - Reads
+
+    func listEvents(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .log)
+        let query = request.uri.queryParameters
+        let after = try Self.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let limit = try Self.integerParameter(query["limit"], name: "limit", default: 100, range: 1...1000)
+        let entries = try await store.entries(after: after, limit: Int(limit))
+        let events: [JSONValue] = entries.map { entry in
+            .object(
+                JSONObject([
+                    "position": .number(JSONNumber(entry.position)),
+                    "recordedAt": .string(Timestamp(microsecondsSinceEpoch: entry.recordedAt).rfc3339),
+                    "recordedAtMicros": .number(JSONNumber(entry.recordedAt)),
+                    "envelope": .string(Base64.encode(entry.envelope)),
+                    "leafHash": .string(Hex.encode(entry.leafHash)),
+                    "chainHash": .string(Hex.encode(entry.chainHash)),
+                ])
+            )
+        }
+        return JSONResponse.make(status: .ok, .object(JSONObject(["events": .array(events)])))
+    }
+
+    static func integerParameter(
+        _ text: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>
+    ) throws -> Int64 {
+        guard let text else { return value }
+        guard let parsed = Int64(text), range.contains(parsed) else {
+            throw APIError(
+                .badRequest, code: "invalid_query",
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return parsed
+    }
+
+    func logHead(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .log)
+        let record = try await store.signHead(with: daemonKey)
+        let envelope = try JSONParser.parse(record.envelope)
+        return JSONResponse.make(
+            status: .ok,
+            .object(
+                JSONObject([
+                    "size": .number(JSONNumber(record.head.size)),
+                    "chainHash": .string(Hex.encode(record.head.chainHash)),
+                    "issuedAt": .string(record.head.issuedAt.rfc3339),
+                    "keyid": .string(daemonKey.id.hex),
+                    "signed": envelope,
+                ])
+            )
+        )
+    }
+
+    func healthz() -> Response {
+        let report = health()
+        var checks = JSONObject()
+        for check in report.checks {
+            checks[check.name] = .object(JSONObject(["ok": .bool(check.ok), "detail": .string(check.detail)]))
+        }
+        let body = JSONValue.object(JSONObject(["status": .string(report.status.rawValue), "checks": .object(checks)]))
+        return JSONResponse.make(status: report.status == .ok ? .ok : .serviceUnavailable, body)
+    }
+
+    func metrics(_ request: Request) throws -> Response {
+        try authenticator.authorize(request, for: .operations)
+        var buffer: [UInt8] = []
+        metricsRegistry.emit(into: &buffer)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer))
+        )
+    }
+}

@@ -1,0 +1,206 @@
+public import Logging
+public import Metrics
+public import VigilModel
+public import VigilStore
+
+/// Takes envelopes off the wire and into the store.
+///
+/// Everything that costs CPU happens here, before and outside the store's single writer, and in parallel:
+/// parsing the envelope and the payload, validating the event, and verifying every Ed25519 signature. The
+/// writer then only checks the signers' standing at the event's exact position, hashes and inserts.
+public struct Ingestor: Sendable {
+    public struct Limits: Sendable {
+        /// Most envelopes in one batch request.
+        public var maxBatchItems: Int
+
+        public init(maxBatchItems: Int = 1000) {
+            self.maxBatchItems = maxBatchItems
+        }
+    }
+
+    public let store: EventStore
+    public let validation: ValidationLimits
+    public let limits: Limits
+    private let clock: any WallClock
+    private let logger: Logger
+    private let metrics: IngestMetrics
+
+    public init(
+        store: EventStore, validation: ValidationLimits = .default, limits: Limits = Limits(),
+        clock: any WallClock = SystemWallClock(), logger: Logger, metricsFactory: any MetricsFactory
+    ) {
+        self.store = store
+        self.validation = validation
+        self.limits = limits
+        self.clock = clock
+        self.logger = logger
+        self.metrics = IngestMetrics(factory: metricsFactory)
+    }
+
+    /// Ingests one envelope (a request body).
+    ///
+    /// - Parameter bytes: the envelope's JSON; whitespace around it is not part of the stored bytes.
+    public func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
+        let trimmed = Array(Self.trimmingWhitespace(bytes))
+        let registry = store.registry
+        let now = clock.now()
+        let prepared = prepare(bytes: trimmed, value: nil, now: now) { registry.verifyingKey(for: $0) }
+        return await commit([prepared]).first!
+    }
+
+    /// Ingests a JSON array of envelopes. Each is stored or refused on its own; results are in order.
+    ///
+    /// - Throws: `malformed_envelope` if the body is not a JSON array; `too_large` if it holds more than
+    ///   ``Limits/maxBatchItems`` envelopes. Nothing is stored in either case.
+    public func ingestBatch(_ bytes: [UInt8]) async throws(IngestError) -> [AppendOutcome] {
+        let elements: [(range: Range<Int>, value: JSONValue)]
+        do {
+            elements = try JSONParser.parseArrayElements(bytes)
+        } catch {
+            throw IngestError(
+                .malformedEnvelope, "a batch is a JSON array of envelopes: \(error.reason) at byte \(error.offset)")
+        }
+        guard elements.count <= limits.maxBatchItems else {
+            throw IngestError(
+                .tooLarge, "a batch holds at most \(limits.maxBatchItems) envelopes, not \(elements.count)")
+        }
+        if elements.isEmpty { return [] }
+        let registry = store.registry
+        let now = clock.now()
+        let items = elements.map { (bytes: Array(bytes[$0.range]), value: $0.value) }
+
+        // Phase 1: decode and validate, in parallel.
+        let decoded = await parallelMap(items) { item in
+            Result { () throws(IngestError) -> (Envelope, EventPayload) in
+                try Self.decode(item.value, now: now, validation: validation)
+            }
+        }
+        // Keys registered inside this batch may sign later items. A key id is the hash of its public key,
+        // so taking public keys from the batch is safe; whether the key is registered by the time each item
+        // is stored is for the writer to decide, in order.
+        var batchKeys: [KeyID: VerifyingKey] = [:]
+        for case .success(let (_, payload)) in decoded {
+            if case .keyRegistered(let body) = payload.data,
+                let key = try? VerifyingKey(rawRepresentation: body.publicKey)
+            {
+                batchKeys[key.id] = key
+            }
+        }
+        let extraKeys = batchKeys
+        let lookup: @Sendable (KeyID) -> VerifyingKey? = { registry.verifyingKey(for: $0) ?? extraKeys[$0] }
+
+        // Phase 2: verify signatures, in parallel.
+        let indexed = Array(zip(items.indices, decoded))
+        let prepared = await parallelMap(indexed) { index, result -> Result<VerifiedEvent, IngestError> in
+            result.flatMap { envelope, payload in
+                Result { () throws(IngestError) -> VerifiedEvent in
+                    try envelope.verifySignatures(keys: lookup)
+                    return VerifiedEvent(envelopeBytes: items[index].bytes, envelope: envelope, payload: payload)
+                }
+            }
+        }
+        return await commit(prepared)
+    }
+
+    // MARK: - Steps
+
+    private func prepare(
+        bytes: [UInt8], value: JSONValue?, now: Timestamp, keys: (KeyID) -> VerifyingKey?
+    ) -> Result<VerifiedEvent, IngestError> {
+        Result { () throws(IngestError) -> VerifiedEvent in
+            let parsed: JSONValue
+            if let value {
+                parsed = value
+            } else {
+                do throws(JSONParseError) {
+                    parsed = try JSONParser.parse(bytes)
+                } catch {
+                    throw IngestError(
+                        .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")
+                }
+            }
+            let (envelope, payload) = try Self.decode(parsed, now: now, validation: validation)
+            try envelope.verifySignatures(keys: keys)
+            return VerifiedEvent(envelopeBytes: bytes, envelope: envelope, payload: payload)
+        }
+    }
+
+    private static func decode(
+        _ value: JSONValue, now: Timestamp, validation: ValidationLimits
+    ) throws(IngestError) -> (Envelope, EventPayload) {
+        let envelope = try Envelope.decode(value)
+        do {
+            let payload = try EventPayload.decode(
+                envelope.payload, context: ValidationContext(limits: validation, now: now))
+            return (envelope, payload)
+        } catch {
+            throw IngestError(.invalidEvent, error.description)
+        }
+    }
+
+    /// Hands the verified events to the writer; reports refusals (before or in the writer) in logs and metrics.
+    private func commit(_ prepared: [Result<VerifiedEvent, IngestError>]) async -> [AppendOutcome] {
+        let verified = prepared.compactMap { try? $0.get() }
+        let appended = await store.append(verified)
+        var next = appended.makeIterator()
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(prepared.count)
+        for item in prepared {
+            let outcome: AppendOutcome
+            switch item {
+            case .success(let event):
+                outcome = next.next()!
+                if case .refused(let error) = outcome { report(error, event: event) }
+            case .failure(let error):
+                outcome = .refused(error)
+                report(error, event: nil)
+            }
+            metrics.record(outcome)
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    private func report(_ error: IngestError, event: VerifiedEvent?) {
+        var metadata: Logger.Metadata = ["ingest.code": "\(error.code.rawValue)", "ingest.reason": "\(error.message)"]
+        if let event {
+            metadata["event.id"] = "\(event.payload.id)"
+            metadata["event.type"] = "\(event.payload.type.rawValue)"
+            metadata["key.id"] = "\(event.envelope.author.keyID.hex)"
+        }
+        logger.warning("event refused", metadata: metadata)
+    }
+
+    static func trimmingWhitespace<C: Collection<UInt8>>(_ bytes: C) -> C.SubSequence {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        var slice = bytes[...]
+        while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+        var end = slice.endIndex
+        while end > slice.startIndex {
+            let before = slice.index(slice.startIndex, offsetBy: slice.distance(from: slice.startIndex, to: end) - 1)
+            guard isSpace(slice[before]) else { break }
+            end = before
+        }
+        return slice[slice.startIndex..<end]
+    }
+}
+
+/// Maps `items` with `transform`, splitting them into one contiguous chunk per core.
+func parallelMap<Item: Sendable, Output: Sendable>(
+    _ items: [Item], _ transform: @escaping @Sendable (Item) -> Output
+) async -> [Output] {
+    let workers = min(ProcessorCount.active, max(1, items.count / 16))
+    if workers <= 1 { return items.map(transform) }
+    let chunk = (items.count + workers - 1) / workers
+    return await withTaskGroup(of: (Int, [Output]).self) { group in
+        for worker in 0..<workers {
+            let start = worker * chunk
+            let end = min(start + chunk, items.count)
+            guard start < end else { continue }
+            group.addTask { (worker, items[start..<end].map(transform)) }
+        }
+        var parts = [[Output]](repeating: [], count: workers)
+        for await (worker, part) in group { parts[worker] = part }
+        return parts.flatMap { $0 }
+    }
+}
