@@ -1,0 +1,194 @@
+import Configuration
+import Foundation
+import SystemPackage
+import VigilModel
+import Yams
+
+/// Loads the configuration: `VIGIL_*` environment variables over the file over the embedded defaults.
+///
+/// Every key has an environment variable named `VIGIL_` + the key in upper case with dots as underscores
+/// (`http.port` is `VIGIL_HTTP_PORT`, `trust.adminKeys` is `VIGIL_TRUST_ADMINKEYS`; lists comma-separated).
+/// Unknown keys in the file are refused, so a misspelt setting never silently falls back to a default.
+public enum ConfigurationLoader {
+    /// Every key and its embedded default (a value that runs as is for a local trial).
+    public static let defaults: [(key: String, value: String)] = [
+        ("database.path", "vigil-data/vigil.sqlite"),
+        ("http.host", "127.0.0.1"),
+        ("http.port", "8470"),
+        ("http.maxBodyBytes", "262144"),
+        ("http.maxBatchBytes", "16777216"),
+        ("http.maxBatchItems", "1000"),
+        ("http.idleTimeoutSeconds", "30"),
+        ("trust.adminKeys", ""),
+        ("auth.tokens", ""),
+        ("daemon.keyPath", "vigil-data/daemon.key"),
+        ("limits.maxDoseMg", "250"),
+        ("limits.maxQuantityMg", "1000000"),
+        ("limits.maxFutureSkewSeconds", "300"),
+        ("log.level", "info"),
+    ]
+
+    static let listKeys: Set<String> = ["trust.adminKeys", "auth.tokens"]
+
+    /// The environment variable that overrides `key`.
+    public static func environmentName(of key: String) -> String {
+        "VIGIL_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// Loads the configuration.
+    ///
+    /// - Parameters:
+    ///   - file: a YAML file, or nil for the embedded defaults alone.
+    ///   - environment: the process environment (only `VIGIL_*` variables are read).
+    public static func load(
+        file: String?, environment: [String: String]
+    ) async throws(ConfigurationError) -> VigilConfiguration {
+        var providers: [any ConfigProvider] = []
+        // Environment: map each key to VIGIL_ + KEY (dots to underscores, no camel-case splitting).
+        let environmentProvider = EnvironmentVariablesProvider(
+            environmentVariables: environment.filter { $0.key.hasPrefix("VIGIL_") }
+        )
+        .mapKeys { key in AbsoluteConfigKey(["vigil"] + key.components.map { $0.lowercased() }, context: key.context) }
+        providers.append(environmentProvider)
+        if let file {
+            try checkFileKeys(file)
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw ConfigurationError(key: "", "cannot read the configuration file \(file): \(error)")
+            }
+        }
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in defaults {
+            values[AbsoluteConfigKey(stringLiteral: key)] =
+                listKeys.contains(key)
+                ? ConfigValue(.stringArray([]), isSecret: false) : ConfigValue(.string(value), isSecret: false)
+        }
+        providers.append(InMemoryProvider(name: "embedded defaults", values: values))
+        return try parse(ConfigReader(providers: providers))
+    }
+
+    /// Refuses keys the file sets that Vigil does not know.
+    static func checkFileKeys(_ file: String) throws(ConfigurationError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(
+                key: "", "cannot read the configuration file \(file): \(error.localizedDescription)")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "", "the configuration file \(file) is not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard let mapping = root.mapping else {
+            throw ConfigurationError(key: "", "the configuration file \(file) must be a YAML mapping")
+        }
+        let known = Set(defaults.map(\.key))
+        var unknown: [String] = []
+        func walk(_ mapping: Node.Mapping, prefix: String) {
+            for (keyNode, value) in mapping {
+                let key = prefix.isEmpty ? (keyNode.string ?? "?") : prefix + "." + (keyNode.string ?? "?")
+                if let nested = value.mapping, !known.contains(key) {
+                    walk(nested, prefix: key)
+                } else if !known.contains(key) {
+                    unknown.append(key)
+                }
+            }
+        }
+        walk(mapping, prefix: "")
+        if let first = unknown.sorted().first {
+            throw ConfigurationError(
+                key: first, "unknown setting in \(file) (known settings: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    static func parse(_ config: ConfigReader) throws(ConfigurationError) -> VigilConfiguration {
+        func string(_ key: String) throws(ConfigurationError) -> String {
+            guard let value = config.string(forKey: ConfigKey(key)) else {
+                throw ConfigurationError(key: key, "must be a single value")
+            }
+            return value.trimmingCharacters(in: .whitespaces)
+        }
+        func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            let text = try string(key)
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigurationError(
+                    key: key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        func list(_ key: String) throws(ConfigurationError) -> [String] {
+            if let values = config.stringArray(forKey: ConfigKey(key)) {
+                return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            // A single scalar (for example from a one-item environment variable) is a one-item list.
+            guard let single = config.string(forKey: ConfigKey(key)) else {
+                throw ConfigurationError(key: key, "must be a list")
+            }
+            return single.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        func path(_ key: String) throws(ConfigurationError) -> String {
+            let value = try string(key)
+            guard !value.isEmpty else { throw ConfigurationError(key: key, "must not be empty") }
+            return value
+        }
+
+        var anchors: [TrustAnchor] = []
+        for (index, entry) in try list("trust.adminKeys").enumerated() {
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            guard let key = Base64.decode(String(parts[0])), key.count == 32,
+                (try? VerifyingKey(rawRepresentation: key)) != nil
+            else {
+                throw ConfigurationError(
+                    key: "trust.adminKeys",
+                    "entry \(index + 1) is not the standard base64 of a raw 32-byte Ed25519 public key (optionally followed by ':' and the holder's printed name)"
+                )
+            }
+            let name =
+                parts.count > 1
+                ? String(parts[1]).trimmingCharacters(in: .whitespaces) : "trust anchor \(KeyID(publicKey: key).short)"
+            anchors.append(TrustAnchor(publicKey: key, role: .admin, name: name))
+        }
+        var tokens: [TokenGrant] = []
+        for (index, entry) in try list("auth.tokens").enumerated() {
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, parts[0].utf8.count == 64, let hash = Hex.decode(String(parts[0])),
+                let role = ReaderRole(rawValue: String(parts[1]))
+            else {
+                throw ConfigurationError(
+                    key: "auth.tokens",
+                    "entry \(index + 1) must be SHA256HEX:ROLE with the SHA-256 of the token in hex and a role of officer, auditor or ops"
+                )
+            }
+            tokens.append(TokenGrant(sha256: hash, role: role))
+        }
+        let logLevel = try string("log.level").lowercased()
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw ConfigurationError(
+                key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let limits = ValidationLimits(
+            maxDose: Milligrams(try integer("limits.maxDoseMg", in: 1...100_000)),
+            maxQuantity: Milligrams(try integer("limits.maxQuantityMg", in: 1...1_000_000_000)),
+            maxFutureSkewSeconds: Int64(try integer("limits.maxFutureSkewSeconds", in: 0...86_400))
+        )
+        return VigilConfiguration(
+            databasePath: try path("database.path"),
+            httpHost: try path("http.host"),
+            httpPort: try integer("http.port", in: 0...65_535),
+            maxBodyBytes: try integer("http.maxBodyBytes", in: 1024...(64 << 20)),
+            maxBatchBytes: try integer("http.maxBatchBytes", in: 1024...(1 << 30)),
+            maxBatchItems: try integer("http.maxBatchItems", in: 1...100_000),
+            idleTimeoutSeconds: try integer("http.idleTimeoutSeconds", in: 1...3600),
+            adminAnchors: anchors,
+            tokens: tokens,
+            daemonKeyPath: try path("daemon.keyPath"),
+            limits: limits,
+            logLevel: logLevel
+        )
+    }
+}

@@ -1,0 +1,83 @@
+public import VigilModel
+
+/// A reader token's role: what it may read (PROTOCOL section 5, issue "access control").
+public enum ReaderRole: String, Sendable, CaseIterable, Hashable {
+    /// Everything.
+    case officer
+    /// The log, its head and exports.
+    case auditor
+    /// Health and metrics only.
+    case ops
+}
+
+/// A reader token, kept only as the SHA-256 of the token text.
+public struct TokenGrant: Sendable, Equatable {
+    public var sha256: [UInt8]
+    public var role: ReaderRole
+
+    public init(sha256: [UInt8], role: ReaderRole) {
+        self.sha256 = sha256
+        self.role = role
+    }
+}
+
+/// Everything vigild reads from its configuration (PROTOCOL section 7).
+public struct VigilConfiguration: Sendable, Equatable {
+    /// `database.path`: the SQLite event store file.
+    public var databasePath: String
+    /// `http.host`
+    public var httpHost: String
+    /// `http.port`; 0 picks any free port (printed in the log).
+    public var httpPort: Int
+    /// `http.maxBodyBytes`: the largest single-envelope request body.
+    public var maxBodyBytes: Int
+    /// `http.maxBatchBytes`: the largest batch request body.
+    public var maxBatchBytes: Int
+    /// `http.maxBatchItems`: the most envelopes in one batch.
+    public var maxBatchItems: Int
+    /// `http.idleTimeoutSeconds`: a connection that sends nothing for this long is closed.
+    public var idleTimeoutSeconds: Int
+    /// `trust.adminKeys`: the roots of trust.
+    public var adminAnchors: [TrustAnchor]
+    /// `auth.tokens`
+    public var tokens: [TokenGrant]
+    /// `daemon.keyPath`: the daemon's own signing key, created on first start.
+    public var daemonKeyPath: String
+    /// `limits.*`
+    public var limits: ValidationLimits
+    /// `log.level`: trace, debug, info, notice, warning, error or critical.
+    public var logLevel: String
+
+    public init(
+        databasePath: String, httpHost: String, httpPort: Int, maxBodyBytes: Int, maxBatchBytes: Int,
+        maxBatchItems: Int,
+        idleTimeoutSeconds: Int, adminAnchors: [TrustAnchor], tokens: [TokenGrant], daemonKeyPath: String,
+        limits: ValidationLimits, logLevel: String
+    ) {
+        self.databasePath = databasePath
+        self.httpHost = httpHost
+        self.httpPort = httpPort
+        self.maxBodyBytes = maxBodyBytes
+        self.maxBatchBytes = maxBatchBytes
+        self.maxBatchItems = maxBatchItems
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.adminAnchors = adminAnchors
+        self.tokens = tokens
+        self.daemonKeyPath = daemonKeyPath
+        self.limits = limits
+        self.logLevel = logLevel
+    }
+}
+
+/// A configuration value that cannot be used, named by its key.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+
+    public init(key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { key.isEmpty ? message : "\(key): \(message)" }
+}
