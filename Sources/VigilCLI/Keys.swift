@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import VigilModel
+
+struct Keygen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Create an Ed25519 key pair; write the private key (PEM, mode 0600) and print its key id and public key."
+    )
+
+    @Option(name: .long, help: "Where to write the private key. An existing file is never overwritten.")
+    var out: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let key = SigningKey()
+            let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw CLIFailure("cannot create \(out): \(String(cString: strerror(errno)))")
+            }
+            let bytes = Array(KeyFile.pem(privateKey: key).utf8)
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor)
+            close(descriptor)
+            guard written == bytes.count, synced == 0 else { throw CLIFailure("cannot write \(out)") }
+            print("keyid: \(key.id.hex)")
+            print("publicKey: \(Base64.encode(key.publicKey))")
+        }
+    }
+}
+
+struct PublicKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pubkey",
+        abstract: "Print a key's public key (standard base64 of the raw 32 bytes), or its key id."
+    )
+
+    @Option(name: .long, help: "A private key file written by keygen (or by `openssl genpkey -algorithm ed25519`).")
+    var key: String
+
+    @Flag(name: .long, help: "Print the key id (SHA-256 of the public key) instead.")
+    var keyid = false
+
+    func run() async throws {
+        try await reportingFailures {
+            let signingKey = try Files.signingKey(at: key)
+            print(keyid ? signingKey.id.hex : Base64.encode(signingKey.publicKey))
+        }
+    }
+}

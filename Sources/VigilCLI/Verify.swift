@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import VigilConfig
+import VigilModel
+import VigilStore
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify a store file offline: every hash, every signature against the key history, the signed heads.",
+        discussion: """
+            Exits 0 when everything holds; 1 and the first bad position when something does not; 2 when the file \
+            cannot be read. By default the admin keys are those recorded in the file; --admin-key or --config \
+            verifies against keys you trust instead.
+            """
+    )
+
+    @Option(name: .long, help: "The SQLite store file.")
+    var database: String
+
+    @Option(name: .long, help: "An admin public key to trust (standard base64; repeat for several).")
+    var adminKey: [String] = []
+
+    @Option(name: .long, help: "Take the admin keys from this configuration file (trust.adminKeys).")
+    var config: String?
+
+    @Flag(name: .long, help: "Check positions and hashes only, not signatures.")
+    var hashesOnly = false
+
+    func run() async throws {
+        try await reportingFailures {
+            var anchors: [TrustAnchor]? = nil
+            if let config {
+                do {
+                    anchors = try await ConfigurationLoader.load(
+                        file: config, environment: ProcessInfo.processInfo.environment
+                    ).adminAnchors
+                } catch {
+                    throw CLIFailure("configuration error: \(error)", status: 78)
+                }
+            }
+            if !adminKey.isEmpty {
+                anchors =
+                    (anchors ?? [])
+                    + (try adminKey.map { text in
+                        guard let key = Base64.decode(text), key.count == 32 else {
+                            throw CLIFailure(
+                                "--admin-key must be the standard base64 of a raw 32-byte Ed25519 public key",
+                                status: 64)
+                        }
+                        return TrustAnchor(
+                            publicKey: key, role: .admin, name: "admin key \(KeyID(publicKey: key).short)")
+                    })
+            }
+            let started = ContinuousClock.now
+            let report: VerificationReport
+            do {
+                report = try LogVerifier.verify(
+                    path: database, options: .init(checkSignatures: !hashesOnly, anchors: anchors))
+            } catch {
+                throw CLIFailure("\(error)", status: 2)
+            }
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            let rate = seconds > 0 ? Int(Double(report.entriesChecked) / seconds) : 0
+            if let failure = report.failure {
+                print("FAILED at position \(failure.position): \(failure.reason)")
+                print(
+                    "entries before it hold: \(report.entriesChecked) checked, chain head \(Hex.encode(report.head.chainHash))"
+                )
+                throw ExitCode(1)
+            }
+            print(
+                "OK: \(report.entriesChecked) entries, \(report.signaturesChecked) signatures, \(report.signedHeadsChecked) signed heads verified"
+            )
+            print("head: size \(report.head.size), chainHash \(Hex.encode(report.head.chainHash))")
+            print(
+                String(
+                    format: "time: %.3f s (%d entries/s)%@", seconds, rate,
+                    anchors == nil ? "; admin keys as recorded in the file" : ""))
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Logging
+import ServiceLifecycle
+import VigilModel
+import VigilStore
+
+/// Owns the event store's lifetime inside the ServiceGroup: on graceful shutdown (after the HTTP server has
+/// finished its requests) it waits for the appends under way, then closes the database.
+struct StoreService: Service {
+    let store: EventStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
+    }
+}
+
+/// Signs the head of the log with the daemon's key at a fixed interval when it has grown, so that a
+/// removed tail is detectable against a head the daemon signed (see `vigilctl verify`).
+struct HeadSigningService: Service {
+    let store: EventStore
+    let key: SigningKey
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        var lastSigned: Int64 = -1
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break
+            }
+            await sign(lastSigned: &lastSigned)
+        }
+        await sign(lastSigned: &lastSigned)
+    }
+
+    private func sign(lastSigned: inout Int64) async {
+        let size = store.head.size
+        guard size != lastSigned else { return }
+        do {
+            let record = try await store.signHead(with: key)
+            lastSigned = record.head.size
+            logger.debug("log head signed", metadata: ["log.size": "\(record.head.size)"])
+        } catch {
+            logger.warning("could not sign the log head", metadata: ["store.error": "\(type(of: error))"])
+        }
+    }
+}

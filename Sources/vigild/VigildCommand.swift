@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VigilConfig
+import VigilDaemon
+
+@main
+struct VigildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigild",
+        abstract: "Vigil: the signed, hash-chained safety and custody record of MDMA-assisted therapy.",
+        discussion: """
+            Runs in the foreground. Without --config it runs on the embedded defaults (store in ./vigil-data, \
+            HTTP on 127.0.0.1:8470). Every setting can be overridden by a VIGIL_* environment variable, \
+            for example VIGIL_HTTP_PORT=0 or VIGIL_TRUST_ADMINKEYS=<base64 public key>.
+            """
+    )
+
+    @Option(name: .long, help: "A YAML configuration file (see Config/vigil.yaml).")
+    var config: String?
+
+    @Flag(name: .long, help: "Check the configuration, print it, and exit.")
+    var checkConfig = false
+
+    func run() async throws {
+        let configuration: VigilConfiguration
+        do {
+            configuration = try await ConfigurationLoader.load(
+                file: config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("vigild: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        if checkConfig {
+            print(
+                "configuration OK: database \(configuration.databasePath), listening on \(configuration.httpHost):\(configuration.httpPort), \(configuration.adminAnchors.count) admin key(s), \(configuration.tokens.count) token(s)"
+            )
+            return
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vigild")
+        try await Daemon.run(configuration: configuration, logger: logger)
+    }
+}
