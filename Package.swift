@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "vigild", targets: ["vigild"]),
         .executable(name: "vigilctl", targets: ["vigilctl"]),
+        .executable(name: "vigil-bench", targets: ["vigil-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -119,6 +122,31 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The end-to-end load generator and baselines (docs/benchmarks.md). Apart from the tests.
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: [
+                "VigilModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/VigilBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // The libFuzzer target over envelope and event decoding (scripts/fuzz).
+        .executableTarget(
+            name: "vigil-fuzz",
+            dependencies: ["VigilModel"],
+            path: "Fuzz/VigilFuzz",
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "VigilTestSupport",
             dependencies: [
@@ -139,6 +167,16 @@ let package = Package(
         .testTarget(
             name: "VigilConfigTests",
             dependencies: ["VigilConfig", "VigilModel", "VigilTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilIngestTests",
+            dependencies: [
+                "VigilIngest", "VigilModel", "VigilStore", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 
 /// A key id: the SHA-256 of the raw 32-byte Ed25519 public key, printed as 64 lowercase hex digits.
 public struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
