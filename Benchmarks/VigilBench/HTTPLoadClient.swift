@@ -1,0 +1,69 @@
+import Dispatch
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One keep-alive HTTP/1.1 connection that sends requests one after another and reads each answer.
+///
+/// Built directly on SwiftNIO so the client costs little next to the server it measures.
+struct HTTPLoadConnection {
+    typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+
+    static func connect(host: String, port: Int) async throws -> Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try Channel(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// Sends POST `path` with each body in turn; calls `done` with the status and the latency in nanoseconds.
+    ///
+    /// - Parameter interval: when set, requests are sent on a fixed schedule (one per interval, starting after
+    ///   `offset`), and latency is counted from each request's scheduled time, so a stall is not hidden by the
+    ///   requests it delayed (no coordinated omission).
+    static func post(
+        host: String, port: Int, path: String, bodies: some Sequence<[UInt8]>,
+        interval: Duration? = nil, offset: Duration = .zero,
+        done: (_ status: Int, _ body: ByteBuffer, _ nanoseconds: UInt64) -> Void
+    ) async throws {
+        let channel = try await connect(host: host, port: port)
+        let clock = ContinuousClock()
+        var scheduled = clock.now + offset
+        try await channel.executeThenClose { inbound, outbound in
+            var responses = inbound.makeAsyncIterator()
+            for body in bodies {
+                var lateBy: UInt64 = 0
+                if let interval {
+                    try await clock.sleep(until: scheduled)
+                    let late = clock.now - scheduled
+                    lateBy = UInt64(
+                        max(0, late.components.seconds * 1_000_000_000 + late.components.attoseconds / 1_000_000_000))
+                    scheduled += interval
+                }
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: host)
+                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Length", value: String(body.count))
+                let started = DispatchTime.now().uptimeNanoseconds
+                try await outbound.write(
+                    .head(HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)))
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                try await outbound.write(.end(nil))
+                var status = 0
+                var answer = ByteBuffer()
+                reading: while let part = try await responses.next() {
+                    switch part {
+                    case .head(let head): status = Int(head.status.code)
+                    case .body(var buffer): answer.writeBuffer(&buffer)
+                    case .end: break reading
+                    }
+                }
+                done(status, answer, DispatchTime.now().uptimeNanoseconds - started + lateBy)
+            }
+        }
+    }
+}

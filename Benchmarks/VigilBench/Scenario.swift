@@ -1,0 +1,204 @@
+import Dispatch
+import Foundation
+import Histogram
+import NIOCore
+import Synchronization
+import VigilModel
+
+/// A fresh vigild in a temporary folder, with registered device keys and pre-signed envelopes.
+struct Scenario {
+    let port: Int
+    let admin: SigningKey
+    let devices: [SigningKey]
+    let process: Process
+
+    static func run(
+        vigild: String, title: String, _ body: (Scenario) async throws -> Measurement
+    ) async throws -> Measurement {
+        say("\n== vigil \(title)")
+        let folder = NSTemporaryDirectory() + "vigil-bench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let admin = SigningKey()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: vigild)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
+        environment["VIGIL_DATABASE_PATH"] = folder + "/vigil.sqlite"
+        environment["VIGIL_DAEMON_KEYPATH"] = folder + "/daemon.key"
+        environment["VIGIL_HTTP_PORT"] = "0"
+        environment["VIGIL_TRUST_ADMINKEYS"] = Base64.encode(admin.publicKey)
+        environment["VIGIL_LOG_LEVEL"] = "notice"
+        environment["VIGIL_HTTP_MAXBATCHITEMS"] = "10000"
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        let log = Log()
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
+        }
+        var port: Int?
+        for _ in 0..<600 where port == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            port = log.text.withLock { text in
+                text.range(of: "http.port=").flatMap { Int(text[$0.upperBound...].prefix { $0.isNumber }) }
+            }
+        }
+        guard let port else { throw BenchError("vigild did not start:\n\(log.text.withLock { $0 })") }
+        let devices = (0..<16).map { _ in SigningKey() }
+        let scenario = Scenario(port: port, admin: admin, devices: devices, process: process)
+        try await scenario.registerDevices()
+        let measurement = try await body(scenario)
+        measurement.report("vigil")
+        return measurement
+    }
+
+    func registerDevices() async throws {
+        let now = SystemWallClock().now()
+        let envelopes = devices.enumerated().map { index, key in
+            Envelope.sign(
+                payload: EventPayload(
+                    id: .v7(at: now), occurredAt: now,
+                    data: .keyRegistered(
+                        KeyRegistered(publicKey: key.publicKey, name: "Monitor \(index)", role: .device))
+                ).jsonBytes,
+                author: admin
+            ).jsonBytes
+        }
+        try await HTTPLoadConnection.post(
+            host: "127.0.0.1", port: port, path: "/v1/events/batch", bodies: [Self.array(envelopes)]
+        ) {
+            status, _, _ in precondition(status == 200, "registration failed: \(status)")
+        }
+    }
+
+    /// Vitals envelopes signed by the device keys, on every core.
+    func presign(_ count: Int) -> [[UInt8]] {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let chunk = (count + cores - 1) / cores
+        let parts = Mutex([[[UInt8]]](repeating: [], count: cores))
+        let devices = self.devices
+        DispatchQueue.concurrentPerform(iterations: cores) { core in
+            var part: [[UInt8]] = []
+            let start = core * chunk
+            let end = min(count, start + chunk)
+            guard start < end else { return }
+            part.reserveCapacity(end - start)
+            for index in start..<end {
+                let now = SystemWallClock().now()
+                let payload = EventPayload(
+                    id: .v7(at: now), occurredAt: now, participant: "P-\(1000 + index % 500)",
+                    session: "P-\(1000 + index % 500)-S1",
+                    data: .vitalsRecorded(
+                        VitalsRecorded(
+                            systolic: 120 + Double(index % 40), diastolic: 80, heartRate: 70 + Double(index % 30)))
+                )
+                part.append(Envelope.sign(payload: payload.jsonBytes, author: devices[index % devices.count]).jsonBytes)
+            }
+            parts.withLock { $0[core] = part }
+        }
+        let envelopes = parts.withLock { $0.flatMap { $0 } }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let size = envelopes.reduce(0) { $0 + $1.count } / max(1, envelopes.count)
+        say(String(format: "pre-signed %d envelopes (%d bytes each on average) in %.2f s", count, size, seconds))
+        return envelopes
+    }
+
+    static func array(_ envelopes: some Collection<[UInt8]>) -> [UInt8] {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(envelopes.reduce(2) { $0 + $1.count + 1 })
+        for (index, envelope) in envelopes.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += envelope
+        }
+        body.append(UInt8(ascii: "]"))
+        return body
+    }
+
+    /// Sends `requests` over `connections` keep-alive connections, each request counting for `eventsPerRequest`.
+    func drive(
+        _ requests: [[UInt8]], path: String, connections: Int, eventsPerRequest: Int, interval: Duration? = nil
+    ) async throws -> Measurement {
+        let shared = DriveState()
+        let per = (requests.count + connections - 1) / connections
+        let started = DispatchTime.now().uptimeNanoseconds
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connection in 0..<connections {
+                let slice = requests[
+                    min(requests.count, connection * per)..<min(requests.count, (connection + 1) * per)]
+                guard !slice.isEmpty else { continue }
+                group.addTask {
+                    var local = Histogram<UInt64>(
+                        highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+                    let offset = (interval ?? .zero) * Double(connection) / Double(connections)
+                    try await HTTPLoadConnection.post(
+                        host: "127.0.0.1", port: port, path: path, bodies: slice, interval: interval, offset: offset
+                    ) {
+                        status, _, nanoseconds in
+                        if status != 200 && status != 201 { shared.failures.add(1, ordering: .relaxed) }
+                        _ = local.record(nanoseconds)
+                    }
+                    let done = local
+                    shared.latencies.withLock { $0.add(done) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let failed = shared.failures.load(ordering: .relaxed)
+        if failed > 0 { say("WARNING: \(failed) requests were not answered 200/201") }
+        return shared.latencies.withLock { histogram in
+            Measurement(
+                events: requests.count * eventsPerRequest, seconds: seconds,
+                p50: Double(histogram.valueAtPercentile(50)),
+                p99: Double(histogram.valueAtPercentile(99)), p999: Double(histogram.valueAtPercentile(99.9)),
+                max: Double(histogram.max)
+            )
+        }
+    }
+
+    func single(events: Int, connections: Int) async throws -> Measurement {
+        try await drive(presign(events), path: "/v1/events", connections: connections, eventsPerRequest: 1)
+    }
+
+    func batch(events: Int, batchSize: Int, connections: Int) async throws -> Measurement {
+        let envelopes = presign(events)
+        let batches = stride(from: 0, to: envelopes.count, by: batchSize).map {
+            Self.array(envelopes[$0..<min(envelopes.count, $0 + batchSize)])
+        }
+        return try await drive(batches, path: "/v1/events/batch", connections: connections, eventsPerRequest: batchSize)
+    }
+
+    /// Offers `rate` single-event requests per second, spread over 16 connections, and measures latency.
+    func fixedRate(rate: Int, seconds: Int) async throws -> Measurement {
+        let connections = 16
+        let envelopes = presign(rate * seconds)
+        let interval = Duration.nanoseconds(1_000_000_000 * connections / rate)
+        return try await drive(
+            envelopes, path: "/v1/events", connections: connections, eventsPerRequest: 1, interval: interval)
+    }
+}
+
+/// What the connections of one scenario share.
+final class DriveState: Sendable {
+    let latencies = Mutex(
+        Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three))
+    let failures = Atomic<Int>(0)
+}
+
+final class Log: Sendable {
+    let text = Mutex("")
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
