@@ -1,6 +1,7 @@
 import Crypto
 public import Hummingbird
 public import VigilConfig
+public import VigilModel
 
 /// What a route needs its caller's token to allow.
 public enum Permission: Sendable {
@@ -22,10 +23,15 @@ public enum Permission: Sendable {
 
 /// Checks `Authorization: Bearer <token>` against the configured SHA-256 digests.
 public struct TokenAuthenticator: Sendable {
-    private let grants: [TokenGrant]
+    /// The configured grants; a configuration reload may replace them.
+    public let grants: Reloadable<[TokenGrant]>
+
+    public init(grants: Reloadable<[TokenGrant]>) {
+        self.grants = grants
+    }
 
     public init(grants: [TokenGrant]) {
-        self.grants = grants
+        self.init(grants: Reloadable(grants))
     }
 
     /// The caller's role, if the token is known and its role holds `permission`.
@@ -44,7 +50,7 @@ public struct TokenAuthenticator: Sendable {
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         // Compare against every grant in constant time per grant, so timing does not reveal a prefix.
         var role: ReaderRole?
-        for grant in grants where Self.constantTimeEqual(grant.sha256, digest) {
+        for grant in grants.value where Self.constantTimeEqual(grant.sha256, digest) {
             role = grant.role
         }
         guard let role else { throw APIError.unauthorized("the token is not known") }

@@ -19,18 +19,19 @@ public struct Ingestor: Sendable {
     }
 
     public let store: EventStore
-    public let validation: ValidationLimits
+    /// The plausibility limits; a configuration reload may change them.
+    public let validationLimits: Reloadable<ValidationLimits>
     public let limits: Limits
     private let clock: any WallClock
     private let logger: Logger
     private let metrics: IngestMetrics
 
     public init(
-        store: EventStore, validation: ValidationLimits = .default, limits: Limits = Limits(),
+        store: EventStore, validation: Reloadable<ValidationLimits> = Reloadable(.default), limits: Limits = Limits(),
         clock: any WallClock = SystemWallClock(), logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.store = store
-        self.validation = validation
+        self.validationLimits = validation
         self.limits = limits
         self.clock = clock
         self.logger = logger
@@ -43,8 +44,19 @@ public struct Ingestor: Sendable {
     public func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
         let trimmed = Array(Self.trimmingWhitespace(bytes))
         let registry = store.registry
-        let now = clock.now()
-        let prepared = prepare(bytes: trimmed, value: nil, now: now) { registry.verifyingKey(for: $0) }
+        let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
+        let prepared: Result<VerifiedEvent, Refusal>
+        do throws(JSONParseError) {
+            let value = try JSONParser.parse(trimmed)
+            prepared = Self.decode(value, validation: validation).flatMap { envelope, payload in
+                Self.verify(bytes: trimmed, envelope: envelope, payload: payload) { registry.verifyingKey(for: $0) }
+            }
+        } catch {
+            prepared = .failure(
+                Refusal(
+                    IngestError(
+                        .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")))
+        }
         return await commit([prepared]).first!
     }
 
@@ -66,15 +78,11 @@ public struct Ingestor: Sendable {
         }
         if elements.isEmpty { return [] }
         let registry = store.registry
-        let now = clock.now()
+        let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
         let items = elements.map { (bytes: Array(bytes[$0.range]), value: $0.value) }
 
         // Phase 1: decode and validate, in parallel.
-        let decoded = await parallelMap(items) { item in
-            Result { () throws(IngestError) -> (Envelope, EventPayload) in
-                try Self.decode(item.value, now: now, validation: validation)
-            }
-        }
+        let decoded = await parallelMap(items) { item in Self.decode(item.value, validation: validation) }
         // Keys registered inside this batch may sign later items. A key id is the hash of its public key,
         // so taking public keys from the batch is safe; whether the key is registered by the time each item
         // is stored is for the writer to decide, in order.
@@ -91,12 +99,9 @@ public struct Ingestor: Sendable {
 
         // Phase 2: verify signatures, in parallel.
         let indexed = Array(zip(items.indices, decoded))
-        let prepared = await parallelMap(indexed) { index, result -> Result<VerifiedEvent, IngestError> in
+        let prepared = await parallelMap(indexed) { index, result in
             result.flatMap { envelope, payload in
-                Result { () throws(IngestError) -> VerifiedEvent in
-                    try envelope.verifySignatures(keys: lookup)
-                    return VerifiedEvent(envelopeBytes: items[index].bytes, envelope: envelope, payload: payload)
-                }
+                Self.verify(bytes: items[index].bytes, envelope: envelope, payload: payload, keys: lookup)
             }
         }
         return await commit(prepared)
@@ -104,42 +109,52 @@ public struct Ingestor: Sendable {
 
     // MARK: - Steps
 
-    private func prepare(
-        bytes: [UInt8], value: JSONValue?, now: Timestamp, keys: (KeyID) -> VerifyingKey?
-    ) -> Result<VerifiedEvent, IngestError> {
-        Result { () throws(IngestError) -> VerifiedEvent in
-            let parsed: JSONValue
-            if let value {
-                parsed = value
-            } else {
-                do throws(JSONParseError) {
-                    parsed = try JSONParser.parse(bytes)
-                } catch {
-                    throw IngestError(
-                        .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")
-                }
-            }
-            let (envelope, payload) = try Self.decode(parsed, now: now, validation: validation)
-            try envelope.verifySignatures(keys: keys)
-            return VerifiedEvent(envelopeBytes: bytes, envelope: envelope, payload: payload)
+    /// A refusal before the writer, with what is known of the event for the log.
+    struct Refusal: Error {
+        var error: IngestError
+        var keyID: KeyID?
+        var eventID: EventID?
+        var type: EventType?
+
+        init(_ error: IngestError, keyID: KeyID? = nil, payload: EventPayload? = nil) {
+            self.error = error
+            self.keyID = keyID
+            self.eventID = payload?.id
+            self.type = payload?.type
         }
     }
 
+    /// The envelope and the event it carries, validated.
     private static func decode(
-        _ value: JSONValue, now: Timestamp, validation: ValidationLimits
-    ) throws(IngestError) -> (Envelope, EventPayload) {
-        let envelope = try Envelope.decode(value)
-        do {
-            let payload = try EventPayload.decode(
-                envelope.payload, context: ValidationContext(limits: validation, now: now))
-            return (envelope, payload)
+        _ value: JSONValue, validation: ValidationContext
+    ) -> Result<(Envelope, EventPayload), Refusal> {
+        let envelope: Envelope
+        do throws(IngestError) {
+            envelope = try Envelope.decode(value)
         } catch {
-            throw IngestError(.invalidEvent, error.description)
+            return .failure(Refusal(error))
+        }
+        do throws(FieldError) {
+            return .success((envelope, try EventPayload.decode(envelope.payload, context: validation)))
+        } catch {
+            return .failure(Refusal(IngestError(.invalidEvent, error.description), keyID: envelope.author.keyID))
+        }
+    }
+
+    /// Every signature verified against the public key its key id names.
+    private static func verify(
+        bytes: [UInt8], envelope: Envelope, payload: EventPayload, keys: (KeyID) -> VerifyingKey?
+    ) -> Result<VerifiedEvent, Refusal> {
+        do throws(IngestError) {
+            try envelope.verifySignatures(keys: keys)
+            return .success(VerifiedEvent(envelopeBytes: bytes, envelope: envelope, payload: payload))
+        } catch {
+            return .failure(Refusal(error, keyID: envelope.author.keyID, payload: payload))
         }
     }
 
     /// Hands the verified events to the writer; reports refusals (before or in the writer) in logs and metrics.
-    private func commit(_ prepared: [Result<VerifiedEvent, IngestError>]) async -> [AppendOutcome] {
+    private func commit(_ prepared: [Result<VerifiedEvent, Refusal>]) async -> [AppendOutcome] {
         let verified = prepared.compactMap { try? $0.get() }
         let appended = await store.append(verified)
         var next = appended.makeIterator()
@@ -150,10 +165,12 @@ public struct Ingestor: Sendable {
             switch item {
             case .success(let event):
                 outcome = next.next()!
-                if case .refused(let error) = outcome { report(error, event: event) }
-            case .failure(let error):
-                outcome = .refused(error)
-                report(error, event: nil)
+                if case .refused(let error) = outcome {
+                    report(Refusal(error, keyID: event.envelope.author.keyID, payload: event.payload))
+                }
+            case .failure(let refusal):
+                outcome = .refused(refusal.error)
+                report(refusal)
             }
             metrics.record(outcome)
             outcomes.append(outcome)
@@ -161,13 +178,14 @@ public struct Ingestor: Sendable {
         return outcomes
     }
 
-    private func report(_ error: IngestError, event: VerifiedEvent?) {
-        var metadata: Logger.Metadata = ["ingest.code": "\(error.code.rawValue)", "ingest.reason": "\(error.message)"]
-        if let event {
-            metadata["event.id"] = "\(event.payload.id)"
-            metadata["event.type"] = "\(event.payload.type.rawValue)"
-            metadata["key.id"] = "\(event.envelope.author.keyID.hex)"
-        }
+    /// Logs a refusal as a warning with its code and what is known of the event; never payload content.
+    private func report(_ refusal: Refusal) {
+        var metadata: Logger.Metadata = [
+            "ingest.code": "\(refusal.error.code.rawValue)", "ingest.reason": "\(refusal.error.message)",
+        ]
+        if let keyID = refusal.keyID { metadata["key.id"] = "\(keyID.hex)" }
+        if let eventID = refusal.eventID { metadata["event.id"] = "\(eventID)" }
+        if let type = refusal.type { metadata["event.type"] = "\(type.rawValue)" }
         logger.warning("event refused", metadata: metadata)
     }
 
