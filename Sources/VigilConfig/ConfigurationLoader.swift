@@ -22,6 +22,7 @@ public enum ConfigurationLoader {
         ("trust.adminKeys", ""),
         ("auth.tokens", ""),
         ("daemon.keyPath", "vigil-data/daemon.key"),
+        ("daemon.writerStallSeconds", "20"),
         ("limits.maxDoseMg", "250"),
         ("limits.maxQuantityMg", "1000000"),
         ("limits.maxFutureSkewSeconds", "300"),
@@ -187,6 +188,7 @@ public enum ConfigurationLoader {
             adminAnchors: anchors,
             tokens: tokens,
             daemonKeyPath: try path("daemon.keyPath"),
+            writerStallSeconds: try integer("daemon.writerStallSeconds", in: 1...3600),
             limits: limits,
             logLevel: logLevel
         )

@@ -43,6 +43,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var tokens: [TokenGrant]
     /// `daemon.keyPath`: the daemon's own signing key, created on first start.
     public var daemonKeyPath: String
+    /// `daemon.writerStallSeconds`: a commit running longer than this means the writer is wedged; health turns
+    /// degraded and the systemd watchdog is no longer fed, so systemd restarts the daemon.
+    public var writerStallSeconds: Int
     /// `limits.*`
     public var limits: ValidationLimits
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
@@ -52,7 +55,7 @@ public struct VigilConfiguration: Sendable, Equatable {
         databasePath: String, httpHost: String, httpPort: Int, maxBodyBytes: Int, maxBatchBytes: Int,
         maxBatchItems: Int,
         idleTimeoutSeconds: Int, adminAnchors: [TrustAnchor], tokens: [TokenGrant], daemonKeyPath: String,
-        limits: ValidationLimits, logLevel: String
+        writerStallSeconds: Int = 20, limits: ValidationLimits, logLevel: String
     ) {
         self.databasePath = databasePath
         self.httpHost = httpHost
@@ -64,6 +67,7 @@ public struct VigilConfiguration: Sendable, Equatable {
         self.adminAnchors = adminAnchors
         self.tokens = tokens
         self.daemonKeyPath = daemonKeyPath
+        self.writerStallSeconds = writerStallSeconds
         self.limits = limits
         self.logLevel = logLevel
     }

@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import Prometheus
@@ -10,23 +11,140 @@ import VigilHTTP
 import VigilIngest
 public import VigilModel
 import VigilStore
+public import VigilSystemd
 
 /// Builds vigild from its configuration: the store, the ingest pipeline, the HTTP API and their services.
 public enum Daemon {
     /// Called once the HTTP listener is bound, with the address it is bound to.
     public typealias ReadyHandler = @Sendable (_ host: String, _ port: Int) async -> Void
 
-    /// Runs vigild until SIGTERM or SIGINT, then drains: the HTTP server finishes its requests, the
-    /// appends under way commit, and the store closes.
-    public static func run(configuration: VigilConfiguration, logger: Logger) async throws {
-        let application = try await buildApplication(configuration: configuration, logger: logger)
-        try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    /// What a configuration reload can change while the daemon runs.
+    struct LiveSettings: Sendable {
+        let limits: Reloadable<ValidationLimits>
+        let tokens: Reloadable<[TokenGrant]>
+        let logLevel: LogLevelControl
     }
 
+    /// The daemon's parts, before a server is chosen.
+    struct Parts {
+        let store: EventStore
+        let router: Router<BasicRequestContext>
+        let services: [any Service]
+        let settings: LiveSettings
+        let health: @Sendable () -> HealthReport
+    }
+
+    /// Runs vigild until SIGTERM or SIGINT, then drains: the HTTP server finishes its requests, the appends
+    /// under way commit, and the store closes. Under systemd it reports readiness, status, reloads and
+    /// stopping (sd_notify), feeds the watchdog while healthy, and serves a socket passed by socket activation.
+    /// SIGHUP reloads `configurationFile` (and the environment) without dropping a request.
+    public static func run(
+        configuration: VigilConfiguration, configurationFile: String?, logLevel: LogLevelControl, logger: Logger
+    ) async throws {
+        let notifier = SystemdNotifier()
+        // Trap SIGHUP before anything else, so a reload requested during start-up is not fatal.
+        let reloads = await UnixSignalsSequence(trapping: .sighup)
+        let settings = LiveSettings(
+            limits: Reloadable(configuration.limits), tokens: Reloadable(configuration.tokens), logLevel: logLevel
+        )
+        let parts = try await build(configuration: configuration, settings: settings, logger: logger)
+        let store = parts.store
+        let health = parts.health
+        let ready: @Sendable (String) async -> Void = { address in
+            let status = "listening on \(address); log size \(store.head.size)"
+            logger.notice("vigild ready", metadata: ["http.address": "\(address)", "log.size": "\(store.head.size)"])
+            notifier.ready(status: status)
+        }
+        var services = parts.services
+        if let interval = notifier.watchdogInterval() {
+            services.append(
+                WatchdogService(
+                    notifier: notifier, interval: interval, isHealthy: { health().status == .ok }, logger: logger)
+            )
+        }
+        services.append(
+            ConfigReloadService(
+                signals: reloads, file: configurationFile, running: configuration, settings: settings,
+                notifier: notifier,
+                statusLine: { "listening; log size \(store.head.size)" }, logger: logger
+            )
+        )
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
+        if let descriptor = SocketActivation.descriptors().first {
+            logger.notice("serving the socket passed by systemd", metadata: ["http.fd": "\(descriptor)"])
+            services.append(
+                ActivatedHTTPServer(
+                    descriptor: descriptor, responder: parts.router.buildResponder(), configuration: http1,
+                    serverName: "vigild",
+                    logger: logger, onReady: { address in await ready(address.map { "\($0)" } ?? "fd \(descriptor)") }
+                )
+            )
+        } else {
+            services.append(
+                Application(
+                    router: parts.router, server: .http1(configuration: http1),
+                    configuration: ApplicationConfiguration(
+                        address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "vigild"
+                    ),
+                    onServerRunning: { channel in
+                        let port = channel.localAddress?.port ?? configuration.httpPort
+                        logger.notice(
+                            "vigild listening",
+                            metadata: ["http.host": "\(configuration.httpHost)", "http.port": "\(port)"])
+                        await ready("\(configuration.httpHost):\(port)")
+                    },
+                    logger: logger
+                )
+            )
+        }
+        services.append(StoppingNotifier(notifier: notifier, logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    /// The daemon as one Hummingbird application (its store and background services included), for tests
+    /// and embedding: no systemd integration, the configured TCP address.
     public static func buildApplication(
         configuration: VigilConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
         onReady: @escaping ReadyHandler = { _, _ in }
     ) async throws -> some ApplicationProtocol {
+        let settings = LiveSettings(
+            limits: Reloadable(configuration.limits), tokens: Reloadable(configuration.tokens),
+            logLevel: LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info)
+        )
+        let parts = try await build(configuration: configuration, settings: settings, clock: clock, logger: logger)
+        let store = parts.store
+        return Application(
+            router: parts.router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "vigild"
+            ),
+            services: parts.services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                logger.notice(
+                    "vigild listening",
+                    metadata: [
+                        "http.host": "\(configuration.httpHost)", "http.port": "\(port)",
+                        "log.size": "\(store.head.size)",
+                    ]
+                )
+                await onReady(configuration.httpHost, port)
+            },
+            logger: logger
+        )
+    }
+
+    static func build(
+        configuration: VigilConfiguration, settings: LiveSettings, clock: any WallClock = SystemWallClock(),
+        logger: Logger
+    ) async throws -> Parts {
         let databaseFolder = (configuration.databasePath as NSString).deletingLastPathComponent
         if !databaseFolder.isEmpty {
             try FileManager.default.createDirectory(
@@ -51,54 +169,54 @@ public enum Daemon {
             path: configuration.databasePath, anchors: anchors, clock: clock, logger: logger,
             metricsFactory: metricsFactory
         )
-
         let ingestor = Ingestor(
-            store: store, validation: configuration.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
+            store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
             clock: clock, logger: logger, metricsFactory: metricsFactory
         )
+        let stall = Double(configuration.writerStallSeconds)
+        let health: @Sendable () -> HealthReport = { Self.health(store: store, clock: clock, stallSeconds: stall) }
         let api = VigilAPI(
-            ingestor: ingestor, authenticator: TokenAuthenticator(grants: configuration.tokens), daemonKey: daemonKey,
+            ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
             metricsRegistry: registry, maxBodyBytes: configuration.maxBodyBytes,
             maxBatchBytes: configuration.maxBatchBytes,
-            health: { health(store: store, clock: clock) }
+            health: health
         )
-        return Application(
-            router: api.buildRouter(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "vigild"
-            ),
+        return Parts(
+            store: store, router: api.buildRouter(),
             services: [
                 StoreService(store: store),
                 HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
             ],
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.httpPort
-                logger.notice(
-                    "vigild listening",
-                    metadata: [
-                        "http.host": "\(configuration.httpHost)", "http.port": "\(port)",
-                        "log.size": "\(store.head.size)",
-                    ]
-                )
-                await onReady(configuration.httpHost, port)
-            },
-            logger: logger
+            settings: settings, health: health
         )
     }
 
-    static func health(store: EventStore, clock: any WallClock) -> HealthReport {
+    /// Healthy unless a commit has been running longer than `stallSeconds` (the writer is wedged).
+    static func health(store: EventStore, clock: any WallClock, stallSeconds: Double) -> HealthReport {
         let head = store.head
         var writerOK = true
         var detail = "idle"
         if let since = store.commitInProgressSince {
             let seconds = Double(clock.now().microsecondsSinceEpoch - since) / 1_000_000
-            writerOK = seconds < 10
+            writerOK = seconds < stallSeconds
             detail = String(format: "committing for %.3f s", seconds)
         }
         return HealthReport(
             status: writerOK ? .ok : .degraded,
             checks: [("writer", writerOK, detail), ("log", true, "\(head.size) entries")]
         )
+    }
+}
+
+/// Tells systemd the daemon is stopping as soon as graceful shutdown begins (it is the last service, so the
+/// first one told).
+struct StoppingNotifier: Service {
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.notice("vigild stopping: finishing the requests in hand")
+        notifier.stopping(status: "stopping: finishing the requests in hand")
     }
 }

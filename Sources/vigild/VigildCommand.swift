@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigilConfig
 import VigilDaemon
+import VigilSystemd
 
 @main
 struct VigildCommand: AsyncParsableCommand {
@@ -37,13 +38,9 @@ struct VigildCommand: AsyncParsableCommand {
             )
             return
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info)
+        VigilLogging.bootstrap(control: level)
         let logger = Logger(label: "vigild")
-        try await Daemon.run(configuration: configuration, logger: logger)
+        try await Daemon.run(configuration: configuration, configurationFile: config, logLevel: level, logger: logger)
     }
 }
