@@ -22,9 +22,20 @@ struct CommandResult {
     var stderr: String
 }
 
-/// Runs a command to completion.
+/// Runs a command to completion, on a thread of its own so that no task thread blocks while it runs.
 func run(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil
+) async throws -> CommandResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(
+                with: Result { try runBlocking(executable, arguments, environment: environment, stdin: stdin) })
+        }
+    }
+}
+
+private func runBlocking(
+    _ executable: String, _ arguments: [String], environment: [String: String], stdin: [UInt8]?
 ) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -46,19 +57,62 @@ func run(
     )
 }
 
-/// vigild as a child process, configured through VIGIL_* variables, listening on a free port.
+/// vigild as a child process, configured through VIGIL_* variables.
 final class DaemonProcess: Sendable {
     let process: Process
     let port: Int
     private let log: LogBuffer
 
     var logText: String { log.text.withLock { $0 } }
+    var pid: Int32 { process.processIdentifier }
 
-    init(folder: String, adminKey: SigningKey, extraEnvironment: [String: String] = [:]) throws {
+    /// Starts vigild and waits until it logs that it listens.
+    ///
+    /// - Parameters:
+    ///   - launcher: a program (and its arguments) that runs vigild, such as `systemd-socket-activate -l ...`;
+    ///     vigild's path and `arguments` are appended.
+    ///   - port: the port when the launcher decides it; otherwise vigild takes a free one and logs it.
+    static func start(
+        folder: String, adminKey: SigningKey, arguments: [String] = [], extraEnvironment: [String: String] = [:],
+        launcher: [String] = [], port knownPort: Int? = nil
+    ) async throws -> DaemonProcess {
+        let (process, log) = try launch(
+            folder: folder, adminKey: adminKey, arguments: arguments, extraEnvironment: extraEnvironment,
+            launcher: launcher
+        )
+        if let knownPort { return DaemonProcess(process: process, port: knownPort, log: log) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+            let found = log.text.withLock { text -> Int? in
+                guard let range = text.range(of: "http.port=") else { return nil }
+                return Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+            if let found { return DaemonProcess(process: process, port: found, log: log) }
+        }
+        process.terminate()
+        throw TestFailure("vigild did not start: \(log.text.withLock { $0 })")
+    }
+
+    private init(process: Process, port: Int, log: LogBuffer) {
+        self.process = process
+        self.port = port
+        self.log = log
+    }
+
+    private static func launch(
+        folder: String, adminKey: SigningKey, arguments: [String], extraEnvironment: [String: String],
+        launcher: [String]
+    ) throws -> (Process, LogBuffer) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Binaries.vigild)
-        process.arguments = []
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
+        let command = launcher + [Binaries.vigild] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("VIGIL_")
+                && !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "INVOCATION_ID", "JOURNAL_STREAM"].contains(
+                    $0.key)
+        }
         environment["VIGIL_DATABASE_PATH"] = folder + "/data/vigil.sqlite"
         environment["VIGIL_DAEMON_KEYPATH"] = folder + "/data/daemon.key"
         environment["VIGIL_HTTP_PORT"] = "0"
@@ -68,39 +122,33 @@ final class DaemonProcess: Sendable {
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = errors
         let log = LogBuffer()
         errors.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()
-        self.process = process
-        self.log = log
-        // Wait for the listening line, which names the bound port.
-        let deadline = Date().addingTimeInterval(30)
-        var found: Int?
-        while found == nil, Date() < deadline, process.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
-            found = log.text.withLock { text in
-                guard let range = text.range(of: "http.port=") else { return nil }
-                return Int(text[range.upperBound...].prefix { $0.isNumber })
-            }
-        }
-        guard let found else {
-            process.terminate()
-            throw TestFailure("vigild did not start: \(log.text.withLock { $0 })")
-        }
-        self.port = found
+        return (process, log)
     }
 
     var client: TestHTTPClient { TestHTTPClient(baseURL: "http://127.0.0.1:\(port)") }
 
+    /// Waits until the log contains `text`; false on timeout.
+    func waitForLog(_ text: String, timeout: Double = 15) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline {
+            if logText.contains(text) { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     /// Sends a signal and waits for the process to exit; returns its exit status.
-    func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) throws -> Int32 {
+    func stop(signal: Int32 = SIGTERM, timeout: Double = 30) async throws -> Int32 {
         kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         guard !process.isRunning else {
             process.terminate()
             throw TestFailure("vigild did not exit within \(timeout) s")

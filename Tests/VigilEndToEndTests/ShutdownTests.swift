@@ -10,7 +10,7 @@ import VigilTestSupport
     @Test func sigtermDuringLoadLosesNoAcknowledgedEvent() async throws {
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()
-            let daemon = try DaemonProcess(folder: folder, adminKey: keys.admin)
+            let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
             var register: [UInt8] = Array("[".utf8)
             register += keys.registrations().joined(separator: Array(",".utf8))
             register += Array("]".utf8)
@@ -42,7 +42,7 @@ import VigilTestSupport
                 }
                 // Let the load run, then SIGTERM in the middle of it.
                 while load.acknowledged.withLock({ $0.count }) < 300 { try await Task.sleep(for: .milliseconds(20)) }
-                let status = try daemon.stop(signal: SIGTERM)
+                let status = try await daemon.stop(signal: SIGTERM)
                 load.stopped.store(true, ordering: .relaxed)
                 #expect(status == 0, "vigild exit status after SIGTERM\n\(daemon.logText)")
                 try await group.waitForAll()
@@ -50,7 +50,7 @@ import VigilTestSupport
             #expect(daemon.logText.contains("event store closed"))
 
             // Restart: every acknowledged event is there, at the position it was acknowledged with.
-            let restarted = try DaemonProcess(folder: folder, adminKey: keys.admin)
+            let restarted = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
             var stored: [EventID: Int64] = [:]
             var after: Int64 = 0
             while true {
@@ -75,7 +75,7 @@ import VigilTestSupport
                     stored[ack.id] == ack.position,
                     "acknowledged event \(ack.id) at \(ack.position) is missing after restart")
             }
-            #expect(try restarted.stop() == 0)
+            #expect(try await restarted.stop() == 0)
             let report = try LogVerifier.verify(path: folder + "/data/vigil.sqlite")
             #expect(report.isValid, "\(String(describing: report.failure))")
             #expect(report.entriesChecked == Int64(stored.count))

@@ -24,13 +24,13 @@ import VigilTestSupport
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()
             let path = try await makeStore(in: folder, keys: keys)
-            let result = try run(Binaries.vigilctl, ["verify", "--database", path])
+            let result = try await run(Binaries.vigilctl, ["verify", "--database", path])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("OK: 26 entries, 26 signatures"))
-            let own = try run(
+            let own = try await run(
                 Binaries.vigilctl, ["verify", "--database", path, "--admin-key", Base64.encode(keys.admin.publicKey)])
             #expect(own.status == 0)
-            let stranger = try run(
+            let stranger = try await run(
                 Binaries.vigilctl, ["verify", "--database", path, "--admin-key", Base64.encode(SigningKey().publicKey)])
             #expect(stranger.status == 1)
             #expect(stranger.stdout.contains("FAILED at position 1"))
@@ -53,7 +53,7 @@ import VigilTestSupport
                 try db.execute(sql: "UPDATE events SET envelope = ? WHERE position = 14", arguments: [Data(bytes)])
             }
             try raw.close()
-            let result = try run(Binaries.vigilctl, ["verify", "--database", path])
+            let result = try await run(Binaries.vigilctl, ["verify", "--database", path])
             #expect(result.status == 1)
             #expect(result.stdout.contains("FAILED at position 14"), "\(result.stdout)")
         }
@@ -68,41 +68,41 @@ import VigilTestSupport
                 try db.execute(sql: "DELETE FROM events WHERE position = 9")
             }
             try raw.close()
-            let result = try run(Binaries.vigilctl, ["verify", "--database", path])
+            let result = try await run(Binaries.vigilctl, ["verify", "--database", path])
             #expect(result.status == 1)
             #expect(result.stdout.contains("FAILED at position 9"), "\(result.stdout)")
-            let missing = try run(Binaries.vigilctl, ["verify", "--database", folder + "/nope.sqlite"])
+            let missing = try await run(Binaries.vigilctl, ["verify", "--database", folder + "/nope.sqlite"])
             #expect(missing.status == 2)
         }
     }
 
     @Test func keygenSignAndEventCompose() async throws {
         try await withTemporaryDirectory { folder in
-            let keygen = try run(Binaries.vigilctl, ["keygen", "--out", folder + "/nurse.key"])
+            let keygen = try await run(Binaries.vigilctl, ["keygen", "--out", folder + "/nurse.key"])
             #expect(keygen.status == 0)
             #expect(keygen.stdout.hasPrefix("keyid: "))
             let attributes = try FileManager.default.attributesOfItem(atPath: folder + "/nurse.key")
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
             #expect(
-                try run(Binaries.vigilctl, ["keygen", "--out", folder + "/nurse.key"]).status != 0,
+                try await run(Binaries.vigilctl, ["keygen", "--out", folder + "/nurse.key"]).status != 0,
                 "never overwrite a key")
-            let keyID = try run(Binaries.vigilctl, ["pubkey", "--key", folder + "/nurse.key", "--keyid"]).stdout
+            let keyID = try await run(Binaries.vigilctl, ["pubkey", "--key", folder + "/nurse.key", "--keyid"]).stdout
             #expect(keygen.stdout.contains(keyID.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-            let event = try run(
+            let event = try await run(
                 Binaries.vigilctl,
                 [
                     "event", "vitals.recorded", "--participant", "P-0001", "--session", "P-0001-S1", "--data",
                     #"{"systolic": 128, "diastolic": 82}"#,
                 ])
             #expect(event.status == 0, "\(event.stderr)")
-            let signed = try run(
+            let signed = try await run(
                 Binaries.vigilctl, ["sign", "--key", folder + "/nurse.key", "-"], stdin: Array(event.stdout.utf8))
             #expect(signed.status == 0, "\(signed.stderr)")
             let envelope = try Envelope.decode(Array(signed.stdout.utf8))
             #expect(envelope.payload == Array(event.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
 
-            let invalid = try run(
+            let invalid = try await run(
                 Binaries.vigilctl,
                 [
                     "event", "vitals.recorded", "--participant", "P-0001", "--session", "S", "--data",

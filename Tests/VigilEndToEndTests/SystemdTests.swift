@@ -1,0 +1,279 @@
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+import VigilModel
+import VigilTestSupport
+
+@Suite(.serialized) struct SystemdTests {
+    @Test func readyComesAfterTheListenerThenWatchdogPingsThenStopping() async throws {
+        try await withTemporaryDirectory { folder in
+            let listener = try NotifyListener(folder: folder)
+            defer { listener.stop() }
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: SigningKey(),
+                extraEnvironment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"], launcher: ownWatchdogPID
+            )
+            let ready = try #require(try await listener.wait(for: "READY=1"))
+            #expect(ready.message.contains("STATUS=listening on 127.0.0.1:\(daemon.port); log size 0"))
+            // The port named in READY answers at once.
+            #expect(try await daemon.client.get("/healthz").status == 200)
+
+            // Pings at half of WATCHDOG_USEC: about 6 in 3 seconds.
+            let start = Date()
+            try await Task.sleep(for: .seconds(3))
+            let pings = listener.count(of: "WATCHDOG=1", between: start, and: Date())
+            #expect((4...8).contains(pings), "\(pings) watchdog pings in 3 s with WATCHDOG_USEC=1s")
+
+            #expect(try await daemon.stop() == 0)
+            #expect(try await listener.wait(for: "STOPPING=1", timeout: 2) != nil)
+        }
+    }
+
+    @Test func aWatchdogPIDOfAnotherProcessIsNotOurs() async throws {
+        try await withTemporaryDirectory { folder in
+            let listener = try NotifyListener(folder: folder)
+            defer { listener.stop() }
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: SigningKey(),
+                extraEnvironment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "500000", "WATCHDOG_PID": "1"]
+            )
+            #expect(try await listener.wait(for: "READY=1") != nil)
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(listener.count(of: "WATCHDOG=1", between: .distantPast, and: .distantFuture) == 0)
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test func pingsStopWhileTheWriterIsWedgedAndResumeAfter() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let listener = try NotifyListener(folder: folder)
+            defer { listener.stop() }
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: keys.admin,
+                extraEnvironment: [
+                    "NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "600000", "VIGIL_DAEMON_WRITERSTALLSECONDS": "1",
+                ],
+                launcher: ownWatchdogPID
+            )
+            #expect(try await listener.wait(for: "READY=1") != nil)
+            let registered = try await daemon.client.post(
+                "/v1/events/batch",
+                Array("[".utf8) + keys.registrations().joined(separator: Array(",".utf8)) + Array("]".utf8))
+            #expect(registered.status == 200)
+
+            // Another process takes the database's write lock for 5 seconds: the writer's next commit waits.
+            let lock = Task.detached {
+                let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
+                try raw.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    Thread.sleep(forTimeInterval: 5)
+                    try db.execute(sql: "ROLLBACK")
+                }
+                try raw.close()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let client = daemon.client
+            let submit = Task {
+                try await client.post("/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device))
+            }
+            try await Task.sleep(for: .seconds(2))
+            let windowStart = Date()
+            let health = try await daemon.client.get("/healthz")
+            #expect(health.status == 503)
+            #expect(health.text.contains("degraded"))
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(
+                listener.count(of: "WATCHDOG=1", between: windowStart, and: Date()) == 0,
+                "pings went on while the writer was stuck")
+
+            try await lock.value
+            let stored = try await submit.value
+            #expect(stored.status == 201, "the waiting event is stored once the lock is gone: \(stored.text)")
+            #expect(try await listener.wait(for: "WATCHDOG=1", after: Date(), timeout: 3) != nil, "pings resume")
+            #expect(try await daemon.waitForLog("the writer is stalled"))
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test func servesTheSocketSystemdPasses() async throws {
+        try await withTemporaryDirectory { folder in
+            let port = try freePort()
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: SigningKey(),
+                launcher: ["/usr/bin/systemd-socket-activate", "-l", "127.0.0.1:\(port)"], port: port
+            )
+            // systemd-socket-activate binds the port itself; wait until it does, then the first connection starts vigild.
+            var health: TestHTTPClient.Response?
+            for _ in 0..<100 where health == nil {
+                health = try? await daemon.client.get("/healthz")
+                if health == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(health?.status == 200)
+            #expect(try await daemon.waitForLog("serving the socket passed by systemd"))
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test func sighupReloadsWithoutDroppingARequest() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let listener = try NotifyListener(folder: folder)
+            defer { listener.stop() }
+            let file = folder + "/vigil.yaml"
+            try "limits:\n  maxDoseMg: 250\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: keys.admin, arguments: ["--config", file],
+                extraEnvironment: ["NOTIFY_SOCKET": listener.path]
+            )
+            let client = daemon.client
+            _ = try await client.post(
+                "/v1/events/batch",
+                Array("[".utf8) + keys.registrations().joined(separator: Array(",".utf8)) + Array("]".utf8))
+            func dose(_ mg: Int) async throws -> Int {
+                let payload = Fixtures.payload(
+                    .doseDispensed(DoseDispensed(lot: "L-1", dose: Milligrams(mg), kind: .initial)), participant: "P-1",
+                    session: "P-1-S1"
+                )
+                return try await client.post("/v1/events", Fixtures.envelope(payload, by: keys.pharmacist)).status
+            }
+            #expect(try await dose(200) == 201)
+
+            // Load runs through both reloads; every request must be answered 201.
+            let load = LoadCounter()
+            let submitters = (0..<6).map { _ in
+                Task {
+                    while !load.stop.load(ordering: .relaxed) {
+                        let status = try await client.post(
+                            "/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device)
+                        ).status
+                        load.record(status)
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try "limits:\n  maxDoseMg: 150\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let beforeReload = Date()
+            kill(daemon.pid, SIGHUP)
+            #expect(try await daemon.waitForLog("configuration reloaded"))
+            #expect(try await listener.wait(for: "RELOADING=1", after: beforeReload) != nil)
+            #expect(try await listener.wait(for: "READY=1", after: beforeReload) != nil)
+            #expect(try await dose(200) == 422, "the new ceiling applies")
+
+            try "limits:\n  maxDoseMg: lots\n".write(toFile: file, atomically: true, encoding: .utf8)
+            kill(daemon.pid, SIGHUP)
+            #expect(try await daemon.waitForLog("configuration reload refused"))
+            #expect(daemon.logText.contains("limits.maxDoseMg"))
+            #expect(try await dose(140) == 201, "the running configuration stays")
+            #expect(try await dose(200) == 422)
+
+            try await Task.sleep(for: .milliseconds(300))
+            load.stop.store(true, ordering: .relaxed)
+            for submitter in submitters { try await submitter.value }
+            #expect(load.answered > 50)
+            #expect(load.failures == 0, "\(load.failures) requests were not answered 201 during the reloads")
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test func theJournalGetsPriorityAndVigilFields() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let envelope = folder + "/unknown.json"
+            try Data(Fixtures.envelope(Fixtures.vitals(), by: keys.device)).write(to: URL(fileURLWithPath: envelope))
+            let script = """
+                set -eu
+                mkdir -p "$F/journal" /run/systemd/journal /run/log/journal
+                printf '[Journal]\\nStorage=volatile\\nReadKMsg=no\\nForwardToSyslog=no\\nForwardToKMsg=no\\nForwardToConsole=no\\nForwardToWall=no\\n' > "$F/journald.conf"
+                mount -t tmpfs tmpfs /run/systemd/journal
+                mount --bind "$F/journal" /run/log/journal
+                mount --bind "$F/journald.conf" /etc/systemd/journald.conf
+                /lib/systemd/systemd-journald >"$F/journald.log" 2>&1 &
+                journald=$!
+                for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+                printf 'limits:\\n  maxDoseMg: 250\\n' > "$F/vigil.yaml"
+                INVOCATION_ID=e2e VIGIL_HTTP_PORT=0 VIGIL_DATABASE_PATH="$F/data/vigil.sqlite" VIGIL_DAEMON_KEYPATH="$F/data/daemon.key" \\
+                    "$VIGILD" --config "$F/vigil.yaml" >"$F/vigild.out" 2>&1 &
+                vigild=$!
+                for i in $(seq 100); do
+                    port=$(journalctl -D /run/log/journal -o cat --output-fields=VIGIL_HTTP_PORT MESSAGE="vigild listening" 2>/dev/null | head -1)
+                    [ -n "$port" ] && break; sleep 0.1
+                done
+                "$VIGILCTL" submit --url "http://127.0.0.1:$port" "$F/unknown.json" || true
+                printf 'limits:\\n  maxDoseMg: lots\\n' > "$F/vigil.yaml"
+                kill -HUP $vigild
+                sleep 1
+                kill -TERM $vigild; wait $vigild || true
+                journalctl -D /run/log/journal -o json SYSLOG_IDENTIFIER=vigild > "$F/entries.json"
+                kill $journald
+                """
+            let unshare = getuid() == 0 ? ["-m", "--propagation", "private"] : ["-Urm", "--propagation", "private"]
+            let result = try await run(
+                "/usr/bin/unshare", unshare + ["/bin/bash", "-c", script],
+                environment: ["F": folder, "VIGILD": Binaries.vigild, "VIGILCTL": Binaries.vigilctl]
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines =
+                (try? String(contentsOfFile: folder + "/entries.json", encoding: .utf8))?.split(separator: "\n") ?? []
+            let entries = lines.compactMap { line -> [String: String]? in
+                guard case .object(let object) = try? JSONParser.parse(Array(line.utf8)) else { return nil }
+                var fields: [String: String] = [:]
+                for member in object.members {
+                    if case .string(let value) = member.value { fields[member.key] = value }
+                }
+                return fields
+            }
+            #expect(
+                entries.count > 5,
+                "journal entries: \(entries.count); vigild said: \((try? String(contentsOfFile: folder + "/vigild.out", encoding: .utf8)) ?? "")"
+            )
+            let refused = entries.first { $0["MESSAGE"] == "event refused" }
+            #expect(refused?["PRIORITY"] == "4")
+            #expect(refused?["VIGIL_INGEST_CODE"] == "unknown_key")
+            #expect(refused?["VIGIL_EVENT_TYPE"] == "vitals.recorded")
+            #expect(refused?["CODE_FILE"]?.hasSuffix("Ingestor.swift") == true)
+            #expect(refused?["CODE_FUNC"] != nil && refused?["CODE_LINE"] != nil)
+            let reload = entries.first { $0["MESSAGE"]?.hasPrefix("configuration reload refused") == true }
+            #expect(reload?["PRIORITY"] == "3")
+            #expect(reload?["VIGIL_CONFIG_ERROR"]?.contains("limits.maxDoseMg") == true)
+            // No payload content in the journal: the refused event's clinical values never appear.
+            #expect(!lines.contains { $0.contains("systolic") })
+        }
+    }
+}
+
+/// Counts what the load during a reload got back.
+final class LoadCounter: Sendable {
+    let stop = Atomic<Bool>(false)
+    private let counts = Mutex<(answered: Int, failures: Int)>((0, 0))
+
+    func record(_ status: Int) {
+        counts.withLock {
+            $0.answered += 1
+            if status != 201 { $0.failures += 1 }
+        }
+    }
+
+    var answered: Int { counts.withLock { $0.answered } }
+    var failures: Int { counts.withLock { $0.failures } }
+}
+
+/// A TCP port free on loopback right now.
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(descriptor, pointer, length) == 0 else { return -1 }
+            return getsockname(descriptor, pointer, &length)
+        }
+    }
+    guard bound == 0 else { throw TestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
