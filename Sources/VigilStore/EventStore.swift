@@ -60,15 +60,8 @@ public final class EventStore: Sendable {
                 metrics: StoreMetrics(factory: metricsFactory)
             )
             return EventStore(path: path, database: database, committer: committer, logger: logger)
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StoreError(
-                .io,
-                "cannot open the event store at \(path): SQLite error \(error.extendedResultCode.rawValue) (\(error.message ?? "no message"))"
-            )
         } catch {
-            throw StoreError(.io, "cannot open the event store at \(path): \(error)")
+            throw StoreError(error, while: "cannot open the event store at \(path)")
         }
     }
 

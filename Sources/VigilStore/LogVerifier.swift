@@ -66,15 +66,8 @@ public enum LogVerifier {
                 var run = try Run(db: db, options: options)
                 return try run.verify()
             }
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StoreError(
-                .io,
-                "cannot read \(path): SQLite error \(error.extendedResultCode.rawValue) (\(error.message ?? "no message"))"
-            )
         } catch {
-            throw StoreError(.io, "cannot read \(path): \(error)")
+            throw StoreError(error, while: "cannot read \(path)")
         }
     }
 

@@ -1,3 +1,4 @@
+import GRDB
 public import VigilModel
 
 /// An envelope that passed decoding, validation and signature verification, ready for the writer.
@@ -93,4 +94,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// Wraps an error met while `doing` something: a StoreError passes through; SQLite errors keep their
+    /// result code and message (never the statement's arguments, which may be user data).
+    init(_ error: any Error, while doing: String) {
+        switch error {
+        case let error as StoreError:
+            self = error
+        case let error as DatabaseError:
+            let code = error.extendedResultCode.rawValue
+            self.init(.io, "\(doing): SQLite error \(code) (\(error.message ?? "no message"))")
+        default:
+            self.init(.io, "\(doing): \(error)")
+        }
+    }
 }
