@@ -1,0 +1,157 @@
+public import VigilModel
+public import VigilStore
+
+/// The controlled-substance ledger as CSV, for an inspector (21 CFR 1304; Part 11, 11.10(b)).
+///
+/// One row per receipt, dispense, waste, destruction and count, in the order the activities happened (their
+/// actual dates), each with the lot's running balance after it, the quantities, the participant, and every
+/// signature: the printed name, key id and meaning (author or witness). A summary row per lot closes the file:
+/// received − dispensed − wasted − destroyed = on hand, over the whole log.
+public enum LedgerExport {
+    public static let header = [
+        "occurred_at", "recorded_at", "position", "event_id", "activity", "lot", "substance", "quantity_mg",
+        "balance_after_mg",
+        "participant", "session", "details", "author_name", "author_keyid", "author_meaning", "witness_1_name",
+        "witness_1_keyid",
+        "witness_1_meaning", "witness_2_name", "witness_2_keyid", "witness_2_meaning", "witnesses_required",
+        "witnesses_present",
+    ]
+
+    struct Row {
+        var event: LogEvent
+        var activity: String
+        var lot: String
+        var quantity: Milligrams
+        /// +1 adds to the balance, −1 takes from it, 0 leaves it (a count).
+        var sign: Int64
+        var details: String
+    }
+
+    /// The CSV for activities dated from `from` to `to` (inclusive, UTC dates), from a source of stored entries.
+    public static func csv(
+        from: CalendarDate, to: CalendarDate, anchors: [AnchorChange], entries: (Int64) async throws -> [StoredEntry]
+    ) async throws -> String {
+        var state = LogReplay.initialState(anchors: anchors)
+        var rows: [Row] = []
+        var substances: [String: String] = [:]
+        while true {
+            let batch = try await entries(state.position)
+            if batch.isEmpty { break }
+            let events = await LogReplay.decode(batch)
+            for (entry, event) in zip(batch, events) {
+                guard let event else {
+                    state.skip(to: entry.position)
+                    continue
+                }
+                state.apply(event)
+                switch event.payload.data {
+                case .inventoryReceived(let body):
+                    substances[body.lot] = substances[body.lot] ?? body.substance
+                    rows.append(
+                        Row(
+                            event: event, activity: "received", lot: body.lot, quantity: body.quantity, sign: 1,
+                            details: "supplier: \(body.supplier)"))
+                case .doseDispensed(let body):
+                    rows.append(
+                        Row(
+                            event: event, activity: "dispensed", lot: body.lot, quantity: body.dose, sign: -1,
+                            details: "\(body.kind.rawValue) dose"))
+                case .doseWasted(let body):
+                    rows.append(
+                        Row(
+                            event: event, activity: "wasted", lot: body.lot, quantity: body.quantity, sign: -1,
+                            details: "reason: \(body.reason)"))
+                case .inventoryDestroyed(let body):
+                    rows.append(
+                        Row(
+                            event: event, activity: "destroyed", lot: body.lot, quantity: body.quantity, sign: -1,
+                            details: "method: \(body.method); DEA Form 41: \(body.form41)"
+                        )
+                    )
+                case .inventoryCounted(let body):
+                    rows.append(
+                        Row(
+                            event: event, activity: "counted", lot: body.lot, quantity: body.counted, sign: 0,
+                            details: ""))
+                default:
+                    break
+                }
+            }
+        }
+        rows.sort {
+            ($0.event.payload.occurredAt, $0.event.position) < ($1.event.payload.occurredAt, $1.event.position)
+        }
+
+        var lines = [header.map(field).joined(separator: ",")]
+        var balances: [String: Milligrams] = [:]
+        var totals: [String: (received: Milligrams, dispensed: Milligrams, wasted: Milligrams, destroyed: Milligrams)] =
+            [:]
+        for row in rows {
+            var balance = balances[row.lot] ?? .zero
+            var details = row.details
+            switch row.sign {
+            case 1: balance = balance + row.quantity
+            case -1: balance = balance - row.quantity
+            default: details = "perpetual balance \(balance) mg; difference \(row.quantity - balance) mg"
+            }
+            balances[row.lot] = balance
+            var total = totals[row.lot] ?? (.zero, .zero, .zero, .zero)
+            switch row.activity {
+            case "received": total.received = total.received + row.quantity
+            case "dispensed": total.dispensed = total.dispensed + row.quantity
+            case "wasted": total.wasted = total.wasted + row.quantity
+            case "destroyed": total.destroyed = total.destroyed + row.quantity
+            default: break
+            }
+            totals[row.lot] = total
+            let day = CalendarDate(
+                daysSinceEpoch: row.event.payload.occurredAt.microsecondsSinceEpoch.floorDivided(by: 86_400_000_000))
+            guard day >= from && day <= to else { continue }
+            let payload = row.event.payload
+            let signatures = row.event.envelope.signatures
+            var fields = [
+                payload.occurredAt.rfc3339, row.event.recordedAt.rfc3339, String(row.event.position),
+                payload.id.description, row.activity,
+                row.lot, substances[row.lot] ?? "", row.quantity.description, balance.description,
+                payload.participant ?? "",
+                payload.session ?? "", details, state.name(of: signatures[0].keyID), signatures[0].keyID.hex, "author",
+            ]
+            for index in 1...2 {
+                if index < signatures.count {
+                    fields += [state.name(of: signatures[index].keyID), signatures[index].keyID.hex, "witness"]
+                } else {
+                    fields += ["", "", ""]
+                }
+            }
+            fields += [String(payload.type.requiredWitnesses), String(signatures.count - 1)]
+            lines.append(fields.map(field).joined(separator: ","))
+        }
+        for lot in totals.keys.sorted() {
+            let total = totals[lot]!
+            let onHand = total.received - total.dispensed - total.wasted - total.destroyed
+            var fields = [
+                "", "", "", "", "summary", lot, substances[lot] ?? "", onHand.description, onHand.description, "", "",
+            ]
+            fields.append(
+                "received \(total.received) - dispensed \(total.dispensed) - wasted \(total.wasted) - destroyed \(total.destroyed) = on hand \(onHand) mg"
+            )
+            fields += Array(repeating: "", count: header.count - fields.count)
+            lines.append(fields.map(field).joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// RFC 4180 quoting; a leading = + - @ is prefixed with ' so that spreadsheets do not run it as a formula.
+    static func field(_ text: String) -> String {
+        var value = text
+        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
