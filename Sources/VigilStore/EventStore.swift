@@ -82,6 +82,17 @@ public final class EventStore: Sendable {
     /// The Unix microseconds at which the commit under way started, or nil when the writer is idle.
     public var commitInProgressSince: Int64? { committer.commitInProgressSince }
 
+    /// The log size after each commit that stored something, starting with the current size; ends when the
+    /// store closes. Keeps only the newest value.
+    public func heads() -> AsyncStream<Int64> {
+        committer.heads()
+    }
+
+    /// Every change of the configured trust anchors, in the order recorded.
+    public func anchorHistory() async throws -> [AnchorChange] {
+        try await database.read { db in try EventStore.fetchAnchorChanges(db) }
+    }
+
     /// Entries after `position`, in order, at most `limit` of them.
     public func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
         try await database.read { db in

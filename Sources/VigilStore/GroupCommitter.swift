@@ -41,6 +41,9 @@ final class GroupCommitter: Sendable {
     private let commitStartedAt = Mutex<Int64?>(nil)
 
     private let metrics: StoreMetrics
+    /// Followers of the head (projections): each gets the new size after every commit that stored something.
+    private let followers = Mutex<[Int: AsyncStream<Int64>.Continuation]>([:])
+    private let nextFollower = Atomic<Int>(0)
 
     init(database: DatabasePool, state: WriterState, clock: any WallClock, logger: Logger, metrics: StoreMetrics) {
         self.database = database
@@ -54,6 +57,17 @@ final class GroupCommitter: Sendable {
     var currentState: WriterState { state.withLock { $0 } }
 
     var commitInProgressSince: Int64? { commitStartedAt.withLock { $0 } }
+
+    /// The log size after each commit that stored something, starting with the current size. The stream
+    /// keeps only the newest value, so a slow follower sees the latest head, never a backlog.
+    func heads() -> AsyncStream<Int64> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int64.self, bufferingPolicy: .bufferingNewest(1))
+        let id = nextFollower.add(1, ordering: .relaxed).newValue
+        followers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.followers.withLock { $0.removeValue(forKey: id) } }
+        continuation.yield(currentState.head.size)
+        return stream
+    }
 
     /// Stores `events` in order, each stored, reported as a duplicate, or refused on its own.
     func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
@@ -85,6 +99,7 @@ final class GroupCommitter: Sendable {
 
     /// Refuses new appends and waits until every queued one is committed and answered.
     func close() async {
+        defer { followers.withLock { for continuation in $0.values { continuation.finish() } } }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let idle = queue.withLock { queue -> Bool in
                 queue.closed = true
@@ -152,6 +167,9 @@ final class GroupCommitter: Sendable {
             metrics.commitDuration.recordNanoseconds(max(0, elapsed) * 1000)
             metrics.commitEvents.record(requests.reduce(0) { $0 + $1.count })
             metrics.logSize.record(after.head.size)
+            if after.head.size != before.head.size {
+                followers.withLock { for continuation in $0.values { continuation.yield(after.head.size) } }
+            }
             return outcomes
         case .failure(let error):
             metrics.commitFailures.increment()

@@ -97,7 +97,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     /// Wraps an error met while `doing` something: a StoreError passes through; SQLite errors keep their
     /// result code and message (never the statement's arguments, which may be user data).
-    init(_ error: any Error, while doing: String) {
+    public init(_ error: any Error, while doing: String) {
         switch error {
         case let error as StoreError:
             self = error
