@@ -1,4 +1,3 @@
-import Foundation
 import Metrics
 import VigilModel
 import VigilStore
@@ -28,8 +27,4 @@ struct IngestMetrics: Sendable {
         case .refused(let error): refused[error.code]?.increment()
         }
     }
-}
-
-enum ProcessorCount {
-    static let active = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }

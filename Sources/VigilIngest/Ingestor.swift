@@ -82,7 +82,7 @@ public struct Ingestor: Sendable {
         let items = elements.map { (bytes: Array(bytes[$0.range]), value: $0.value) }
 
         // Phase 1: decode and validate, in parallel.
-        let decoded = await parallelMap(items) { item in Self.decode(item.value, validation: validation) }
+        let decoded = await Parallel.map(items) { item in Self.decode(item.value, validation: validation) }
         // Keys registered inside this batch may sign later items. A key id is the hash of its public key,
         // so taking public keys from the batch is safe; whether the key is registered by the time each item
         // is stored is for the writer to decide, in order.
@@ -99,7 +99,7 @@ public struct Ingestor: Sendable {
 
         // Phase 2: verify signatures, in parallel.
         let indexed = Array(zip(items.indices, decoded))
-        let prepared = await parallelMap(indexed) { index, result in
+        let prepared = await Parallel.map(indexed) { index, result in
             result.flatMap { envelope, payload in
                 Self.verify(bytes: items[index].bytes, envelope: envelope, payload: payload, keys: lookup)
             }
@@ -200,25 +200,5 @@ public struct Ingestor: Sendable {
             end = before
         }
         return slice[slice.startIndex..<end]
-    }
-}
-
-/// Maps `items` with `transform`, splitting them into one contiguous chunk per core.
-func parallelMap<Item: Sendable, Output: Sendable>(
-    _ items: [Item], _ transform: @escaping @Sendable (Item) -> Output
-) async -> [Output] {
-    let workers = min(ProcessorCount.active, max(1, items.count / 16))
-    if workers <= 1 { return items.map(transform) }
-    let chunk = (items.count + workers - 1) / workers
-    return await withTaskGroup(of: (Int, [Output]).self) { group in
-        for worker in 0..<workers {
-            let start = worker * chunk
-            let end = min(start + chunk, items.count)
-            guard start < end else { continue }
-            group.addTask { (worker, items[start..<end].map(transform)) }
-        }
-        var parts = [[Output]](repeating: [], count: workers)
-        for await (worker, part) in group { parts[worker] = part }
-        return parts.flatMap { $0 }
     }
 }
