@@ -62,6 +62,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Read models that follow the log (checkpoints and digests), their queries, rebuild and the ledger export.
+        .target(
+            name: "VigilProjections",
+            dependencies: [
+                "VigilModel", "VigilStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The daemon's configuration: file, embedded default and VIGIL_* environment overrides.
         .target(
             name: "VigilConfig",
@@ -76,7 +89,7 @@ let package = Package(
         .target(
             name: "VigilHTTP",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilIngest",
+                "VigilModel", "VigilStore", "VigilIngest", "VigilProjections",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +119,7 @@ let package = Package(
             name: "VigilDaemon",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilSystemd",
+                "VigilProjections",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,7 +138,7 @@ let package = Package(
         .target(
             name: "VigilCLI",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilConfig",
+                "VigilModel", "VigilStore", "VigilConfig", "VigilProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -198,6 +212,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilProjectionsTests",
+            dependencies: [
+                "VigilProjections", "VigilModel", "VigilStore", "VigilTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -13,6 +13,7 @@ public enum ConfigurationLoader {
     /// Every key and its embedded default (a value that runs as is for a local trial).
     public static let defaults: [(key: String, value: String)] = [
         ("database.path", "vigil-data/vigil.sqlite"),
+        ("projections.path", ""),
         ("http.host", "127.0.0.1"),
         ("http.port", "8470"),
         ("http.maxBodyBytes", "262144"),
@@ -179,6 +180,7 @@ public enum ConfigurationLoader {
         )
         return VigilConfiguration(
             databasePath: try path("database.path"),
+            projectionsPath: try string("projections.path"),
             httpHost: try path("http.host"),
             httpPort: try integer("http.port", in: 0...65_535),
             maxBodyBytes: try integer("http.maxBodyBytes", in: 1024...(64 << 20)),

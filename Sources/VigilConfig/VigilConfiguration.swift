@@ -25,6 +25,9 @@ public struct TokenGrant: Sendable, Equatable {
 public struct VigilConfiguration: Sendable, Equatable {
     /// `database.path`: the SQLite event store file.
     public var databasePath: String
+    /// `projections.path`: the read models' SQLite file; empty means beside the store
+    /// (`vigil.sqlite` → `vigil.projections.sqlite`).
+    public var projectionsPath: String
     /// `http.host`
     public var httpHost: String
     /// `http.port`; 0 picks any free port (printed in the log).
@@ -52,12 +55,14 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var logLevel: String
 
     public init(
-        databasePath: String, httpHost: String, httpPort: Int, maxBodyBytes: Int, maxBatchBytes: Int,
+        databasePath: String, projectionsPath: String = "", httpHost: String, httpPort: Int, maxBodyBytes: Int,
+        maxBatchBytes: Int,
         maxBatchItems: Int,
         idleTimeoutSeconds: Int, adminAnchors: [TrustAnchor], tokens: [TokenGrant], daemonKeyPath: String,
         writerStallSeconds: Int = 20, limits: ValidationLimits, logLevel: String
     ) {
         self.databasePath = databasePath
+        self.projectionsPath = projectionsPath
         self.httpHost = httpHost
         self.httpPort = httpPort
         self.maxBodyBytes = maxBodyBytes

@@ -10,6 +10,7 @@ public import VigilConfig
 import VigilHTTP
 import VigilIngest
 public import VigilModel
+import VigilProjections
 import VigilStore
 public import VigilSystemd
 
@@ -32,6 +33,8 @@ public enum Daemon {
         let services: [any Service]
         let settings: LiveSettings
         let health: @Sendable () -> HealthReport
+        /// The writer alone: what the systemd watchdog follows (a restart helps a wedged writer, not a full disk).
+        let writerHealthy: @Sendable () -> Bool
     }
 
     /// Runs vigild until SIGTERM or SIGINT, then drains: the HTTP server finishes its requests, the appends
@@ -49,7 +52,7 @@ public enum Daemon {
         )
         let parts = try await build(configuration: configuration, settings: settings, logger: logger)
         let store = parts.store
-        let health = parts.health
+        let writerHealthy = parts.writerHealthy
         let ready: @Sendable (String) async -> Void = { address in
             let status = "listening on \(address); log size \(store.head.size)"
             logger.notice("vigild ready", metadata: ["http.address": "\(address)", "log.size": "\(store.head.size)"])
@@ -59,7 +62,7 @@ public enum Daemon {
         if let interval = notifier.watchdogInterval() {
             services.append(
                 WatchdogService(
-                    notifier: notifier, interval: interval, isHealthy: { health().status == .ok }, logger: logger)
+                    notifier: notifier, interval: interval, isHealthy: writerHealthy, logger: logger)
             )
         }
         services.append(
@@ -173,26 +176,43 @@ public enum Daemon {
             store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
             clock: clock, logger: logger, metricsFactory: metricsFactory
         )
+        let projectionsPath =
+            configuration.projectionsPath.isEmpty
+            ? ProjectionDatabase.defaultPath(forStore: configuration.databasePath) : configuration.projectionsPath
+        let views = try ProjectionDatabase.open(path: projectionsPath)
+        let runner = ProjectionRunner(
+            store: store, database: views, clock: clock, logger: logger, metricsFactory: metricsFactory)
         let stall = Double(configuration.writerStallSeconds)
-        let health: @Sendable () -> HealthReport = { Self.health(store: store, clock: clock, stallSeconds: stall) }
-        let api = VigilAPI(
+        let health: @Sendable () -> HealthReport = {
+            Self.health(store: store, projections: runner.currentStatus, clock: clock, stallSeconds: stall)
+        }
+        var api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
             metricsRegistry: registry, maxBodyBytes: configuration.maxBodyBytes,
             maxBatchBytes: configuration.maxBatchBytes,
             health: health
         )
+        api.readModels = ReadModels(database: views) { runner.currentStatus.position }
+        api.clock = clock
         return Parts(
             store: store, router: api.buildRouter(),
             services: [
                 StoreService(store: store),
+                ProjectionService(runner: runner, database: views),
                 HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
             ],
-            settings: settings, health: health
+            settings: settings, health: health,
+            writerHealthy: {
+                Self.health(store: store, projections: nil, clock: clock, stallSeconds: stall).status == .ok
+            }
         )
     }
 
-    /// Healthy unless a commit has been running longer than `stallSeconds` (the writer is wedged).
-    static func health(store: EventStore, clock: any WallClock, stallSeconds: Double) -> HealthReport {
+    /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged) or the read
+    /// models cannot be written.
+    static func health(
+        store: EventStore, projections: ProjectionRunner.Status?, clock: any WallClock, stallSeconds: Double
+    ) -> HealthReport {
         let head = store.head
         var writerOK = true
         var detail = "idle"
@@ -201,10 +221,16 @@ public enum Daemon {
             writerOK = seconds < stallSeconds
             detail = String(format: "committing for %.3f s", seconds)
         }
-        return HealthReport(
-            status: writerOK ? .ok : .degraded,
-            checks: [("writer", writerOK, detail), ("log", true, "\(head.size) entries")]
-        )
+        var checks = [("writer", writerOK, detail), ("log", true, "\(head.size) entries")]
+        var healthy = writerOK
+        if let projections {
+            let projectionsOK = projections.failure == nil
+            healthy = healthy && projectionsOK
+            let state = projections.failure ?? (projections.caughtUp ? "following" : "catching up")
+            checks.append(
+                ("projections", projectionsOK, "\(state); at position \(projections.position) of \(head.size)"))
+        }
+        return HealthReport(status: healthy ? .ok : .degraded, checks: checks)
     }
 }
 

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import VigilModel
+import VigilProjections
 import VigilStore
 
 /// Owns the event store's lifetime inside the ServiceGroup: on graceful shutdown (after the HTTP server has
@@ -45,5 +46,16 @@ struct HeadSigningService: Service {
         } catch {
             logger.warning("could not sign the log head", metadata: ["store.error": "\(type(of: error))"])
         }
+    }
+}
+
+/// Runs the projection runner and closes the views' database when it stops (before the store closes).
+struct ProjectionService: Service {
+    let runner: ProjectionRunner
+    let database: ProjectionDatabase
+
+    func run() async throws {
+        defer { try? database.close() }
+        try await runner.run()
     }
 }

@@ -1,9 +1,11 @@
+import Foundation
 public import Hummingbird
 import Logging
 import NIOCore
 public import Prometheus
 public import VigilIngest
 public import VigilModel
+public import VigilProjections
 public import VigilStore
 
 /// The daemon's state as reported by `/healthz`.
@@ -31,6 +33,9 @@ public struct VigilAPI: Sendable {
     public var maxBodyBytes: Int
     public var maxBatchBytes: Int
     public var health: @Sendable () -> HealthReport
+    /// The read models; nil when the daemon runs without projections.
+    public var readModels: ReadModels?
+    public var clock: any WallClock = SystemWallClock()
 
     public var store: EventStore { ingestor.store }
 
@@ -56,6 +61,12 @@ public struct VigilAPI: Sendable {
         router.post("/v1/events/batch") { request, context in try await submitBatch(request, context: context) }
         router.get("/v1/events") { request, _ in try await listEvents(request) }
         router.get("/v1/log/head") { request, _ in try await logHead(request) }
+        router.get("/v1/alerts") { request, _ in try await alerts(request) }
+        router.get("/v1/participants/{code}") { request, context in try await participant(request, context: context) }
+        router.get("/v1/sessions/{id}") { request, context in try await session(request, context: context) }
+        router.get("/v1/inventory") { request, _ in try await inventory(request) }
+        router.get("/v1/adverse-events") { request, _ in try await adverseEvents(request) }
+        router.get("/v1/exports/ledger") { request, _ in try await ledger(request) }
         router.get("/healthz") { _, _ in healthz() }
         router.get("/metrics") { request, _ in try metrics(request) }
         return router
@@ -184,6 +195,95 @@ public struct VigilAPI: Sendable {
                 ])
             )
         )
+    }
+
+    // MARK: - Read models
+
+    private func models() throws -> ReadModels {
+        guard let readModels else {
+            throw APIError(.serviceUnavailable, code: "unavailable", "the read models are not running")
+        }
+        return readModels
+    }
+
+    func alerts(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let query = request.uri.queryParameters
+        var status: AlertView.Status?
+        if let text = query["status"] {
+            guard let parsed = AlertView.Status(rawValue: String(text)) else {
+                throw APIError(.badRequest, code: "invalid_query", "status must be open, acknowledged or resolved")
+            }
+            status = parsed
+        }
+        let participant = query["participant"].map(String.init)
+        return JSONResponse.make(status: .ok, try await models().alerts(status: status, participant: participant))
+    }
+
+    func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let code = try context.parameters.require("code")
+        guard let view = try await models().participant(code, now: clock.now()) else {
+            throw APIError(.notFound, code: "not_found", "no participant \(Self.printable(code))")
+        }
+        return JSONResponse.make(status: .ok, view)
+    }
+
+    func session(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let id = try context.parameters.require("id")
+        guard let view = try await models().session(id) else {
+            throw APIError(.notFound, code: "not_found", "no session \(Self.printable(id))")
+        }
+        return JSONResponse.make(status: .ok, view)
+    }
+
+    func inventory(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .log)
+        return JSONResponse.make(status: .ok, try await models().inventory())
+    }
+
+    func adverseEvents(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let open: Bool
+        switch request.uri.queryParameters["open"] {
+        case nil, "false": open = false
+        case "true": open = true
+        default: throw APIError(.badRequest, code: "invalid_query", "open must be true or false")
+        }
+        return JSONResponse.make(status: .ok, try await models().adverseEvents(openOnly: open))
+    }
+
+    /// The controlled-substance ledger as CSV: `from` and `to` are dates (YYYY-MM-DD), both included.
+    func ledger(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .log)
+        let query = request.uri.queryParameters
+        guard let fromText = query["from"], let from = CalendarDate(iso8601: String(fromText)),
+            let toText = query["to"], let to = CalendarDate(iso8601: String(toText)), from <= to
+        else {
+            throw APIError(
+                .badRequest, code: "invalid_query", "from and to must be dates (YYYY-MM-DD), from not after to")
+        }
+        let store = self.store
+        let csv = try await LedgerExport.csv(from: from, to: to, anchors: try await store.anchorHistory()) { after in
+            try await store.entries(after: after, limit: 4096)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"vigil-ledger-\(from.iso8601)-\(to.iso8601).csv\"",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: csv))
+        )
+    }
+
+    /// A path parameter for an error message: codes only, cut short, never arbitrary text.
+    static func printable(_ text: String) -> String {
+        let safe = text.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_./".unicodeScalars.contains($0))
+        }
+        return safe ? String(text.prefix(64)) : "(not a valid code)"
     }
 
     func healthz() -> Response {
