@@ -10,7 +10,9 @@ public struct VigilCtl: AsyncParsableCommand {
             "Operate Vigil: make keys, write and sign events, submit them, read the log and verify a store offline.",
         subcommands: [
             Keygen.self, PublicKey.self, NewEvent.self, Sign.self, Countersign.self, Submit.self, Events.self,
-            Head.self, Health.self, Verify.self,
+            Head.self, Health.self, Verify.self, Alerts.self, Participant.self, Session.self, Inventory.self,
+            AdverseEvents.self,
+            Rebuild.self, Export.self,
         ]
     )
 
