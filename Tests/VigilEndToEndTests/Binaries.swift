@@ -117,7 +117,8 @@ final class DaemonProcess: Sendable {
         environment["VIGIL_DAEMON_KEYPATH"] = folder + "/data/daemon.key"
         environment["VIGIL_HTTP_PORT"] = "0"
         environment["VIGIL_TRUST_ADMINKEYS"] = Base64.encode(adminKey.publicKey)
-        environment["VIGIL_AUTH_TOKENS"] = Hex.encode(sha256("e2e-auditor")) + ":auditor"
+        environment["VIGIL_AUTH_TOKENS"] =
+            Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer"
         environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         let errors = Pipe()

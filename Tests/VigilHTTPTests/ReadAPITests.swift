@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import VigilModel
+import VigilStore
+import VigilTestSupport
+
+extension LiveDaemon {
+    /// Waits until the read models have projected the whole log.
+    func waitForProjections() async throws {
+        let size = try await logSize()
+        for _ in 0..<500 {
+            let health = try await client.get("/healthz")
+            if health.text.contains("at position \(size) of \(size)") { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CLIError("the read models did not catch up: \(try await client.get("/healthz").text)")
+    }
+
+    func json(_ path: String, token: String = Tokens.officer) async throws -> JSONValue {
+        let response = try await client.get(path, token: token)
+        guard response.status == 200, let json = response.json else {
+            throw CLIError("\(path): \(response.status) \(response.text)")
+        }
+        return json
+    }
+}
+
+extension JSONValue {
+    subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    subscript(index: Int) -> JSONValue? {
+        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
+        return nil
+    }
+
+    var literal: String? {
+        switch self {
+        case .string(let text): text
+        case .number(let number): number.literal
+        default: nil
+        }
+    }
+}
+
+@Suite struct ReadAPITests {
+    @Test func theReadModelsAnswerOverHTTP() async throws {
+        let keys = TestKeys()
+        try await LiveDaemon.run(keys: keys, registerKeys: false) { daemon in
+            let course = Course(keys: keys)
+            let envelopes = course.verified.map(\.envelopeBytes)
+            let response = try await daemon.batch(envelopes)
+            #expect(response.status == 200)
+            try await daemon.waitForProjections()
+
+            let inventory = try await daemon.json("/v1/inventory", token: Tokens.auditor)
+            #expect(inventory["lots"]?[0]?["onHandMg"]?.literal == "9517.5")
+            #expect(inventory["asOf"]?.literal == String(envelopes.count))
+            let participant = try await daemon.json("/v1/participants/P-0007")
+            #expect(participant["sessions"]?[2]?.literal == "P-0007-S3")
+            #expect(participant["followUp"]?[0]?["days"]?[0]?["status"]?.literal == "checked")
+            let session = try await daemon.json("/v1/sessions/P-0007-S2")
+            #expect(session["totalDoseMg"]?.literal == "180")
+            let alerts = try await daemon.json("/v1/alerts?status=resolved")
+            #expect(alerts["alerts"]?[0]?["resolved"]?["name"]?.literal == "Sam Safety")
+            #expect(try await daemon.json("/v1/alerts?status=open")["alerts"] == .array([]))
+            let register = try await daemon.json("/v1/adverse-events")
+            #expect(register["adverseEvents"]?[0]?["reportDays"]?.literal == "15")
+            #expect(try await daemon.json("/v1/adverse-events?open=true")["adverseEvents"] == .array([]))
+
+            let ledger = try await daemon.client.get(
+                "/v1/exports/ledger?from=2025-12-01&to=2026-12-31", token: Tokens.auditor)
+            #expect(ledger.status == 200)
+            #expect(ledger.headers["content-type"]?.hasPrefix("text/csv") == true)
+            #expect(ledger.text.contains("on hand 9517.5 mg"))
+        }
+    }
+
+    @Test func unknownCodesAnswer404AndRolesAreEnforced() async throws {
+        try await LiveDaemon.run { daemon in
+            let missing = try await daemon.client.get("/v1/participants/P-9999", token: Tokens.officer)
+            #expect(missing.status == 404)
+            #expect(missing.errorCode == "not_found")
+            #expect(try await daemon.client.get("/v1/sessions/nope", token: Tokens.officer).status == 404)
+            #expect(try await daemon.client.get("/v1/participants/P-1", token: Tokens.auditor).status == 403)
+            #expect(try await daemon.client.get("/v1/alerts", token: Tokens.ops).status == 403)
+            #expect(try await daemon.client.get("/v1/inventory", token: Tokens.auditor).status == 200)
+            #expect(try await daemon.client.get("/v1/alerts?status=closed", token: Tokens.officer).status == 400)
+            #expect(
+                try await daemon.client.get("/v1/exports/ledger?from=2026-02-30&to=2026-03-01", token: Tokens.auditor)
+                    .status == 400)
+            #expect(try await daemon.client.get("/v1/participants/P-1").status == 401)
+        }
+    }
+}
