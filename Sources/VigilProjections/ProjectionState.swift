@@ -146,12 +146,11 @@ public struct ProjectionState: Sendable {
         case .doseDispensed(let body):
             updateLot(body.lot, at: time) { $0.dispensed = $0.dispensed + body.dose }
             updateSession(payload) { session in
-                session.doses.append(
+                session.insert(
                     DoseView(
                         eventID: payload.id, at: time, dose: body.dose, kind: body.kind, lot: body.lot,
                         position: event.position)
                 )
-                session.recompute()
             }
         case .doseWasted(let body):
             updateLot(body.lot, at: time) { $0.wasted = $0.wasted + body.quantity }
@@ -166,14 +165,9 @@ public struct ProjectionState: Sendable {
             }
         case .vitalsRecorded(let body):
             let reading = VitalsReading(at: time, session: payload.session, position: event.position, values: body)
-            updateSession(payload) { session in
-                session.vitals.append(reading)
-                session.recompute()
-            }
+            updateSession(payload) { $0.insert(reading) }
             updateParticipant(payload.participant) { participant in
-                if let latest = participant.latestVitals, (latest.at, latest.position) > (time, event.position) {
-                    return
-                }
+                if let latest = participant.latestVitals, latest.isLater(than: reading) { return }
                 participant.latestVitals = reading
             }
         case .adverseEventReported(let body):
@@ -254,28 +248,31 @@ public struct ProjectionState: Sendable {
             by: author, name: name(of: author), at: event.payload.occurredAt, note: note, position: event.position)
     }
 
+    // Views are changed in place (`&dictionary[key]!`): copying a view out and back would copy its arrays,
+    // which makes a session's thousandth reading cost a thousand copies.
+
     private mutating func updateParticipant(_ code: String?, _ update: (inout ParticipantView) -> Void) {
         guard let code else { return }
-        var view = participants[code] ?? ParticipantView(code: code)
-        update(&view)
-        participants[code] = view
+        if participants[code] == nil { participants[code] = ParticipantView(code: code) }
+        update(&participants[code]!)
         mark(.participants, code)
     }
 
     private mutating func updateSession(_ payload: EventPayload, _ update: (inout SessionView) -> Void) {
         guard let id = payload.session, let participant = payload.participant else { return }
-        var view = sessions[id] ?? SessionView(id: id, participant: participant)
-        update(&view)
-        sessions[id] = view
+        let isNew = sessions[id] == nil
+        if isNew { sessions[id] = SessionView(id: id, participant: participant) }
+        update(&sessions[id]!)
         mark(.sessions, id)
-        updateParticipant(participant) { if !$0.sessions.contains(id) { $0.sessions.append(id) } }
+        if isNew || participants[participant]?.sessions.contains(id) != true {
+            updateParticipant(participant) { if !$0.sessions.contains(id) { $0.sessions.append(id) } }
+        }
     }
 
     private mutating func updateLot(_ lot: String, at time: Timestamp, _ update: (inout LotView) -> Void) {
-        var view = lots[lot] ?? LotView(lot: lot)
-        update(&view)
-        view.lastActivity = max(view.lastActivity ?? time, time)
-        lots[lot] = view
+        if lots[lot] == nil { lots[lot] = LotView(lot: lot) }
+        update(&lots[lot]!)
+        lots[lot]!.lastActivity = max(lots[lot]!.lastActivity ?? time, time)
         mark(.inventory, lot)
     }
 }

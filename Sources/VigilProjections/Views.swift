@@ -146,6 +146,11 @@ public struct VitalsReading: Sendable, Equatable {
     /// Minutes after the session's initial dose, when there was one before this reading.
     public var minutesFromInitialDose: Double?
 
+    /// Later in time, or at the same time but later in the log.
+    func isLater(than other: VitalsReading) -> Bool {
+        at != other.at ? at > other.at : position > other.position
+    }
+
     var json: JSONValue {
         var object = values.json
         object["at"] = .string(at.rfc3339)
@@ -167,6 +172,11 @@ public struct DoseView: Sendable, Equatable {
     /// The session's total up to and including this dose, in time order.
     public var runningTotal: Milligrams = .zero
     public var minutesFromInitialDose: Double?
+
+    /// Earlier in time, or at the same time but earlier in the log.
+    func isEarlier(than other: DoseView) -> Bool {
+        at != other.at ? at < other.at : position < other.position
+    }
 
     var json: JSONValue {
         .object(
@@ -196,20 +206,39 @@ public struct SessionView: Sendable, Equatable {
     /// The first initial dose in time order.
     public var initialDoseAt: Timestamp? { doses.first { $0.kind == .initial }?.at }
 
-    /// Keeps doses and vitals in time order (then log order) and recomputes running totals and minutes.
-    mutating func recompute() {
-        doses.sort { ($0.at, $0.position) < ($1.at, $1.position) }
-        vitals.sort { ($0.at, $0.position) < ($1.at, $1.position) }
+    /// Inserts a dose in time order (then log order) and recomputes running totals; minutes from the initial
+    /// dose too when the initial dose changed.
+    mutating func insert(_ dose: DoseView) {
+        let initialBefore = initialDoseAt
+        let index = doses.lastIndex { !dose.isEarlier(than: $0) }.map { $0 + 1 } ?? 0
+        doses.insert(dose, at: index)
         let initial = initialDoseAt
-        var total = Milligrams.zero
-        for index in doses.indices {
-            total = total + doses[index].dose
-            doses[index].runningTotal = total
-            doses[index].minutesFromInitialDose = initial.flatMap { Self.minutes(from: $0, to: doses[index].at) }
+        var total = index > 0 ? doses[index - 1].runningTotal : .zero
+        for position in index..<doses.count {
+            total = total + doses[position].dose
+            doses[position].runningTotal = total
+            doses[position].minutesFromInitialDose = initial.flatMap { Self.minutes(from: $0, to: doses[position].at) }
         }
-        for index in vitals.indices {
-            vitals[index].minutesFromInitialDose = initial.flatMap { Self.minutes(from: $0, to: vitals[index].at) }
+        if initial != initialBefore {
+            for position in doses.indices {
+                doses[position].minutesFromInitialDose = initial.flatMap {
+                    Self.minutes(from: $0, to: doses[position].at)
+                }
+            }
+            for position in vitals.indices {
+                vitals[position].minutesFromInitialDose = initial.flatMap {
+                    Self.minutes(from: $0, to: vitals[position].at)
+                }
+            }
         }
+    }
+
+    /// Inserts a reading in time order (then log order), with its minutes from the initial dose.
+    mutating func insert(_ reading: VitalsReading) {
+        var reading = reading
+        reading.minutesFromInitialDose = initialDoseAt.flatMap { Self.minutes(from: $0, to: reading.at) }
+        let index = vitals.lastIndex { !$0.isLater(than: reading) }.map { $0 + 1 } ?? 0
+        vitals.insert(reading, at: index)
     }
 
     static func minutes(from start: Timestamp, to time: Timestamp) -> Double? {
