@@ -73,6 +73,20 @@ public struct Envelope: Sendable, Equatable {
 
     public var pae: [UInt8] { Envelope.pae(payloadType: payloadType, payload: payload) }
 
+    /// Parses and checks an envelope's JSON bytes held in an array.
+    public static func decode(
+        _ bytes: [UInt8], expectedPayloadType: String = eventPayloadType
+    ) throws(IngestError) -> Envelope {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw IngestError(
+                .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")
+        }
+        return try decode(value, expectedPayloadType: expectedPayloadType)
+    }
+
     /// Parses and checks an envelope's JSON bytes.
     ///
     /// - Parameter expectedPayloadType: refused with `malformed_envelope` if the envelope says otherwise.

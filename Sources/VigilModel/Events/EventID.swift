@@ -14,12 +14,16 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        for (offset, byte) in bytes.enumerated() {
-            if offset < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
-        }
-        self.init(high: high, low: low)
+        let loaded: EventID? = bytes.withContiguousStorageIfAvailable { EventID(buffer: UnsafeRawBufferPointer($0)) }
+        self = loaded ?? Array(bytes).withUnsafeBytes { EventID(buffer: $0) }
+    }
+
+    /// From exactly 16 bytes, big-endian halves.
+    init(buffer: UnsafeRawBufferPointer) {
+        self.init(
+            high: UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            low: UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        )
     }
 
     public init?(_ text: String) {

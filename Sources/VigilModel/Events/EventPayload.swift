@@ -44,7 +44,29 @@ public enum EventData: Sendable, Equatable {
         }
     }
 
-    public var type: EventType { Swift.type(of: body).eventType }
+    public var type: EventType {
+        switch self {
+        case .keyRegistered: .keyRegistered
+        case .keyRevoked: .keyRevoked
+        case .participantEnrolled: .participantEnrolled
+        case .participantMedicationChanged: .participantMedicationChanged
+        case .sessionStarted: .sessionStarted
+        case .sessionEnded: .sessionEnded
+        case .inventoryReceived: .inventoryReceived
+        case .doseDispensed: .doseDispensed
+        case .doseWasted: .doseWasted
+        case .inventoryDestroyed: .inventoryDestroyed
+        case .inventoryCounted: .inventoryCounted
+        case .vitalsRecorded: .vitalsRecorded
+        case .adverseEventReported: .adverseEventReported
+        case .adverseEventUpdated: .adverseEventUpdated
+        case .adverseEventSubmitted: .adverseEventSubmitted
+        case .moodCheckCompleted: .moodCheckCompleted
+        case .alertRaised: .alertRaised
+        case .alertAcknowledged: .alertAcknowledged
+        case .alertResolved: .alertResolved
+        }
+    }
 
     public var json: JSONObject { body.json }
 
@@ -106,6 +128,17 @@ public struct EventPayload: Sendable, Equatable {
     public static func decode(
         _ bytes: some Collection<UInt8>, context: ValidationContext
     ) throws(FieldError) -> EventPayload {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw FieldError(path: "", reason: "payload is not valid JSON (\(error.reason) at byte \(error.offset))")
+        }
+        return try decode(value, context: context)
+    }
+
+    /// Decodes and validates a payload's JSON bytes held in an array.
+    public static func decode(_ bytes: [UInt8], context: ValidationContext) throws(FieldError) -> EventPayload {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)

@@ -27,13 +27,25 @@ public struct JSONParser: ~Copyable {
     /// Parses one JSON text.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         try withContiguous(bytes) { (buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue in
-            var parser = JSONParser(bytes: buffer)
-            parser.skipWhitespace()
-            let value = try parser.parseValue()
-            parser.skipWhitespace()
-            guard parser.index == buffer.count else { throw parser.error("unexpected bytes after the JSON value") }
-            return value
+            try parse(buffer: buffer)
         }
+    }
+
+    /// Parses one JSON text held in an array (the common case, without generic dispatch).
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) { return .success(try parse(buffer: buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.error("unexpected bytes after the JSON value") }
+        return value
     }
 
     /// Parses a JSON text that must be an array, returning each element with the byte range it occupies.
@@ -245,17 +257,20 @@ public struct JSONParser: ~Copyable {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes. Scan to the closing quote, then validate UTF-8 once.
+        var ascii = true
+        // Fast path: no escapes. Scan to the closing quote, then validate UTF-8 once (ASCII needs no check).
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
                     throw JSONParseError(offset: start, reason: "invalid UTF-8 in string")
                 }
                 return string
             }
+            if byte >= 0x80 { ascii = false }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
             index += 1
