@@ -25,7 +25,7 @@ struct VigilBench: AsyncParsableCommand {
     @Option(help: "The vigild binary (default: next to this program).")
     var vigild: String?
 
-    @Option(help: "Scenarios to run: machine, openssl, crypto, sqlite, single, batch, latency (default: all).")
+    @Option(help: "Scenarios to run: machine, openssl, crypto, sqlite, single, batch, latency, replay (default: all).")
     var only: [String] = []
 
     @Option(help: "Events sent one per request in the single scenario.")
@@ -48,6 +48,9 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(help: "Seconds the latency scenario lasts.")
     var seconds = 10
+
+    @Option(help: "Events stored for the replay scenario.")
+    var replayEvents = 300_000
 
     func run() async throws {
         let wanted = Set(only)
@@ -80,6 +83,7 @@ struct VigilBench: AsyncParsableCommand {
                 try await $0.fixedRate(rate: rate, seconds: seconds)
             }
         }
+        if enabled("replay") { results.replay = try await ReplayScenario.run(events: replayEvents) }
         results.printRatios()
     }
 }
@@ -92,6 +96,7 @@ struct Results {
     var single: Measurement?
     var batch: Measurement?
     var latency: Measurement?
+    var replay: ReplayScenario.Results?
 
     func printRatios() {
         say("\n== ratios (goals from issue 7)")
@@ -109,6 +114,22 @@ struct Results {
                 String(
                     format: "single ingest / SQLite fsync per event      %.2f   (goal >= 1.3)",
                     single.eventsPerSecond / sqlite.single))
+        }
+        if let replay {
+            say(
+                String(
+                    format: "projection rebuild                          %.0f events/s (goal >= 300,000)",
+                    replay.replayPerSecond))
+            say(
+                String(
+                    format: "verify, hashes only                         %.0f entries/s (goal >= 1,000,000)",
+                    replay.hashesPerSecond))
+            if let swiftCrypto {
+                say(
+                    String(
+                        format: "verify with signatures / swift-crypto       %.2f   (goal >= 0.9)",
+                        replay.signaturesPerSecond / swiftCrypto))
+            }
         }
         if let latency {
             say(
