@@ -18,7 +18,7 @@ public enum LedgerExport {
     ]
 
     struct Row {
-        var event: LogEvent
+        var event: StoredEvent
         var activity: String
         var lot: String
         var quantity: Milligrams

@@ -4,12 +4,12 @@ public import VigilStore
 /// Turns stored entries into decoded events, in parallel, and feeds them to a state in order.
 public enum LogReplay {
     /// Decodes entries on every core; nil where an entry does not decode (the verifier would name it).
-    public static func decode(_ entries: [StoredEntry]) async -> [LogEvent?] {
+    public static func decode(_ entries: [StoredEntry]) async -> [StoredEvent?] {
         await Parallel.map(entries, minimumChunk: 256) { entry in
             guard let envelope = try? Envelope.decode(entry.envelope),
                 let payload = try? EventPayload.decode(envelope.payload, context: .replay)
             else { return nil }
-            return LogEvent(
+            return StoredEvent(
                 position: entry.position, recordedAt: Timestamp(microsecondsSinceEpoch: entry.recordedAt),
                 envelope: envelope,
                 payload: payload

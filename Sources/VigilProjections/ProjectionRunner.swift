@@ -24,7 +24,7 @@ public final class ProjectionRunner: Service, Sendable {
 
     /// Something that wants every event after it is projected (the alert engine). Called for every event after
     /// the checkpoint, before the checkpoint passes it; what it does must therefore be idempotent.
-    public typealias Observer = @Sendable (_ event: LogEvent, _ state: ProjectionState) async -> Void
+    public typealias Observer = @Sendable (_ event: StoredEvent, _ state: ProjectionState) async -> Void
 
     let store: EventStore
     let database: ProjectionDatabase
@@ -32,6 +32,8 @@ public final class ProjectionRunner: Service, Sendable {
     let logger: Logger
     let observer: Observer?
     private let status = Mutex(Status())
+    /// The state after the last batch applied, for readers that need more than the views (the alert scheduler).
+    private let published = Mutex<ProjectionState?>(nil)
     private let positionGauge: Gauge
     private let failures: Counter
     private let undecodable: Counter
@@ -52,6 +54,9 @@ public final class ProjectionRunner: Service, Sendable {
     }
 
     public var currentStatus: Status { status.withLock { $0 } }
+
+    /// The read models' state as of the last batch, nil before the first one.
+    public var state: ProjectionState? { published.withLock { $0 } }
 
     public func run() async throws {
         let heads = store.heads()
@@ -119,8 +124,10 @@ public final class ProjectionRunner: Service, Sendable {
                 }
                 for (projection, keys) in state.takeChanges() { pending[projection, default: []].formUnion(keys) }
                 await flush(state: state, pending: &pending, digests: &digests)
+                published.withLock { $0 = state }
             }
             let caughtUp = state.position >= head
+            if caughtUp { published.withLock { $0 = state } }
             status.withLock { $0.caughtUp = $0.caughtUp || caughtUp }
         }
     }

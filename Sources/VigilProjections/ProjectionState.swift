@@ -1,7 +1,7 @@
 public import VigilModel
 
 /// One stored event, decoded: what projections consume.
-public struct LogEvent: Sendable {
+public struct StoredEvent: Sendable {
     public var position: Int64
     public var recordedAt: Timestamp
     public var envelope: Envelope
@@ -96,7 +96,7 @@ public struct ProjectionState: Sendable {
 
     /// Advances every projection past one event. Total: an event that refers to something unknown (a dose
     /// for a session never started) still counts where it can.
-    public mutating func apply(_ event: LogEvent) {
+    public mutating func apply(_ event: StoredEvent) {
         precondition(event.position > position, "events are applied in log order")
         position = event.position
         let payload = event.payload
@@ -135,6 +135,7 @@ public struct ProjectionState: Sendable {
             updateSession(payload) { session in
                 session.number = body.number
                 session.startedAt = time
+                session.startedEventID = payload.id
             }
         case .sessionEnded:
             updateSession(payload) { $0.endedAt = time }
@@ -142,6 +143,7 @@ public struct ProjectionState: Sendable {
             updateLot(body.lot, at: time) { lot in
                 lot.received = lot.received + body.quantity
                 lot.substance = lot.substance ?? body.substance
+                if lot.firstReceipt == nil { lot.firstReceipt = (time, payload.id) }
             }
         case .doseDispensed(let body):
             updateLot(body.lot, at: time) { $0.dispensed = $0.dispensed + body.dose }
@@ -160,7 +162,7 @@ public struct ProjectionState: Sendable {
             updateLot(body.lot, at: time) { lot in
                 lot.lastCount = LotView.Count(
                     counted: body.counted, expected: lot.onHand, at: time, position: event.position,
-                    witnessed: event.envelope.signatures.count > 1
+                    witnessed: event.envelope.signatures.count > 1, eventID: payload.id
                 )
             }
         case .vitalsRecorded(let body):
@@ -177,7 +179,7 @@ public struct ProjectionState: Sendable {
                 serious: body.serious,
                 criteria: body.criteria, expected: body.expected, suspected: body.suspected, awareAt: body.awareAt,
                 session: payload.session, outcome: nil, submittedAt: nil, reference: nil,
-                reportedPosition: event.position
+                reportedPosition: event.position, reportedEventID: payload.id
             )
             adverseEvents[view.key] = view
             mark(.adverseEvents, view.key)
@@ -218,7 +220,7 @@ public struct ProjectionState: Sendable {
         case .alertRaised(let body):
             let view = AlertView(
                 alertId: body.alertId, rule: body.rule, severity: body.severity,
-                participant: body.participant ?? payload.participant,
+                participant: body.participant ?? payload.participant, session: payload.session,
                 causes: body.causes, message: body.message, raisedAt: time, position: event.position
             )
             alerts[body.alertId] = view
@@ -242,7 +244,7 @@ public struct ProjectionState: Sendable {
         }
     }
 
-    private func action(_ event: LogEvent, note: String) -> AlertAction {
+    private func action(_ event: StoredEvent, note: String) -> AlertAction {
         let author = event.envelope.author.keyID
         return AlertAction(
             by: author, name: name(of: author), at: event.payload.occurredAt, note: note, position: event.position)

@@ -27,6 +27,7 @@ public struct LotView: Sendable, Equatable {
         public var at: Timestamp
         public var position: Int64
         public var witnessed: Bool
+        public var eventID: EventID
 
         public var difference: Milligrams { counted - expected }
     }
@@ -39,6 +40,16 @@ public struct LotView: Sendable, Equatable {
     public var destroyed = Milligrams.zero
     public var lastCount: Count?
     public var lastActivity: Timestamp?
+    /// The first receipt: where the biennial inventory clock starts before any count.
+    public var firstReceipt: (at: Timestamp, eventID: EventID)?
+
+    public static func == (lhs: LotView, rhs: LotView) -> Bool {
+        lhs.lot == rhs.lot && lhs.substance == rhs.substance && lhs.received == rhs.received
+            && lhs.dispensed == rhs.dispensed
+            && lhs.wasted == rhs.wasted && lhs.destroyed == rhs.destroyed && lhs.lastCount == rhs.lastCount
+            && lhs.lastActivity == rhs.lastActivity && lhs.firstReceipt?.at == rhs.firstReceipt?.at
+            && lhs.firstReceipt?.eventID == rhs.firstReceipt?.eventID
+    }
 
     /// received − dispensed − wasted − destroyed.
     public var onHand: Milligrams { received - dispensed - wasted - destroyed }
@@ -196,6 +207,8 @@ public struct SessionView: Sendable, Equatable {
     public var participant: String
     public var number: Int?
     public var startedAt: Timestamp?
+    /// The `session.started` event: the cause of follow-up alerts.
+    public var startedEventID: EventID?
     public var endedAt: Timestamp?
     public var doses: [DoseView] = []
     public var vitals: [VitalsReading] = []
@@ -291,6 +304,7 @@ public struct AdverseEventView: Sendable, Equatable {
     public var submittedAt: Timestamp?
     public var reference: String?
     public var reportedPosition: Int64
+    public var reportedEventID: EventID
 
     /// Key of the register: the participant and the clinic's id.
     public var key: String { participant + "/" + aeId }
@@ -362,6 +376,8 @@ public struct AlertView: Sendable, Equatable {
     public var rule: AlertRule
     public var severity: AlertSeverity
     public var participant: String?
+    /// The session the alert concerns, when it concerns one.
+    public var session: String?
     public var causes: [EventID]
     public var message: String
     public var raisedAt: Timestamp
@@ -371,12 +387,33 @@ public struct AlertView: Sendable, Equatable {
 
     public var status: Status { resolved != nil ? .resolved : acknowledged != nil ? .acknowledged : .open }
 
+    public init(
+        alertId: EventID, rule: AlertRule, severity: AlertSeverity, participant: String?, session: String?,
+        causes: [EventID],
+        message: String, raisedAt: Timestamp, position: Int64, acknowledged: AlertAction? = nil,
+        resolved: AlertAction? = nil
+    ) {
+        self.alertId = alertId
+        self.rule = rule
+        self.severity = severity
+        self.participant = participant
+        self.session = session
+        self.causes = causes
+        self.message = message
+        self.raisedAt = raisedAt
+        self.position = position
+        self.acknowledged = acknowledged
+        self.resolved = resolved
+    }
+
     public var json: JSONValue {
         .object(
             JSONObject([
                 "alertId": .string(alertId.description), "rule": .string(rule.rawValue),
                 "severity": .string(severity.rawValue),
-                "participant": participant.map(JSONValue.string) ?? .null, "status": .string(status.rawValue),
+                "participant": participant.map(JSONValue.string) ?? .null,
+                "session": session.map(JSONValue.string) ?? .null,
+                "status": .string(status.rawValue),
                 "raisedAt": .string(raisedAt.rfc3339), "position": .number(JSONNumber(position)),
                 "causes": .array(causes.map { .string($0.description) }), "message": .string(message),
                 "acknowledged": acknowledged?.json ?? .null, "resolved": resolved?.json ?? .null,
