@@ -28,9 +28,41 @@ public enum ConfigurationLoader {
         ("limits.maxQuantityMg", "1000000"),
         ("limits.maxFutureSkewSeconds", "300"),
         ("log.level", "info"),
+        ("alerts.webhook.url", ""),
+        ("alerts.webhook.severities", "urgent,critical"),
+        ("alerts.webhook.maxAttempts", "8"),
+        ("alerts.webhook.retrySeconds", "1"),
+        ("rules.doseRegimen.initialDosesMg", "80,120"),
+        ("rules.doseRegimen.maxSessionTotalMg", "180"),
+        ("rules.supplementalTiming.minMinutes", "90"),
+        ("rules.supplementalTiming.maxMinutes", "150"),
+        ("rules.doseCount.maxPerSession", "2"),
+        ("rules.doseCount.maxSessionsPerCourse", "3"),
+        ("rules.sessionSpacing.minDays", "21"),
+        ("rules.hypertension.systolic", "160"),
+        ("rules.hypertension.diastolic", "100"),
+        ("rules.hypertension.cautionSystolic", "140"),
+        ("rules.hypertension.cautionDiastolic", "90"),
+        ("rules.tachycardia.warnAbove", "100"),
+        ("rules.tachycardia.urgentAbove", "120"),
+        ("rules.tachycardia.urgentCount", "3"),
+        ("rules.temperature.warnAtC", "38.0"),
+        ("rules.temperature.urgentAboveC", "39.0"),
+        ("rules.temperature.criticalAboveC", "40.0"),
+        ("rules.expeditedReport.reminderDaySevenDay", "5"),
+        ("rules.expeditedReport.reminderDayFifteenDay", "12"),
+        ("rules.phq9.warnTotal", "15"),
+        ("rules.followUp.days", "7"),
+        ("rules.followUp.utcOffsetMinutes", "0"),
+        ("rules.lowMood.windowDays", "3"),
+        ("rules.lowMood.drop", "3"),
+        ("rules.countDiscrepancy.toleranceMg", "0"),
+        ("rules.inventoryOverdue.days", "730"),
     ]
 
-    static let listKeys: Set<String> = ["trust.adminKeys", "auth.tokens"]
+    static let listKeys: Set<String> = [
+        "trust.adminKeys", "auth.tokens", "alerts.webhook.severities", "rules.doseRegimen.initialDosesMg",
+    ]
 
     /// The environment variable that overrides `key`.
     public static func environmentName(of key: String) -> String {
@@ -64,7 +96,8 @@ public enum ConfigurationLoader {
         for (key, value) in defaults {
             values[AbsoluteConfigKey(stringLiteral: key)] =
                 listKeys.contains(key)
-                ? ConfigValue(.stringArray([]), isSecret: false) : ConfigValue(.string(value), isSecret: false)
+                ? ConfigValue(.stringArray(value.split(separator: ",").map(String.init)), isSecret: false)
+                : ConfigValue(.string(value), isSecret: false)
         }
         providers.append(InMemoryProvider(name: "embedded defaults", values: values))
         return try parse(ConfigReader(providers: providers))
@@ -168,6 +201,61 @@ public enum ConfigurationLoader {
             }
             tokens.append(TokenGrant(sha256: hash, role: role))
         }
+        func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            let text = try string(key)
+            guard let value = Double(text), value.isFinite, range.contains(value) else {
+                throw ConfigurationError(key: key, "must be a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        var rules = RuleSettings()
+        rules.initialDosesMg = try list("rules.doseRegimen.initialDosesMg").map {
+            text throws(ConfigurationError) -> Double in
+            guard let value = Double(text), value > 0, value <= 1000 else {
+                throw ConfigurationError(key: "rules.doseRegimen.initialDosesMg", "must be a list of doses in mg")
+            }
+            return value
+        }
+        rules.maxSessionTotalMg = try number("rules.doseRegimen.maxSessionTotalMg", in: 1...10_000)
+        rules.supplementalMinMinutes = try number("rules.supplementalTiming.minMinutes", in: 0...1440)
+        rules.supplementalMaxMinutes = try number("rules.supplementalTiming.maxMinutes", in: 0...1440)
+        guard rules.supplementalMinMinutes <= rules.supplementalMaxMinutes else {
+            throw ConfigurationError(key: "rules.supplementalTiming.minMinutes", "must not be above maxMinutes")
+        }
+        rules.maxDosesPerSession = try integer("rules.doseCount.maxPerSession", in: 1...100)
+        rules.maxSessionsPerCourse = try integer("rules.doseCount.maxSessionsPerCourse", in: 1...100)
+        rules.minDaysBetweenSessions = try number("rules.sessionSpacing.minDays", in: 0...3650)
+        rules.hypertensionSystolic = try number("rules.hypertension.systolic", in: 40...300)
+        rules.hypertensionDiastolic = try number("rules.hypertension.diastolic", in: 20...200)
+        rules.cautionSystolic = try number("rules.hypertension.cautionSystolic", in: 40...300)
+        rules.cautionDiastolic = try number("rules.hypertension.cautionDiastolic", in: 20...200)
+        rules.tachycardiaWarnAbove = try number("rules.tachycardia.warnAbove", in: 20...300)
+        rules.tachycardiaUrgentAbove = try number("rules.tachycardia.urgentAbove", in: 20...300)
+        rules.tachycardiaUrgentCount = try integer("rules.tachycardia.urgentCount", in: 1...1000)
+        rules.temperatureWarnAtC = try number("rules.temperature.warnAtC", in: 30...45)
+        rules.temperatureUrgentAboveC = try number("rules.temperature.urgentAboveC", in: 30...45)
+        rules.temperatureCriticalAboveC = try number("rules.temperature.criticalAboveC", in: 30...45)
+        rules.reminderDayForSevenDayReports = try integer("rules.expeditedReport.reminderDaySevenDay", in: 0...7)
+        rules.reminderDayForFifteenDayReports = try integer("rules.expeditedReport.reminderDayFifteenDay", in: 0...15)
+        rules.phq9WarnTotal = try integer("rules.phq9.warnTotal", in: 0...27)
+        rules.followUpDays = try integer("rules.followUp.days", in: 0...90)
+        rules.utcOffsetMinutes = try integer("rules.followUp.utcOffsetMinutes", in: -840...840)
+        rules.lowMoodWindowDays = try integer("rules.lowMood.windowDays", in: 0...90)
+        rules.lowMoodDrop = try integer("rules.lowMood.drop", in: 1...10)
+        rules.countToleranceMg = try number("rules.countDiscrepancy.toleranceMg", in: 0...1_000_000)
+        rules.inventoryOverdueDays = try integer("rules.inventoryOverdue.days", in: 1...36_500)
+        var webhookSeverities: [AlertSeverity] = []
+        for name in try list("alerts.webhook.severities") {
+            guard let severity = AlertSeverity(rawValue: name) else {
+                throw ConfigurationError(
+                    key: "alerts.webhook.severities", "must list severities: info, warn, urgent, critical")
+            }
+            webhookSeverities.append(severity)
+        }
+        let webhookURL = try string("alerts.webhook.url")
+        if !webhookURL.isEmpty, !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
+            throw ConfigurationError(key: "alerts.webhook.url", "must be an http:// or https:// URL")
+        }
         let logLevel = try string("log.level").lowercased()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigurationError(
@@ -178,7 +266,7 @@ public enum ConfigurationLoader {
             maxQuantity: Milligrams(try integer("limits.maxQuantityMg", in: 1...1_000_000_000)),
             maxFutureSkewSeconds: Int64(try integer("limits.maxFutureSkewSeconds", in: 0...86_400))
         )
-        return VigilConfiguration(
+        var configuration = VigilConfiguration(
             databasePath: try path("database.path"),
             projectionsPath: try string("projections.path"),
             httpHost: try path("http.host"),
@@ -194,5 +282,11 @@ public enum ConfigurationLoader {
             limits: limits,
             logLevel: logLevel
         )
+        configuration.rules = rules
+        configuration.webhookURL = webhookURL
+        configuration.webhookSeverities = webhookSeverities
+        configuration.webhookMaxAttempts = try integer("alerts.webhook.maxAttempts", in: 1...100)
+        configuration.webhookRetrySeconds = try number("alerts.webhook.retrySeconds", in: 0.01...3600)
+        return configuration
     }
 }

@@ -53,6 +53,16 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var limits: ValidationLimits
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
+    /// `rules.*`: the safety thresholds.
+    public var rules: RuleSettings = .default
+    /// `alerts.webhook.url`: where alerts are POSTed (empty: no webhook).
+    public var webhookURL: String = ""
+    /// `alerts.webhook.severities`: which severities go to the webhook.
+    public var webhookSeverities: [AlertSeverity] = [.urgent, .critical]
+    /// `alerts.webhook.maxAttempts`: attempts per alert before it is given up (logged as an error).
+    public var webhookMaxAttempts: Int = 8
+    /// `alerts.webhook.retrySeconds`: the first retry's delay; each further one doubles, up to 5 minutes.
+    public var webhookRetrySeconds: Double = 1
 
     public init(
         databasePath: String, projectionsPath: String = "", httpHost: String, httpPort: Int, maxBodyBytes: Int,

@@ -13,6 +13,12 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object(JSONObject)
 
+    /// The object, if this is one.
+    public var objectValue: JSONObject? {
+        if case .object(let object) = self { return object }
+        return nil
+    }
+
     /// A short name of the value's kind, for error messages.
     public var kindName: String {
         switch self {

@@ -191,6 +191,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 }
 
 extension Int64 {
+    /// The quotient rounded toward negative infinity (days before 1970 belong to the earlier day).
+    public func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+
     /// The mathematical modulo (never negative for a positive divisor).
     func modulo(_ divisor: Int64) -> Int64 {
         let remainder = self % divisor
