@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -75,6 +76,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The safety rules, the time-driven scheduler, and delivery (journald, live stream, webhook).
+        .target(
+            name: "VigilAlerts",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilProjections",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The daemon's configuration: file, embedded default and VIGIL_* environment overrides.
         .target(
             name: "VigilConfig",
@@ -89,8 +102,10 @@ let package = Package(
         .target(
             name: "VigilHTTP",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilIngest", "VigilProjections",
+                "VigilModel", "VigilStore", "VigilIngest", "VigilProjections", "VigilAlerts",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -221,6 +236,16 @@ let package = Package(
             dependencies: [
                 "VigilProjections", "VigilModel", "VigilStore", "VigilTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilAlertsTests",
+            dependencies: [
+                "VigilAlerts", "VigilModel", "VigilProjections", "VigilStore", "VigilTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

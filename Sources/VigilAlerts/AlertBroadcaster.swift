@@ -1,0 +1,74 @@
+public import ServiceLifecycle
+import Synchronization
+public import VigilProjections
+
+/// Fans alerts out to live subscribers (the Server-Sent Events stream).
+public final class AlertBroadcaster: Sendable {
+    public enum Kind: String, Sendable {
+        /// A new alert.
+        case raised = "alert"
+        /// An alert was acknowledged or resolved.
+        case updated = "alert-updated"
+    }
+
+    public enum Message: Sendable {
+        case alert(AlertView, position: Int64, kind: Kind)
+        /// Keeps idle connections (and proxies) alive.
+        case heartbeat
+    }
+
+    private let subscribers = Mutex<[Int: AsyncStream<Message>.Continuation]>([:])
+    private let next = Atomic<Int>(0)
+
+    public init() {}
+
+    /// A stream of messages from now on; ends when the broadcaster finishes or the subscriber goes away.
+    public func subscribe() -> AsyncStream<Message> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(1000))
+        let id = next.add(1, ordering: .relaxed).newValue
+        subscribers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
+        return stream
+    }
+
+    public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+    public func publish(_ alert: AlertView, position: Int64, kind: Kind) {
+        send(.alert(alert, position: position, kind: kind))
+    }
+
+    public func heartbeat() {
+        send(.heartbeat)
+    }
+
+    public func finish() {
+        subscribers.withLock { for continuation in $0.values { continuation.finish() } }
+    }
+
+    private func send(_ message: Message) {
+        subscribers.withLock { for continuation in $0.values { continuation.yield(message) } }
+    }
+}
+
+/// Heartbeats for the live stream every `interval`; ends all streams on graceful shutdown.
+public struct AlertStreamService: Service {
+    let broadcaster: AlertBroadcaster
+    let interval: Duration
+
+    public init(broadcaster: AlertBroadcaster, interval: Duration = .seconds(15)) {
+        self.broadcaster = broadcaster
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        defer { broadcaster.finish() }
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            broadcaster.heartbeat()
+        }
+    }
+}

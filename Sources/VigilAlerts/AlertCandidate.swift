@@ -1,0 +1,61 @@
+import Crypto
+public import VigilModel
+
+/// An alert a rule wants raised, before de-duplication.
+///
+/// Everything in it is a function of the log (and, for deadlines, of the deadline itself), so the alert it
+/// becomes has the same bytes however often it is raised: a restart that raises it again gets the store's
+/// duplicate answer, never a second alert.
+public struct AlertCandidate: Sendable, Equatable {
+    public var rule: AlertRule
+    public var severity: AlertSeverity
+    public var participant: String?
+    public var session: String?
+    /// The events that made the rule fire.
+    public var causes: [EventID]
+    public var message: String
+    /// When the alert is raised: the cause's recordedAt (when Vigil learned of it), or the deadline that passed.
+    public var at: Timestamp
+    /// What makes this alert distinct; its id is derived from it.
+    public var identity: String
+    /// While an unresolved alert of the same rule for the same session is at least this severe, stay quiet:
+    /// vital signs fire often, and one open alert per session and rule is what officers can follow.
+    public var quietWhileOpenInSession: Bool
+
+    public init(
+        rule: AlertRule, severity: AlertSeverity, participant: String?, session: String?, causes: [EventID],
+        message: String,
+        at: Timestamp, identity: String? = nil, quietWhileOpenInSession: Bool = false
+    ) {
+        self.rule = rule
+        self.severity = severity
+        self.participant = participant
+        self.session = session
+        self.causes = causes
+        self.message = message
+        self.at = at
+        self.identity =
+            identity ?? ([rule.rawValue, severity.rawValue] + causes.map(\.description)).joined(separator: "|")
+        self.quietWhileOpenInSession = quietWhileOpenInSession
+    }
+
+    /// A UUIDv8 from the SHA-256 of the identity.
+    public var alertId: EventID {
+        var bytes = Array(SHA256.hash(data: Array(("vigil.alert|" + identity).utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return EventID(bytes: bytes)!
+    }
+
+    /// The `alert.raised` event this candidate becomes.
+    public var payload: EventPayload {
+        EventPayload(
+            id: alertId, occurredAt: at, participant: participant, session: participant == nil ? nil : session,
+            data: .alertRaised(
+                AlertRaised(
+                    alertId: alertId, rule: rule, severity: severity, participant: participant, causes: causes,
+                    message: message)
+            )
+        )
+    }
+}

@@ -1,0 +1,323 @@
+public import VigilModel
+public import VigilProjections
+
+/// The event-driven safety rules of DOMAIN.md, evaluated on each event once it is projected.
+///
+/// Clinical timing (minutes since the initial dose, days after a session) comes from `occurredAt`; the state
+/// is the read models just after the event. Pure: no clock, no I/O.
+public enum Rules {
+    public static func evaluate(
+        _ event: StoredEvent, state: ProjectionState, settings: RuleSettings
+    ) -> [AlertCandidate] {
+        let payload = event.payload
+        let at = event.recordedAt
+        let participant = payload.participant
+        let session = payload.session
+        func candidate(
+            _ rule: AlertRule, _ severity: AlertSeverity, _ message: String, identity: String? = nil,
+            quiet: Bool = false
+        ) -> AlertCandidate {
+            AlertCandidate(
+                rule: rule, severity: severity, participant: participant, session: session, causes: [payload.id],
+                message: message, at: at,
+                identity: identity.map { "\(rule.rawValue)|\($0)" }, quietWhileOpenInSession: quiet
+            )
+        }
+        var found: [AlertCandidate] = []
+        switch payload.data {
+        case .doseDispensed(let body):
+            let view = session.flatMap { state.sessions[$0] }
+            found += doseRules(
+                body, event: event, session: view, state: state, settings: settings,
+                make: { candidate($0, $1, $2, identity: $3) })
+        case .sessionStarted(let body):
+            guard let code = participant, let id = session, let person = state.participants[code] else { break }
+            let started = payload.occurredAt
+            let earlier = person.sessions.compactMap { state.sessions[$0] }
+                .filter { $0.id != id }.compactMap(\.startedAt).filter { $0 < started }.max()
+            if let earlier {
+                let days = Double(started.microsecondsSinceEpoch - earlier.microsecondsSinceEpoch) / 86_400_000_000
+                if days < settings.minDaysBetweenSessions {
+                    found.append(
+                        candidate(
+                            .sessionSpacing, .warn,
+                            "session \(id) starts \(format(days)) days after the previous one (at least \(format(settings.minDaysBetweenSessions)) expected)"
+                        )
+                    )
+                }
+            }
+            let started_ = person.sessions.compactMap { state.sessions[$0] }.filter { $0.startedAt != nil }.count
+            if started_ > settings.maxSessionsPerCourse || body.number > settings.maxSessionsPerCourse {
+                found.append(
+                    candidate(
+                        .doseCount, .warn,
+                        "session \(id) is session \(max(started_, body.number)) of the course (at most \(settings.maxSessionsPerCourse) expected)",
+                        identity: "course|\(payload.id)"
+                    )
+                )
+            }
+        case .vitalsRecorded(let body):
+            let view = session.flatMap { state.sessions[$0] }
+            found += vitalsRules(body, time: payload.occurredAt, session: view, settings: settings) {
+                rule, severity, message, identity in
+                candidate(rule, severity, message, identity: identity, quiet: true)
+            }
+        case .adverseEventReported, .adverseEventUpdated:
+            let aeId: String
+            switch payload.data {
+            case .adverseEventReported(let body): aeId = body.aeId
+            case .adverseEventUpdated(let body): aeId = body.aeId
+            default: aeId = ""
+            }
+            guard let code = participant, let view = state.adverseEvents[code + "/" + aeId], view.serious else { break }
+            let criteria = view.criteria.map(\.rawValue).joined(separator: ", ")
+            var message =
+                "serious adverse event \(view.aeId) (\(view.term)): \(criteria); Day 0 \(view.awareAt.rfc3339)"
+            if let days = view.reportDays, let due = view.reportDueAt {
+                message += "; expedited report due in \(days) days, by \(due.rfc3339)"
+            }
+            found.append(candidate(.seriousAdverseEvent, .critical, message, identity: "ae|\(view.key)"))
+        case .moodCheckCompleted(let body):
+            if let answers = body.cssrs, answers.q4 == true || answers.q5 == true || answers.q6 {
+                let which = [("Q4", answers.q4 == true), ("Q5", answers.q5 == true), ("Q6", answers.q6)].filter(\.1)
+                    .map(\.0)
+                found.append(
+                    candidate(
+                        .cssrsHighRisk, .critical,
+                        "C-SSRS yes to \(which.joined(separator: ", ")) on day \(body.day): imminent risk, same-day assessment"
+                    ))
+            }
+            if let phq9 = body.phq9 {
+                if phq9[8] > 0 {
+                    found.append(
+                        candidate(
+                            .phq9, .urgent,
+                            "PHQ-9 item 9 (self-harm thoughts) answered \(phq9[8]) on day \(body.day): same-day follow-up"
+                        ))
+                }
+                let total = phq9.reduce(0, +)
+                if total >= settings.phq9WarnTotal {
+                    found.append(
+                        candidate(
+                            .phq9, .warn, "PHQ-9 total \(total) on day \(body.day) (at least \(settings.phq9WarnTotal))"
+                        ))
+                }
+            }
+            if let mood = body.mood, (1...max(1, settings.lowMoodWindowDays)).contains(body.day),
+                settings.lowMoodWindowDays > 0,
+                let code = participant, let id = session,
+                let baseline = moodBaseline(of: code, session: id, state: state, excluding: payload.id),
+                baseline - Double(mood) >= Double(settings.lowMoodDrop)
+            {
+                found.append(
+                    candidate(
+                        .lowMood, .warn,
+                        "mood \(mood)/10 on day \(body.day) after session \(id), baseline \(format(baseline))")
+                )
+            }
+        case .inventoryCounted(let body):
+            if let count = state.lots[body.lot]?.lastCount, count.eventID == payload.id {
+                let difference = Double(count.difference.micrograms) / 1000
+                if abs(difference) > settings.countToleranceMg {
+                    found.append(
+                        candidate(
+                            .countDiscrepancy, .urgent,
+                            "lot \(body.lot): counted \(count.counted) mg, perpetual balance \(count.expected) mg (difference \(count.difference) mg)"
+                        )
+                    )
+                }
+            }
+            found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
+        case .doseWasted(let body):
+            found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
+        case .inventoryDestroyed(let body):
+            found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
+        default:
+            break
+        }
+        return found
+    }
+
+    // MARK: - Doses
+
+    static func doseRules(
+        _ body: DoseDispensed, event: StoredEvent, session: SessionView?, state: ProjectionState,
+        settings: RuleSettings,
+        make: (AlertRule, AlertSeverity, String, String?) -> AlertCandidate
+    ) -> [AlertCandidate] {
+        let payload = event.payload
+        var found: [AlertCandidate] = []
+        let mg = Double(body.dose.micrograms) / 1000
+        let initial = session?.doses.first { $0.kind == .initial && $0.eventID != payload.id }
+        switch body.kind {
+        case .initial:
+            if !settings.initialDosesMg.contains(mg) {
+                let regimen = settings.initialDosesMg.map(format).joined(separator: " or ")
+                found.append(
+                    make(.doseRegimen, .warn, "initial dose \(body.dose) mg is not in the regimen (\(regimen) mg)", nil)
+                )
+            }
+        case .supplemental:
+            if let initial {
+                let expected = Double(initial.dose.micrograms) / 2000
+                if abs(mg - expected) > 0.0005 {
+                    found.append(
+                        make(
+                            .doseRegimen, .warn,
+                            "supplemental dose \(body.dose) mg is not half the initial \(initial.dose) mg", nil)
+                    )
+                }
+                let minutes =
+                    Double(payload.occurredAt.microsecondsSinceEpoch - initial.at.microsecondsSinceEpoch) / 60_000_000
+                if minutes < settings.supplementalMinMinutes || minutes > settings.supplementalMaxMinutes {
+                    found.append(
+                        make(
+                            .supplementalTiming, .warn,
+                            "supplemental dose \(format(minutes)) min after the initial one (window \(format(settings.supplementalMinMinutes))-\(format(settings.supplementalMaxMinutes)) min)",
+                            nil
+                        )
+                    )
+                }
+            } else {
+                found.append(
+                    make(
+                        .doseRegimen, .warn, "supplemental dose \(body.dose) mg without an initial dose in the session",
+                        nil))
+            }
+        }
+        if let session {
+            let total = Double(session.totalDose.micrograms) / 1000
+            if total > settings.maxSessionTotalMg {
+                found.append(
+                    make(
+                        .doseRegimen, .urgent,
+                        "session total \(session.totalDose) mg exceeds \(format(settings.maxSessionTotalMg)) mg",
+                        "total|\(payload.id)")
+                )
+            }
+            if session.doses.count > settings.maxDosesPerSession {
+                found.append(
+                    make(
+                        .doseCount, .urgent,
+                        "administration \(session.doses.count) in session \(session.id) (at most \(settings.maxDosesPerSession) expected)",
+                        "session|\(payload.id)"
+                    )
+                )
+            }
+        }
+        if let code = payload.participant, let person = state.participants[code] {
+            let serotonergic = person.serotonergicMedications
+            if !serotonergic.isEmpty {
+                found.append(
+                    make(
+                        .serotonergicComedication, .critical,
+                        "dosed while on serotonergic medication: \(serotonergic.map(\.name).joined(separator: ", ")) (washout required)",
+                        nil
+                    )
+                )
+            }
+        }
+        return found
+    }
+
+    // MARK: - Vital signs
+
+    static func vitalsRules(
+        _ body: VitalsRecorded, time: Timestamp, session: SessionView?, settings: RuleSettings,
+        make: (AlertRule, AlertSeverity, String, String?) -> AlertCandidate
+    ) -> [AlertCandidate] {
+        var found: [AlertCandidate] = []
+        let pressure = "\(body.systolic.map(format) ?? "-")/\(body.diastolic.map(format) ?? "-") mmHg"
+        if (body.systolic ?? 0) >= settings.hypertensionSystolic
+            || (body.diastolic ?? 0) >= settings.hypertensionDiastolic
+        {
+            found.append(
+                make(
+                    .hypertension, .urgent,
+                    "blood pressure \(pressure) (at or above \(format(settings.hypertensionSystolic))/\(format(settings.hypertensionDiastolic)))",
+                    nil
+                )
+            )
+        } else if (body.systolic ?? 0) >= settings.cautionSystolic || (body.diastolic ?? 0) >= settings.cautionDiastolic
+        {
+            let beforeFirstDose = session?.initialDoseAt.map { time < $0 } ?? true
+            if beforeFirstDose {
+                found.append(
+                    make(
+                        .hypertension, .warn,
+                        "blood pressure \(pressure) before the first dose (at or above \(format(settings.cautionSystolic))/\(format(settings.cautionDiastolic))): dosing caution",
+                        nil
+                    )
+                )
+            }
+        }
+        if let rate = body.heartRate {
+            if rate > settings.tachycardiaUrgentAbove {
+                found.append(
+                    make(
+                        .tachycardia, .urgent,
+                        "heart rate \(format(rate))/min (above \(format(settings.tachycardiaUrgentAbove)))", nil))
+            } else if rate > settings.tachycardiaWarnAbove {
+                let fast =
+                    session?.vitals.filter { ($0.values.heartRate ?? 0) > settings.tachycardiaWarnAbove }.count ?? 1
+                if fast >= settings.tachycardiaUrgentCount {
+                    found.append(
+                        make(
+                            .tachycardia, .urgent,
+                            "\(fast) readings above \(format(settings.tachycardiaWarnAbove))/min in the session (latest \(format(rate))/min)",
+                            nil
+                        )
+                    )
+                } else {
+                    found.append(
+                        make(
+                            .tachycardia, .warn,
+                            "heart rate \(format(rate))/min (above \(format(settings.tachycardiaWarnAbove)))", nil))
+                }
+            }
+        }
+        if let temperature = body.temperatureC {
+            let severity: AlertSeverity? =
+                temperature > settings.temperatureCriticalAboveC
+                ? .critical
+                : temperature > settings.temperatureUrgentAboveC
+                    ? .urgent : temperature >= settings.temperatureWarnAtC ? .warn : nil
+            if let severity {
+                found.append(make(.temperature, severity, "temperature \(format(temperature)) C", nil))
+            }
+        }
+        return found
+    }
+
+    // MARK: - Witnesses and mood
+
+    static func witnessRule(
+        _ event: StoredEvent, lot: String, make: (AlertRule, AlertSeverity, String) -> AlertCandidate
+    ) -> [AlertCandidate] {
+        let required = event.payload.type.requiredWitnesses
+        let present = event.envelope.signatures.count - 1
+        guard present < required else { return [] }
+        return [
+            make(
+                .missingWitness, .urgent,
+                "\(event.payload.type.rawValue) of lot \(lot) has \(present) witness signature\(present == 1 ? "" : "s"), \(required) required"
+            )
+        ]
+    }
+
+    /// The participant's baseline mood: the session day's (day 0) check if there is one, else the mean of
+    /// every mood recorded for the participant's earlier sessions.
+    static func moodBaseline(of code: String, session: String, state: ProjectionState, excluding: EventID) -> Double? {
+        guard let person = state.participants[code] else { return nil }
+        if let dayZero = person.moodChecks[session]?.first(where: { $0.day == 0 })?.mood { return Double(dayZero) }
+        let earlier = person.sessions.prefix { $0 != session }.flatMap { person.moodChecks[$0] ?? [] }.compactMap(
+            \.mood)
+        guard !earlier.isEmpty else { return nil }
+        return Double(earlier.reduce(0, +)) / Double(earlier.count)
+    }
+
+    /// A number without a trailing ".0", one decimal otherwise.
+    static func format(_ value: Double) -> String {
+        value == value.rounded() ? String(Int64(value)) : String((value * 10).rounded() / 10)
+    }
+}
