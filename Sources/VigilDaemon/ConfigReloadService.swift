@@ -44,6 +44,7 @@ struct ConfigReloadService: Service {
     private func apply(_ next: VigilConfiguration, over current: VigilConfiguration) {
         settings.limits.value = next.limits
         settings.tokens.value = next.tokens
+        settings.rules.value = next.rules
         settings.logLevel.level = Logger.Level(rawValue: next.logLevel) ?? .info
         var restartOnly: [String] = []
         if next.databasePath != running.databasePath { restartOnly.append("database.path") }

@@ -6,6 +6,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
+import VigilAlerts
 public import VigilConfig
 import VigilHTTP
 import VigilIngest
@@ -23,7 +24,15 @@ public enum Daemon {
     struct LiveSettings: Sendable {
         let limits: Reloadable<ValidationLimits>
         let tokens: Reloadable<[TokenGrant]>
+        let rules: Reloadable<RuleSettings>
         let logLevel: LogLevelControl
+
+        init(_ configuration: VigilConfiguration, logLevel: LogLevelControl) {
+            limits = Reloadable(configuration.limits)
+            tokens = Reloadable(configuration.tokens)
+            rules = Reloadable(configuration.rules)
+            self.logLevel = logLevel
+        }
     }
 
     /// The daemon's parts, before a server is chosen.
@@ -31,6 +40,8 @@ public enum Daemon {
         let store: EventStore
         let router: Router<BasicRequestContext>
         let services: [any Service]
+        /// Finished first on shutdown, so open alert streams end and the HTTP server can drain.
+        let broadcaster: AlertBroadcaster
         let settings: LiveSettings
         let health: @Sendable () -> HealthReport
         /// The writer alone: what the systemd watchdog follows (a restart helps a wedged writer, not a full disk).
@@ -47,9 +58,7 @@ public enum Daemon {
         let notifier = SystemdNotifier()
         // Trap SIGHUP before anything else, so a reload requested during start-up is not fatal.
         let reloads = await UnixSignalsSequence(trapping: .sighup)
-        let settings = LiveSettings(
-            limits: Reloadable(configuration.limits), tokens: Reloadable(configuration.tokens), logLevel: logLevel
-        )
+        let settings = LiveSettings(configuration, logLevel: logLevel)
         let parts = try await build(configuration: configuration, settings: settings, logger: logger)
         let store = parts.store
         let writerHealthy = parts.writerHealthy
@@ -100,7 +109,7 @@ public enum Daemon {
                 )
             )
         }
-        services.append(StoppingNotifier(notifier: notifier, logger: logger))
+        services.append(StoppingNotifier(notifier: notifier, logger: logger, broadcaster: parts.broadcaster))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
@@ -117,9 +126,7 @@ public enum Daemon {
         onReady: @escaping ReadyHandler = { _, _ in }
     ) async throws -> some ApplicationProtocol {
         let settings = LiveSettings(
-            limits: Reloadable(configuration.limits), tokens: Reloadable(configuration.tokens),
-            logLevel: LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info)
-        )
+            configuration, logLevel: LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info))
         let parts = try await build(configuration: configuration, settings: settings, clock: clock, logger: logger)
         let store = parts.store
         return Application(
@@ -180,8 +187,27 @@ public enum Daemon {
             configuration.projectionsPath.isEmpty
             ? ProjectionDatabase.defaultPath(forStore: configuration.databasePath) : configuration.projectionsPath
         let views = try ProjectionDatabase.open(path: projectionsPath)
+        let broadcaster = AlertBroadcaster()
+        var webhook: WebhookNotifier?
+        if !configuration.webhookURL.isEmpty, let url = URL(string: configuration.webhookURL) {
+            webhook = WebhookNotifier(
+                settings: .init(
+                    url: url, severities: Set(configuration.webhookSeverities),
+                    maxAttempts: configuration.webhookMaxAttempts,
+                    retryDelay: .milliseconds(Int64(configuration.webhookRetrySeconds * 1000))
+                ),
+                logger: logger, metricsFactory: metricsFactory
+            )
+        }
+        let engine = AlertEngine(
+            store: store, key: daemonKey, settings: settings.rules, broadcaster: broadcaster, webhook: webhook,
+            logger: logger,
+            metricsFactory: metricsFactory
+        )
         let runner = ProjectionRunner(
-            store: store, database: views, clock: clock, logger: logger, metricsFactory: metricsFactory)
+            store: store, database: views, clock: clock, logger: logger, metricsFactory: metricsFactory,
+            observer: { event, state in await engine.observe(event, state: state) }
+        )
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
             Self.health(store: store, projections: runner.currentStatus, clock: clock, stallSeconds: stall)
@@ -192,15 +218,30 @@ public enum Daemon {
             maxBatchBytes: configuration.maxBatchBytes,
             health: health
         )
-        api.readModels = ReadModels(database: views) { runner.currentStatus.position }
+        api.readModels = ReadModels(database: views, utcOffsetSeconds: Int64(configuration.rules.utcOffsetMinutes) * 60)
+        {
+            runner.currentStatus.position
+        }
         api.clock = clock
+        api.alertBroadcaster = broadcaster
+        let rules = settings.rules
+        api.doseCheck = { request in
+            let state = runner.state ?? ProjectionState()
+            return (
+                DoseCheck.evaluate(request, state: state, engine: engine, settings: rules.value, now: clock.now()),
+                state.position
+            )
+        }
+        var services: [any Service] = [
+            StoreService(store: store),
+            ProjectionService(runner: runner, database: views),
+            AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
+            AlertStreamService(broadcaster: broadcaster),
+            HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
+        ]
+        if let webhook { services.append(webhook) }
         return Parts(
-            store: store, router: api.buildRouter(),
-            services: [
-                StoreService(store: store),
-                ProjectionService(runner: runner, database: views),
-                HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
-            ],
+            store: store, router: api.buildRouter(), services: services, broadcaster: broadcaster,
             settings: settings, health: health,
             writerHealthy: {
                 Self.health(store: store, projections: nil, clock: clock, stallSeconds: stall).status == .ok
@@ -239,10 +280,12 @@ public enum Daemon {
 struct StoppingNotifier: Service {
     let notifier: SystemdNotifier
     let logger: Logger
+    let broadcaster: AlertBroadcaster?
 
     func run() async throws {
         try? await gracefulShutdown()
         logger.notice("vigild stopping: finishing the requests in hand")
         notifier.stopping(status: "stopping: finishing the requests in hand")
+        broadcaster?.finish()
     }
 }

@@ -1,8 +1,11 @@
 import Foundation
+import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
 public import Prometheus
+import ServiceLifecycle
+public import VigilAlerts
 public import VigilIngest
 public import VigilModel
 public import VigilProjections
@@ -36,6 +39,10 @@ public struct VigilAPI: Sendable {
     /// The read models; nil when the daemon runs without projections.
     public var readModels: ReadModels?
     public var clock: any WallClock = SystemWallClock()
+    /// Live alerts for the Server-Sent Events stream.
+    public var alertBroadcaster: AlertBroadcaster?
+    /// Dry-run dose checks; nil without the alert engine.
+    public var doseCheck: (@Sendable (DoseCheck.Request) -> (candidates: [AlertCandidate], asOf: Int64))?
 
     public var store: EventStore { ingestor.store }
 
@@ -62,6 +69,8 @@ public struct VigilAPI: Sendable {
         router.get("/v1/events") { request, _ in try await listEvents(request) }
         router.get("/v1/log/head") { request, _ in try await logHead(request) }
         router.get("/v1/alerts") { request, _ in try await alerts(request) }
+        router.get("/v1/alerts/stream") { request, _ in try await alertStream(request) }
+        router.post("/v1/checks/dose") { request, _ in try await checkDose(request) }
         router.get("/v1/participants/{code}") { request, context in try await participant(request, context: context) }
         router.get("/v1/sessions/{id}") { request, context in try await session(request, context: context) }
         router.get("/v1/inventory") { request, _ in try await inventory(request) }
@@ -252,6 +261,94 @@ public struct VigilAPI: Sendable {
         default: throw APIError(.badRequest, code: "invalid_query", "open must be true or false")
         }
         return JSONResponse.make(status: .ok, try await models().adverseEvents(openOnly: open))
+    }
+
+    /// Alerts as they are raised, acknowledged and resolved, as Server-Sent Events (`event: alert` or
+    /// `alert-updated`, `id:` the log position, `data:` the alert). With `Last-Event-ID`, alerts raised after
+    /// that position are sent first. A comment line every 15 s keeps the connection alive.
+    func alertStream(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        guard let broadcaster = alertBroadcaster else {
+            throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
+        }
+        let stream = broadcaster.subscribe()
+        var missed: [(Int64, JSONValue)] = []
+        if let text = request.headers[HTTPField.Name("Last-Event-ID")!], let last = Int64(text) {
+            if case .array(let alerts)? = try await models().alerts(status: nil).objectValue?["alerts"] {
+                for alert in alerts {
+                    if case .number(let number)? = alert.objectValue?["position"], let position = number.integerValue,
+                        position > last
+                    {
+                        missed.append((position, alert))
+                    }
+                }
+            }
+        }
+        let replay = missed
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/event-stream", .cacheControl: "no-store",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: ": vigil alerts\n\n"))
+                for (position, alert) in replay {
+                    try await writer.write(
+                        ByteBuffer(string: Self.event(AlertBroadcaster.Kind.raised.rawValue, id: position, data: alert))
+                    )
+                }
+                for await message in stream.cancelOnGracefulShutdown() {
+                    switch message {
+                    case .heartbeat:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .alert(let view, let position, let kind):
+                        try await writer.write(
+                            ByteBuffer(string: Self.event(kind.rawValue, id: position, data: view.json)))
+                    }
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func event(_ name: String, id: Int64, data: JSONValue) -> String {
+        "id: \(id)\nevent: \(name)\ndata: \(JSONWriter.string(data))\n\n"
+    }
+
+    /// Which rules would fire if this dose were dispensed now; nothing is stored.
+    func checkDose(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        guard let doseCheck else {
+            throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
+        }
+        let body = try await collect(request, limit: 16 * 1024, what: "a dose check")
+        let check: DoseCheck.Request
+        do {
+            let value = try JSONParser.parse(Array(body.readableBytesView))
+            let reader = try ObjectReader(
+                value, path: "", allowed: ["participant", "session", "lot", "doseMg", "kind"])
+            check = DoseCheck.Request(
+                participant: try reader.code("participant"), session: try reader.code("session"),
+                lot: try reader.optionalCode("lot") ?? "unspecified",
+                dose: try reader.milligrams("doseMg", maximum: ingestor.validationLimits.value.maxDose),
+                kind: try reader.enumeration("kind")
+            )
+        } catch let error as FieldError {
+            throw APIError(.unprocessableContent, code: "invalid_event", error.description)
+        } catch let error as JSONParseError {
+            throw APIError(.badRequest, code: "malformed_envelope", "the dose check is not valid JSON: \(error.reason)")
+        }
+        let (candidates, asOf) = doseCheck(check)
+        let fired: [JSONValue] = candidates.map {
+            .object(
+                JSONObject([
+                    "rule": .string($0.rule.rawValue), "severity": .string($0.severity.rawValue),
+                    "message": .string($0.message),
+                ]))
+        }
+        return JSONResponse.make(
+            status: .ok, .object(JSONObject(["wouldFire": .array(fired), "asOf": .number(JSONNumber(asOf))])))
     }
 
     /// The controlled-substance ledger as CSV: `from` and `to` are dates (YYYY-MM-DD), both included.
