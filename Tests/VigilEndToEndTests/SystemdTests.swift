@@ -122,7 +122,8 @@ import VigilTestSupport
             let listener = try NotifyListener(folder: folder)
             defer { listener.stop() }
             let file = folder + "/vigil.yaml"
-            try "limits:\n  maxDoseMg: 250\n".write(toFile: file, atomically: true, encoding: .utf8)
+            try "limits:\n  maxDoseMg: 250\nrules:\n  hypertension:\n    systolic: 160\n".write(
+                toFile: file, atomically: true, encoding: .utf8)
             let daemon = try await DaemonProcess.start(
                 folder: folder, adminKey: keys.admin, arguments: ["--config", file],
                 extraEnvironment: ["NOTIFY_SOCKET": listener.path]
@@ -139,6 +140,24 @@ import VigilTestSupport
                 return try await client.post("/v1/events", Fixtures.envelope(payload, by: keys.pharmacist)).status
             }
             #expect(try await dose(200) == 201)
+            /// Urgent hypertension alerts (a reading before any dose also gets a "dosing caution" warning).
+            func hypertensionAlerts() async throws -> Int {
+                let response = try await client.get("/v1/alerts?status=open", token: "e2e-officer")
+                guard case .object(let root) = try JSONParser.parse(response.body),
+                    case .array(let alerts)? = root["alerts"]
+                else { return -1 }
+                return alerts.filter {
+                    $0.objectValue?["rule"] == .string("hypertension")
+                        && $0.objectValue?["severity"] == .string("urgent")
+                }.count
+            }
+            let reading = { (session: String) in
+                Fixtures.envelope(
+                    Fixtures.vitals(systolic: 155, diastolic: 85, heartRate: 70, session: session), by: keys.device)
+            }
+            #expect(try await client.post("/v1/events", reading("P-0001-S8")).status == 201)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await hypertensionAlerts() == 0, "155 mmHg is below the configured 160 (only a dosing caution)")
 
             // Load runs through both reloads; every request must be answered 201.
             let load = LoadCounter()
@@ -153,13 +172,21 @@ import VigilTestSupport
                 }
             }
             try await Task.sleep(for: .milliseconds(300))
-            try "limits:\n  maxDoseMg: 150\n".write(toFile: file, atomically: true, encoding: .utf8)
+            try "limits:\n  maxDoseMg: 150\nrules:\n  hypertension:\n    systolic: 150\n".write(
+                toFile: file, atomically: true, encoding: .utf8)
             let beforeReload = Date()
             kill(daemon.pid, SIGHUP)
             #expect(try await daemon.waitForLog("configuration reloaded"))
             #expect(try await listener.wait(for: "RELOADING=1", after: beforeReload) != nil)
             #expect(try await listener.wait(for: "READY=1", after: beforeReload) != nil)
             #expect(try await dose(200) == 422, "the new ceiling applies")
+            #expect(try await client.post("/v1/events", reading("P-0001-S9")).status == 201)
+            var alerts = 0
+            for _ in 0..<50 where alerts == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                alerts = try await hypertensionAlerts()
+            }
+            #expect(alerts == 1, "the reloaded threshold of 150 mmHg applies")
 
             try "limits:\n  maxDoseMg: lots\n".write(toFile: file, atomically: true, encoding: .utf8)
             kill(daemon.pid, SIGHUP)
@@ -181,7 +208,15 @@ import VigilTestSupport
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()
             let envelope = folder + "/unknown.json"
-            try Data(Fixtures.envelope(Fixtures.vitals(), by: keys.device)).write(to: URL(fileURLWithPath: envelope))
+            try Data(Fixtures.envelope(Fixtures.vitals(), by: SigningKey())).write(to: URL(fileURLWithPath: envelope))
+            for (index, registration) in keys.registrations().enumerated() {
+                try Data(registration).write(to: URL(fileURLWithPath: folder + "/register-\(index).json"))
+            }
+            try Data(Fixtures.envelope(Fixtures.vitals(systolic: 171, diastolic: 103, heartRate: 80), by: keys.device))
+                .write(to: URL(fileURLWithPath: folder + "/high.json"))
+            let fever = Fixtures.payload(
+                .vitalsRecorded(VitalsRecorded(temperatureC: 40.6)), participant: "P-0001", session: "P-0001-S1")
+            try Data(Fixtures.envelope(fever, by: keys.device)).write(to: URL(fileURLWithPath: folder + "/fever.json"))
             let script = """
                 set -eu
                 mkdir -p "$F/journal" /run/systemd/journal /run/log/journal
@@ -194,6 +229,7 @@ import VigilTestSupport
                 for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
                 printf 'limits:\\n  maxDoseMg: 250\\n' > "$F/vigil.yaml"
                 INVOCATION_ID=e2e VIGIL_HTTP_PORT=0 VIGIL_DATABASE_PATH="$F/data/vigil.sqlite" VIGIL_DAEMON_KEYPATH="$F/data/daemon.key" \\
+                    VIGIL_TRUST_ADMINKEYS="$ADMIN" \\
                     "$VIGILD" --config "$F/vigil.yaml" >"$F/vigild.out" 2>&1 &
                 vigild=$!
                 for i in $(seq 100); do
@@ -201,6 +237,9 @@ import VigilTestSupport
                     [ -n "$port" ] && break; sleep 0.1
                 done
                 "$VIGILCTL" submit --url "http://127.0.0.1:$port" "$F/unknown.json" || true
+                "$VIGILCTL" submit --url "http://127.0.0.1:$port" --batch "$F"/register-*.json
+                "$VIGILCTL" submit --url "http://127.0.0.1:$port" "$F/high.json" "$F/fever.json"
+                sleep 1
                 printf 'limits:\\n  maxDoseMg: lots\\n' > "$F/vigil.yaml"
                 kill -HUP $vigild
                 sleep 1
@@ -211,7 +250,10 @@ import VigilTestSupport
             let unshare = getuid() == 0 ? ["-m", "--propagation", "private"] : ["-Urm", "--propagation", "private"]
             let result = try await run(
                 "/usr/bin/unshare", unshare + ["/bin/bash", "-c", script],
-                environment: ["F": folder, "VIGILD": Binaries.vigild, "VIGILCTL": Binaries.vigilctl]
+                environment: [
+                    "F": folder, "VIGILD": Binaries.vigild, "VIGILCTL": Binaries.vigilctl,
+                    "ADMIN": Base64.encode(keys.admin.publicKey),
+                ]
             )
             #expect(result.status == 0, "\(result.stderr)")
             let lines =
@@ -237,8 +279,22 @@ import VigilTestSupport
             let reload = entries.first { $0["MESSAGE"]?.hasPrefix("configuration reload refused") == true }
             #expect(reload?["PRIORITY"] == "3")
             #expect(reload?["VIGIL_CONFIG_ERROR"]?.contains("limits.maxDoseMg") == true)
-            // No payload content in the journal: the refused event's clinical values never appear.
-            #expect(!lines.contains { $0.contains("systolic") })
+            // Alerts: PRIORITY by severity, and the fields operators filter on.
+            let urgent = entries.first { $0["VIGIL_RULE"] == "hypertension" }
+            #expect(urgent?["PRIORITY"] == "3")
+            #expect(urgent?["VIGIL_SEVERITY"] == "urgent")
+            #expect(urgent?["VIGIL_PARTICIPANT"] == "P-0001")
+            #expect(urgent?["VIGIL_ALERT_ID"].flatMap(EventID.init) != nil)
+            #expect(urgent?["MESSAGE"] == "alert raised: hypertension (urgent) for P-0001")
+            let critical = entries.first { $0["VIGIL_RULE"] == "temperature" }
+            #expect(critical?["PRIORITY"] == "2")
+            #expect(critical?["VIGIL_SEVERITY"] == "critical")
+            // No payload content in the journal: clinical values never appear in a message or a Vigil field.
+            let written = entries.flatMap { entry in
+                entry.filter { $0.key == "MESSAGE" || $0.key.hasPrefix("VIGIL_") }.map(\.value)
+            }
+            let leaked = written.filter { $0.contains("systolic") || $0.contains("171") || $0.contains("40.6") }
+            #expect(leaked.isEmpty, "\(leaked)")
         }
     }
 }

@@ -7,10 +7,21 @@ import VigilTestSupport
 extension LiveDaemon {
     /// Waits until the read models have projected the whole log.
     func waitForProjections() async throws {
-        let size = try await logSize()
+        // Alerts the engine raises grow the log; wait until the views hold still at its end.
+        var settled = 0
         for _ in 0..<500 {
             let health = try await client.get("/healthz")
-            if health.text.contains("at position \(size) of \(size)") { return }
+            if let range = health.text.range(of: "at position "),
+                let end = health.text[range.upperBound...].firstIndex(of: "\"")
+            {
+                let parts = health.text[range.upperBound..<end].split(separator: " ")
+                if parts.count == 3, parts[0] == parts[2] {
+                    settled += 1
+                    if settled == 3 { return }
+                } else {
+                    settled = 0
+                }
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw CLIError("the read models did not catch up: \(try await client.get("/healthz").text)")
@@ -57,7 +68,7 @@ extension JSONValue {
 
             let inventory = try await daemon.json("/v1/inventory", token: Tokens.auditor)
             #expect(inventory["lots"]?[0]?["onHandMg"]?.literal == "9517.5")
-            #expect(inventory["asOf"]?.literal == String(envelopes.count))
+            #expect(inventory["asOf"]?.literal == String(try await daemon.logSize()))
             let participant = try await daemon.json("/v1/participants/P-0007")
             #expect(participant["sessions"]?[2]?.literal == "P-0007-S3")
             #expect(participant["followUp"]?[0]?["days"]?[0]?["status"]?.literal == "checked")
@@ -65,7 +76,12 @@ extension JSONValue {
             #expect(session["totalDoseMg"]?.literal == "180")
             let alerts = try await daemon.json("/v1/alerts?status=resolved")
             #expect(alerts["alerts"]?[0]?["resolved"]?["name"]?.literal == "Sam Safety")
-            #expect(try await daemon.json("/v1/alerts?status=open")["alerts"] == .array([]))
+            // The engine raised what the course calls for: 104/min in session 1, the serious adverse event,
+            // and the count 2.5 mg short.
+            let open = try await daemon.json("/v1/alerts?status=open")
+            var rules: [String] = []
+            if case .array(let alerts)? = open["alerts"] { rules = alerts.compactMap { $0["rule"]?.literal }.sorted() }
+            #expect(rules == ["count_discrepancy", "serious_adverse_event", "tachycardia"])
             let register = try await daemon.json("/v1/adverse-events")
             #expect(register["adverseEvents"]?[0]?["reportDays"]?.literal == "15")
             #expect(try await daemon.json("/v1/adverse-events?open=true")["adverseEvents"] == .array([]))

@@ -1,0 +1,110 @@
+import Testing
+import VigilAlerts
+import VigilModel
+import VigilProjections
+import VigilTestSupport
+
+@Suite struct DeadlineTests {
+    func summary(_ candidates: [AlertCandidate]) -> [String] {
+        candidates.map { "\($0.rule.rawValue):\($0.severity.rawValue):\($0.message.prefix(40))" }.sorted()
+    }
+
+    @Test func aFollowUpDayIsMissedAtTheEndOfThatDay() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")  // 2026-03-02 09:00 UTC
+        harness.apply(.moodCheckCompleted(MoodCheckCompleted(day: 1, mood: 7)), at: harness.at(minutes: 0, days: 1))
+        func due(_ text: String) -> [AlertCandidate] {
+            Deadlines.due(state: harness.state, now: Timestamp(rfc3339: text)!, settings: harness.settings)
+        }
+        #expect(due("2026-03-04T23:59:59Z").isEmpty, "day 1 was checked; day 2 is not over yet")
+        let missed = due("2026-03-05T00:00:00Z")
+        #expect(missed.count == 1)
+        #expect(missed.first?.rule == .missedFollowUp && missed.first?.severity == .warn)
+        #expect(missed.first?.message.contains("day 2") == true)
+        #expect(missed.first?.at == Timestamp(rfc3339: "2026-03-05T00:00:00Z"))
+        #expect(due("2026-03-10T00:00:00Z").count == 6, "days 2-7 missed")
+        #expect(due("2026-04-01T00:00:00Z").count == 6, "nothing after day 7")
+        // The same deadline always gives the same alert.
+        #expect(
+            due("2026-03-05T00:00:00Z").first?.alertId
+                == due("2026-03-09T12:00:00Z").first { $0.message.contains("day 2") }?.alertId)
+    }
+
+    @Test func theClinicsMidnightEndsTheDay() {
+        var harness = RuleHarness()
+        harness.settings.utcOffsetMinutes = -300  // UTC-5
+        harness.startSession("P-0100-S1")  // 2026-03-02 04:00 local
+        let due = Deadlines.due(
+            state: harness.state, now: Timestamp(rfc3339: "2026-03-04T04:59:59Z")!, settings: harness.settings)
+        #expect(due.isEmpty)
+        let later = Deadlines.due(
+            state: harness.state, now: Timestamp(rfc3339: "2026-03-04T05:00:00Z")!, settings: harness.settings)
+        #expect(later.count == 1)
+    }
+
+    func report(_ harness: inout RuleHarness, _ criteria: [SeriousnessCriterion], awareAt: Timestamp) {
+        harness.apply(
+            .adverseEventReported(
+                AdverseEventReported(
+                    aeId: "AE-9", term: "Seizure", onset: CalendarDate(iso8601: "2026-03-02")!,
+                    severity: criteria.contains(.death) ? 5 : 3,
+                    serious: true, criteria: criteria, expected: false, suspected: true, awareAt: awareAt
+                )
+            ), at: awareAt
+        )
+    }
+
+    @Test func fifteenDayReportsRemindOnDay12AndAreOverdueOnDay15() {
+        var harness = RuleHarness()
+        let dayZero = harness.at(minutes: 0)
+        report(&harness, [.hospitalization], awareAt: dayZero)
+        func due(days: Double) -> [String] {
+            summary(
+                Deadlines.due(
+                    state: harness.state, now: dayZero.adding(microseconds: Int64(days * 86_400_000_000)),
+                    settings: harness.settings))
+        }
+        #expect(due(days: 11.99).isEmpty)
+        #expect(due(days: 12) == ["expedited_report_due:urgent:expedited safety report for AE-9 (Seizur"])
+        #expect(due(days: 15) == ["expedited_report_due:critical:expedited safety report for AE-9 (Seizur"])
+        harness.apply(
+            .adverseEventSubmitted(
+                AdverseEventSubmitted(aeId: "AE-9", submittedAt: dayZero.adding(seconds: 86_400 * 14), reference: "R")),
+            at: dayZero.adding(seconds: 86_400 * 14))
+        #expect(due(days: 20).isEmpty, "submitted: the clock stops")
+    }
+
+    @Test func lifeThreateningReportsRunOnASevenDayClock() {
+        var harness = RuleHarness()
+        let dayZero = harness.at(minutes: 0)
+        report(&harness, [.lifeThreatening], awareAt: dayZero)
+        let reminder = Deadlines.due(
+            state: harness.state, now: dayZero.adding(seconds: 5 * 86_400), settings: harness.settings)
+        #expect(reminder.map(\.severity) == [.urgent])
+        let overdue = Deadlines.due(
+            state: harness.state, now: dayZero.adding(seconds: 7 * 86_400), settings: harness.settings)
+        #expect(overdue.map(\.severity) == [.critical])
+    }
+
+    @Test func aLotWithoutACountForTwoYearsIsOverdue() {
+        var harness = RuleHarness()
+        let received = harness.at(minutes: 0)
+        harness.apply(
+            .inventoryReceived(
+                InventoryReceived(lot: "L-7", substance: "MDMA HCl", quantity: Milligrams(500), supplier: "Acme")),
+            at: received, participant: nil)
+        #expect(
+            Deadlines.due(state: harness.state, now: received.adding(seconds: 729 * 86_400), settings: harness.settings)
+                .isEmpty)
+        let due = Deadlines.due(
+            state: harness.state, now: received.adding(seconds: 730 * 86_400), settings: harness.settings)
+        #expect(due.map(\.rule) == [.inventoryOverdue])
+        let counted = received.adding(seconds: 700 * 86_400)
+        harness.apply(
+            .inventoryCounted(InventoryCounted(lot: "L-7", counted: Milligrams(500))), at: counted, participant: nil,
+            witnesses: 1)
+        #expect(
+            Deadlines.due(state: harness.state, now: received.adding(seconds: 800 * 86_400), settings: harness.settings)
+                .isEmpty, "counted on day 700")
+    }
+}

@@ -1,0 +1,315 @@
+import Testing
+import VigilAlerts
+import VigilModel
+import VigilProjections
+import VigilTestSupport
+
+/// Applies events to a projection state and evaluates the rules on each, as the engine does.
+struct RuleHarness {
+    var state = ProjectionState()
+    var settings = RuleSettings()
+    let start = Timestamp(rfc3339: "2026-03-02T09:00:00Z")!
+    let participant = "P-0100"
+    var session = "P-0100-S1"
+
+    func at(minutes: Double, days: Double = 0) -> Timestamp {
+        start.adding(microseconds: Int64((days * 1440 + minutes) * 60_000_000))
+    }
+
+    /// Applies one event (with this many witness signatures) and returns what the rules raise for it.
+    @discardableResult
+    mutating func apply(
+        _ data: EventData, at time: Timestamp, session: String? = nil, participant: String? = nil, witnesses: Int = 0
+    ) -> [AlertCandidate] {
+        let payload = EventPayload(
+            id: .v7(at: time), occurredAt: time, participant: participant ?? self.participant,
+            session: data.type.requiresSession || session != nil ? (session ?? self.session) : nil, data: data
+        )
+        let signatures = (0...witnesses).map { _ in
+            EnvelopeSignature(keyID: SigningKey().id, signature: [UInt8](repeating: 0, count: 64))
+        }
+        let event = StoredEvent(
+            position: state.position + 1, recordedAt: time,
+            envelope: Envelope(payloadType: Envelope.eventPayloadType, payload: [], signatures: signatures),
+            payload: payload
+        )
+        state.apply(event)
+        return Rules.evaluate(event, state: state, settings: settings)
+    }
+
+    mutating func startSession(_ id: String, number: Int = 1, day: Double = 0) {
+        session = id
+        apply(.sessionStarted(SessionStarted(number: number)), at: at(minutes: 0, days: day))
+    }
+
+    mutating func dose(_ mg: Double, _ kind: DoseKind, minutes: Double, day: Double = 0) -> [AlertCandidate] {
+        apply(
+            .doseDispensed(DoseDispensed(lot: "L-1", dose: Milligrams(micrograms: Int64(mg * 1000)), kind: kind)),
+            at: at(minutes: minutes, days: day))
+    }
+
+    mutating func vitals(
+        systolic: Double? = nil, diastolic: Double? = nil, heartRate: Double? = nil, temperature: Double? = nil,
+        minutes: Double
+    ) -> [AlertCandidate] {
+        apply(
+            .vitalsRecorded(
+                VitalsRecorded(
+                    systolic: systolic, diastolic: diastolic, heartRate: heartRate, temperatureC: temperature)),
+            at: at(minutes: minutes))
+    }
+}
+
+func summary(_ candidates: [AlertCandidate]) -> [String] {
+    candidates.map { "\($0.rule.rawValue):\($0.severity.rawValue)" }
+}
+
+@Suite struct VitalSignRuleTests {
+    @Test(
+        arguments: [
+            (159.0, 99.0, [String]()), (160.0, 99.0, ["hypertension:urgent"]), (159.0, 100.0, ["hypertension:urgent"]),
+            (185.0, 110.0, ["hypertension:urgent"]),
+        ] as [(Double, Double, [String])])
+    func hypertensionAfterTheFirstDose(systolic: Double, diastolic: Double, expected: [String]) {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        _ = harness.dose(120, .initial, minutes: 10)
+        #expect(summary(harness.vitals(systolic: systolic, diastolic: diastolic, minutes: 40)) == expected)
+    }
+
+    @Test func beforeTheFirstDose140Over90CallsForCaution() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.vitals(systolic: 139, diastolic: 89, minutes: 5)).isEmpty)
+        #expect(summary(harness.vitals(systolic: 140, diastolic: 85, minutes: 6)) == ["hypertension:warn"])
+        #expect(summary(harness.vitals(systolic: 130, diastolic: 90, minutes: 7)) == ["hypertension:warn"])
+        _ = harness.dose(120, .initial, minutes: 10)
+        #expect(
+            summary(harness.vitals(systolic: 150, diastolic: 95, minutes: 40)).isEmpty,
+            "after dosing 150/95 is expected")
+    }
+
+    @Test(
+        arguments: [
+            (100.0, [String]()), (101.0, ["tachycardia:warn"]), (120.0, ["tachycardia:warn"]),
+            (121.0, ["tachycardia:urgent"]),
+        ] as [(Double, [String])])
+    func tachycardia(rate: Double, expected: [String]) {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.vitals(heartRate: rate, minutes: 30)) == expected)
+    }
+
+    @Test func threeFastReadingsInASessionAreUrgent() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.vitals(heartRate: 105, minutes: 30)) == ["tachycardia:warn"])
+        #expect(summary(harness.vitals(heartRate: 99, minutes: 40)).isEmpty)
+        #expect(summary(harness.vitals(heartRate: 108, minutes: 50)) == ["tachycardia:warn"])
+        #expect(summary(harness.vitals(heartRate: 102, minutes: 60)) == ["tachycardia:urgent"])
+    }
+
+    @Test(
+        arguments: [
+            (37.9, [String]()), (38.0, ["temperature:warn"]), (39.0, ["temperature:warn"]),
+            (39.1, ["temperature:urgent"]),
+            (40.0, ["temperature:urgent"]), (40.1, ["temperature:critical"]),
+        ] as [(Double, [String])])
+    func temperature(celsius: Double, expected: [String]) {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.vitals(temperature: celsius, minutes: 30)) == expected)
+    }
+
+    @Test func thresholdsComeFromTheSettings() {
+        var harness = RuleHarness()
+        harness.settings.hypertensionSystolic = 150
+        harness.startSession("P-0100-S1")
+        _ = harness.dose(120, .initial, minutes: 10)
+        #expect(summary(harness.vitals(systolic: 150, diastolic: 80, minutes: 40)) == ["hypertension:urgent"])
+    }
+}
+
+@Suite struct DoseRuleTests {
+    @Test func theRegimenItself() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.dose(80, .initial, minutes: 0)).isEmpty)
+        #expect(summary(harness.dose(40, .supplemental, minutes: 100)).isEmpty)
+        harness.startSession("P-0100-S2", number: 2, day: 28)
+        #expect(summary(harness.dose(120, .initial, minutes: 0, day: 28)).isEmpty)
+        #expect(
+            summary(harness.dose(60, .supplemental, minutes: 150, day: 28)).isEmpty,
+            "150 min is inside the window; 180 mg total is allowed")
+    }
+
+    @Test func dosesOutsideTheRegimen() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.dose(100, .initial, minutes: 0)) == ["dose_regimen:warn"])
+        #expect(
+            summary(harness.dose(60, .supplemental, minutes: 120)) == ["dose_regimen:warn"], "60 is not half of 100")
+        var second = RuleHarness()
+        second.startSession("P-0100-S1")
+        #expect(summary(second.dose(40, .supplemental, minutes: 0)) == ["dose_regimen:warn"], "no initial dose")
+        var third = RuleHarness()
+        third.startSession("P-0100-S1")
+        _ = third.dose(120, .initial, minutes: 0)
+        #expect(
+            summary(third.dose(61, .supplemental, minutes: 120)) == ["dose_regimen:warn", "dose_regimen:urgent"],
+            "not half, and 181 mg in total")
+    }
+
+    @Test(arguments: [(89.0, true), (90.0, false), (150.0, false), (151.0, true)] as [(Double, Bool)])
+    func supplementalTiming(minutes: Double, fires: Bool) {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        _ = harness.dose(120, .initial, minutes: 0)
+        #expect(
+            summary(harness.dose(60, .supplemental, minutes: minutes)) == (fires ? ["supplemental_timing:warn"] : []))
+    }
+
+    @Test func aThirdAdministrationAndAFourthSession() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        _ = harness.dose(80, .initial, minutes: 0)
+        _ = harness.dose(40, .supplemental, minutes: 100)
+        #expect(summary(harness.dose(40, .supplemental, minutes: 140)).contains("dose_count:urgent"))
+        for number in 2...3 { harness.startSession("P-0100-S\(number)", number: number, day: Double(number - 1) * 28) }
+        let fourth = harness.apply(
+            .sessionStarted(SessionStarted(number: 4)), at: harness.at(minutes: 0, days: 84), session: "P-0100-S4")
+        #expect(summary(fourth) == ["dose_count:warn"])
+    }
+
+    @Test(arguments: [(20.9, true), (21.0, false)] as [(Double, Bool)])
+    func sessionSpacing(days: Double, fires: Bool) {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        let second = harness.apply(
+            .sessionStarted(SessionStarted(number: 2)), at: harness.at(minutes: 0, days: days), session: "P-0100-S2")
+        #expect(summary(second) == (fires ? ["session_spacing:warn"] : []))
+    }
+
+    @Test func dosingOnASerotonergicDrugIsCritical() {
+        var harness = RuleHarness()
+        harness.apply(
+            .participantEnrolled(
+                ParticipantEnrolled(site: "S1", medications: [Medication(name: "sertraline", serotonergic: true)])),
+            at: harness.at(minutes: -10_000))
+        harness.startSession("P-0100-S1")
+        let fired = harness.dose(80, .initial, minutes: 0)
+        #expect(summary(fired) == ["serotonergic_comedication:critical"])
+        #expect(fired.first?.message.contains("sertraline") == true)
+        harness.apply(
+            .participantMedicationChanged(MedicationChanged(name: "sertraline", serotonergic: true, action: .stopped)),
+            at: harness.at(minutes: -5000, days: 28))
+        harness.startSession("P-0100-S2", number: 2, day: 28)
+        #expect(summary(harness.dose(80, .initial, minutes: 0, day: 28)).isEmpty)
+    }
+}
+
+@Suite struct ClinicalRuleTests {
+    @Test func seriousAdverseEventsAreCritical() {
+        var harness = RuleHarness()
+        func report(_ id: String, serious: Bool) -> [AlertCandidate] {
+            harness.apply(
+                .adverseEventReported(
+                    AdverseEventReported(
+                        aeId: id, term: "Syncope", onset: CalendarDate(iso8601: "2026-03-02")!,
+                        severity: serious ? 3 : 1, serious: serious,
+                        criteria: serious ? [.hospitalization] : [], expected: false, suspected: true,
+                        awareAt: harness.at(minutes: 60)
+                    )
+                ), at: harness.at(minutes: 60)
+            )
+        }
+        #expect(summary(report("AE-1", serious: false)).isEmpty)
+        let fired = report("AE-2", serious: true)
+        #expect(summary(fired) == ["serious_adverse_event:critical"])
+        #expect(fired.first?.message.contains("due in 15 days") == true)
+    }
+
+    @Test func cssrsAnswers() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        func check(_ answers: CSSRSAnswers) -> [String] {
+            summary(
+                harness.apply(
+                    .moodCheckCompleted(MoodCheckCompleted(day: 1, cssrs: answers)), at: harness.at(minutes: 0, days: 1)
+                ))
+        }
+        #expect(check(CSSRSAnswers(q1: true, q2: true, q3: true, q4: false, q5: false, q6: false)).isEmpty)
+        #expect(
+            check(CSSRSAnswers(q1: true, q2: true, q3: true, q4: true, q5: false, q6: false)) == [
+                "cssrs_high_risk:critical"
+            ])
+        #expect(
+            check(CSSRSAnswers(q1: false, q2: true, q3: false, q4: false, q5: true, q6: false)) == [
+                "cssrs_high_risk:critical"
+            ])
+        #expect(check(CSSRSAnswers(q1: false, q2: false, q6: true)) == ["cssrs_high_risk:critical"])
+    }
+
+    @Test func phq9Scores() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        func check(_ answers: [Int]) -> [String] {
+            summary(
+                harness.apply(
+                    .moodCheckCompleted(MoodCheckCompleted(day: 2, phq9: answers)), at: harness.at(minutes: 0, days: 2))
+            )
+        }
+        #expect(check([2, 2, 2, 2, 2, 2, 2, 0, 0]).isEmpty, "14 points")
+        #expect(check([2, 2, 2, 2, 2, 2, 2, 1, 0]) == ["phq9:warn"], "15 points")
+        #expect(check([0, 0, 0, 0, 0, 0, 0, 0, 1]) == ["phq9:urgent"], "item 9")
+    }
+
+    @Test func lowMoodAgainstTheBaseline() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        harness.apply(.moodCheckCompleted(MoodCheckCompleted(day: 0, mood: 8)), at: harness.at(minutes: 300))
+        func mood(_ value: Int, day: Int) -> [String] {
+            summary(
+                harness.apply(
+                    .moodCheckCompleted(MoodCheckCompleted(day: day, mood: value)),
+                    at: harness.at(minutes: 0, days: Double(day))))
+        }
+        #expect(mood(6, day: 1).isEmpty)
+        #expect(mood(5, day: 2) == ["low_mood:warn"])
+        #expect(mood(2, day: 4).isEmpty, "day 4 is outside the window")
+    }
+}
+
+@Suite struct CustodyRuleTests {
+    @Test func countsAgainstThePerpetualBalance() {
+        var harness = RuleHarness()
+        harness.apply(
+            .inventoryReceived(
+                InventoryReceived(lot: "L-1", substance: "MDMA HCl", quantity: Milligrams(1000), supplier: "Acme")),
+            at: harness.at(minutes: 0), participant: nil)
+        harness.startSession("P-0100-S1")
+        _ = harness.dose(120, .initial, minutes: 10)
+        let exact = harness.apply(
+            .inventoryCounted(InventoryCounted(lot: "L-1", counted: Milligrams(880))), at: harness.at(minutes: 60),
+            witnesses: 1)
+        #expect(summary(exact).isEmpty)
+        let short = harness.apply(
+            .inventoryCounted(InventoryCounted(lot: "L-1", counted: Milligrams(micrograms: 879_999))),
+            at: harness.at(minutes: 70), witnesses: 1)
+        #expect(summary(short) == ["count_discrepancy:urgent"])
+    }
+
+    @Test func witnessesThatAreMissing() {
+        var harness = RuleHarness()
+        let waste = EventData.doseWasted(DoseWasted(lot: "L-1", quantity: Milligrams(2), reason: "spilled"))
+        #expect(summary(harness.apply(waste, at: harness.at(minutes: 1))) == ["missing_witness:urgent"])
+        #expect(summary(harness.apply(waste, at: harness.at(minutes: 2), witnesses: 1)).isEmpty)
+        let destruction = EventData.inventoryDestroyed(
+            InventoryDestroyed(lot: "L-1", quantity: Milligrams(10), method: "incineration", form41: "F41"))
+        #expect(
+            summary(harness.apply(destruction, at: harness.at(minutes: 3), participant: nil, witnesses: 1)) == [
+                "missing_witness:urgent"
+            ])
+        #expect(summary(harness.apply(destruction, at: harness.at(minutes: 4), participant: nil, witnesses: 2)).isEmpty)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+
+/// Plain sockets for tests that need what URLSession does not give: reading a response as it streams,
+/// and a tiny server that records what it is sent.
+public enum RawHTTP {
+    static func connect(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw CocoaError(.fileReadUnknown)
+        }
+        return descriptor
+    }
+
+    /// Sends a GET and collects what arrives until `until` holds for the text so far or the time is up.
+    public static func stream(
+        port: Int, path: String, headers: [String: String], timeout: Double, until: @escaping @Sendable (String) -> Bool
+    ) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result {
+                        let descriptor = try connect(port: port)
+                        defer { close(descriptor) }
+                        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+                        request += "\r\n"
+                        _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+                        var timeoutValue = timeval(tv_sec: 0, tv_usec: 100_000)
+                        setsockopt(
+                            descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
+                        var text = ""
+                        let deadline = Date().addingTimeInterval(timeout)
+                        var buffer = [UInt8](repeating: 0, count: 4096)
+                        while Date() < deadline, !until(text) {
+                            let count = recv(descriptor, &buffer, buffer.count, 0)
+                            if count > 0 {
+                                text += String(decoding: buffer[0..<count], as: UTF8.self)
+                            } else if count == 0 {
+                                break
+                            }
+                        }
+                        return text
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// A one-thread HTTP server that answers each request with the next status in `statuses` (the last one
+/// repeats) and records the bodies it received.
+public final class RecordingServer: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+    private let received = Mutex<[(status: Int, body: String)]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    private init(statuses: [Int]) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(descriptor, pointer, length) == 0, listen(descriptor, 16) == 0 else { return -1 }
+                return getsockname(descriptor, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw CocoaError(.fileWriteUnknown) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Creates the server and starts answering.
+    public static func start(statuses: [Int]) throws -> RecordingServer {
+        let server = try RecordingServer(statuses: statuses)
+        Thread.detachNewThread { server.serve(statuses) }
+        return server
+    }
+
+    public var requests: [(status: Int, body: String)] { received.withLock { $0 } }
+
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+    }
+
+    private func serve(_ statuses: [Int]) {
+        while !stopped.load(ordering: .relaxed) {
+            let connection = accept(descriptor, nil, nil)
+            guard connection >= 0 else { continue }
+            var data = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            // Read the head, then as much body as Content-Length says.
+            while true {
+                let count = recv(connection, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                data += buffer[0..<count]
+                let text = String(decoding: data, as: UTF8.self)
+                if let headEnd = text.range(of: "\r\n\r\n") {
+                    let head = text[..<headEnd.lowerBound].lowercased()
+                    let length =
+                        head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                        .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+                        ?? 0
+                    if text.utf8.distance(from: headEnd.upperBound.samePosition(in: text.utf8)!, to: text.utf8.endIndex)
+                        >= length
+                    {
+                        break
+                    }
+                }
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+            let status = received.withLock { list -> Int in
+                let status = statuses[min(list.count, statuses.count - 1)]
+                list.append((status, body))
+                return status
+            }
+            let response = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            _ = response.withCString { send(connection, $0, strlen($0), 0) }
+            close(connection)
+        }
+    }
+}
