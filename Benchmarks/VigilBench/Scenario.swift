@@ -2,18 +2,23 @@ import Dispatch
 import Foundation
 import Histogram
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import VigilModel
 
 /// A fresh vigild in a temporary folder, with registered device keys and pre-signed envelopes.
 struct Scenario {
+    /// The reader token configured in the scenario's daemon (an officer's).
+    static let token = "vigil-bench-token"
+
     let port: Int
     let admin: SigningKey
     let devices: [SigningKey]
     let process: Process
 
     static func run(
-        vigild: String, title: String, _ body: (Scenario) async throws -> Measurement
+        vigild: String, title: String, latency: String = "request latency",
+        _ body: (Scenario) async throws -> Measurement
     ) async throws -> Measurement {
         say("\n== vigil \(title)")
         let folder = NSTemporaryDirectory() + "vigil-bench-" + UUID().uuidString
@@ -29,6 +34,7 @@ struct Scenario {
         environment["VIGIL_TRUST_ADMINKEYS"] = Base64.encode(admin.publicKey)
         environment["VIGIL_LOG_LEVEL"] = "notice"
         environment["VIGIL_HTTP_MAXBATCHITEMS"] = "10000"
+        environment["VIGIL_AUTH_TOKENS"] = Hex.encode(KeyID(publicKey: Array(Scenario.token.utf8)).bytes) + ":officer"
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors
@@ -56,7 +62,7 @@ struct Scenario {
         let scenario = Scenario(port: port, admin: admin, devices: devices, process: process)
         try await scenario.registerDevices()
         let measurement = try await body(scenario)
-        measurement.report("vigil")
+        measurement.report("vigil", latency: latency)
         return measurement
     }
 
@@ -162,6 +168,80 @@ struct Scenario {
                 p99: Double(histogram.valueAtPercentile(99)), p999: Double(histogram.valueAtPercentile(99.9)),
                 max: Double(histogram.max)
             )
+        }
+    }
+
+    /// Hypertensive readings, each in a session of its own so none is quieted by an open alert, at `rate` per
+    /// second; then, from the log, the time from each reading's commit to its alert's commit (both stamped
+    /// by the writer's clock).
+    func alertLatency(count: Int, rate: Int) async throws -> Measurement {
+        let now = SystemWallClock().now()
+        let envelopes = (0..<count).map { index -> [UInt8] in
+            let payload = EventPayload(
+                id: .v7(at: now), occurredAt: now, participant: "P-\(5000 + index)", session: "P-\(5000 + index)-S1",
+                data: .vitalsRecorded(VitalsRecorded(systolic: 175, diastolic: 105))
+            )
+            return Envelope.sign(payload: payload.jsonBytes, author: devices[index % devices.count]).jsonBytes
+        }
+        let interval = Duration.nanoseconds(1_000_000_000 / rate)
+        _ = try await drive(envelopes, path: "/v1/events", connections: 1, eventsPerRequest: 1, interval: interval)
+        try await Task.sleep(for: .seconds(1))
+        // Read the log back and pair each alert with its cause.
+        var recorded: [EventID: Int64] = [:]
+        var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var after: Int64 = 0
+        var alerts = 0
+        while true {
+            let (status, body) = try await get("/v1/events?after=\(after)&limit=1000")
+            guard status == 200, case .object(let root) = try JSONParser.parse(body),
+                case .array(let events)? = root["events"], !events.isEmpty
+            else { break }
+            for case .object(let entry) in events {
+                guard case .number(let position)? = entry["position"],
+                    case .number(let micros)? = entry["recordedAtMicros"],
+                    case .string(let encoded)? = entry["envelope"], let bytes = Base64.decode(encoded),
+                    let envelope = try? Envelope.decode(bytes),
+                    let payload = try? EventPayload.decode(envelope.payload, context: .replay),
+                    let recordedAt = micros.integerValue
+                else { continue }
+                after = position.integerValue ?? after
+                if case .alertRaised(let alert) = payload.data, let cause = alert.causes.first,
+                    let causeAt = recorded[cause]
+                {
+                    _ = latencies.record(UInt64(max(0, recordedAt - causeAt)) * 1000)
+                    alerts += 1
+                } else {
+                    recorded[payload.id] = recordedAt
+                }
+            }
+        }
+        say("alerts raised: \(alerts) for \(count) readings")
+        return Measurement(
+            events: alerts, seconds: Double(count) / Double(rate), p50: Double(latencies.valueAtPercentile(50)),
+            p99: Double(latencies.valueAtPercentile(99)), p999: Double(latencies.valueAtPercentile(99.9)),
+            max: Double(latencies.max)
+        )
+    }
+
+    func get(_ path: String) async throws -> (Int, [UInt8]) {
+        let channel = try await HTTPLoadConnection.connect(host: "127.0.0.1", port: port)
+        return try await channel.executeThenClose { inbound, outbound in
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: "127.0.0.1")
+            headers.add(name: "Authorization", value: "Bearer \(Scenario.token)")
+            try await outbound.write(
+                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
+            try await outbound.write(.end(nil))
+            var status = 0
+            var body: [UInt8] = []
+            for try await part in inbound {
+                switch part {
+                case .head(let head): status = Int(head.status.code)
+                case .body(let buffer): body += buffer.readableBytesView
+                case .end: return (status, body)
+                }
+            }
+            return (status, body)
         }
     }
 

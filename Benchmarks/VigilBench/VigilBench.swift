@@ -25,7 +25,10 @@ struct VigilBench: AsyncParsableCommand {
     @Option(help: "The vigild binary (default: next to this program).")
     var vigild: String?
 
-    @Option(help: "Scenarios to run: machine, openssl, crypto, sqlite, single, batch, latency, replay (default: all).")
+    @Option(
+        help:
+            "Scenarios to run: machine, openssl, crypto, sqlite, single, batch, latency, alerts, replay (default: all)."
+    )
     var only: [String] = []
 
     @Option(help: "Events sent one per request in the single scenario.")
@@ -83,6 +86,13 @@ struct VigilBench: AsyncParsableCommand {
                 try await $0.fixedRate(rate: rate, seconds: seconds)
             }
         }
+        if enabled("alerts") {
+            results.alerts = try await Scenario.run(
+                vigild: daemonPath, title: "alert latency: hypertensive readings at 50/s", latency: "alert latency"
+            ) {
+                try await $0.alertLatency(count: 1000, rate: 50)
+            }
+        }
         if enabled("replay") { results.replay = try await ReplayScenario.run(events: replayEvents) }
         results.printRatios()
     }
@@ -97,6 +107,7 @@ struct Results {
     var batch: Measurement?
     var latency: Measurement?
     var replay: ReplayScenario.Results?
+    var alerts: Measurement?
 
     func printRatios() {
         say("\n== ratios (goals from issue 7)")
@@ -131,6 +142,12 @@ struct Results {
                         replay.signaturesPerSecond / swiftCrypto))
             }
         }
+        if let alerts {
+            say(
+                String(
+                    format: "alert latency p99 (cause committed to alert committed) %.2f ms (goal <= 5 ms)",
+                    alerts.p99 / 1e6))
+        }
         if let latency {
             say(
                 String(
@@ -150,12 +167,12 @@ struct Measurement {
 
     var eventsPerSecond: Double { Double(events) / seconds }
 
-    func report(_ label: String) {
+    func report(_ label: String, latency: String = "request latency") {
         say(
             String(
                 format:
-                    "%@: %d events in %.2f s = %.0f events/s; request latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
-                label, events, seconds, eventsPerSecond, p50 / 1e6, p99 / 1e6, p999 / 1e6, max / 1e6
+                    "%@: %d events in %.2f s = %.0f events/s; %@ p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
+                label, events, seconds, eventsPerSecond, latency, p50 / 1e6, p99 / 1e6, p999 / 1e6, max / 1e6
             )
         )
     }
