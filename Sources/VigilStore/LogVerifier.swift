@@ -11,6 +11,11 @@ public struct VerificationFailure: Sendable, Equatable, CustomStringConvertible 
     public var reason: String
 
     public var description: String { "position \(position): \(reason)" }
+
+    public init(position: Int64, reason: String) {
+        self.position = position
+        self.reason = reason
+    }
 }
 
 /// What an offline verification found.
@@ -25,6 +30,8 @@ public struct VerificationReport: Sendable {
     public var head: LogHead
     /// The first failure, or nil if the whole log holds.
     public var failure: VerificationFailure?
+    /// In a check from the last signed head: the head's size (entries up to it were not rehashed).
+    public var startedAfter: Int64 = 0
 
     public var isValid: Bool { failure == nil }
 }
@@ -42,10 +49,15 @@ public enum LogVerifier {
         public var anchors: [TrustAnchor]? = nil
         /// Entries per chunk; signatures of a chunk are verified in parallel on every core.
         public var chunkSize = 4096
+        /// Start at the last head the daemon signed instead of position 1: that head's signature and chain
+        /// hash vouch for the entries before it, and only the entries after it are rehashed and their
+        /// signatures verified (the quick check at start-up and in the background).
+        public var fromLastSignedHead = false
 
-        public init(checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil) {
+        public init(checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil, fromLastSignedHead: Bool = false) {
             self.checkSignatures = checkSignatures
             self.anchors = anchors
+            self.fromLastSignedHead = fromLastSignedHead
         }
     }
 
@@ -91,7 +103,8 @@ public enum LogVerifier {
         /// Key changes derived from the log, to compare with the key_events copy.
         var derivedKeyChanges: [Int64: KeyChange] = [:]
         /// Chain hashes at the sizes the daemon signed.
-        let signedHeads: [(size: Int64, chainHash: [UInt8], issuedAt: Int64, envelope: [UInt8])]
+        typealias SignedHeadRow = (size: Int64, chainHash: [UInt8], issuedAt: Int64, envelope: [UInt8])
+        let signedHeads: [SignedHeadRow]
         var chainAtSize: [Int64: [UInt8]] = [:]
         let anchorChanges: [AnchorChange]
 
@@ -128,6 +141,11 @@ public enum LogVerifier {
         mutating func verify() throws -> VerificationReport {
             let wantedSizes = Set(signedHeads.map(\.size))
             var after: Int64 = 0
+            if options.fromLastSignedHead, let last = signedHeads.max(by: { $0.size < $1.size }), last.size > 0 {
+                try start(at: last)
+                after = last.size
+                startedAfter = last.size
+            }
             chunks: while failure == nil {
                 let entries = try Self.fetchRaw(db, after: after, limit: options.chunkSize)
                 if entries.isEmpty { break }
@@ -145,8 +163,10 @@ public enum LogVerifier {
             let headsChecked = failure == nil ? checkSignedHeads() : 0
             let size = expected - 1
             return VerificationReport(
-                entriesChecked: size, signaturesChecked: signaturesChecked, signedHeadsChecked: headsChecked,
-                head: LogHead(size: size, chainHash: chain, lastRecordedAt: lastRecordedAt), failure: failure
+                entriesChecked: size - startedAfter, signaturesChecked: signaturesChecked,
+                signedHeadsChecked: headsChecked,
+                head: LogHead(size: size, chainHash: chain, lastRecordedAt: lastRecordedAt), failure: failure,
+                startedAfter: startedAfter
             )
         }
 
@@ -297,11 +317,35 @@ public enum LogVerifier {
             }
         }
 
-        /// Every head the daemon signed must lie on this chain, and its signature must verify.
+        /// Why a signed head's envelope is not a valid statement by a daemon key of its time, or nil.
+        func problem(with head: SignedHeadRow) -> String? {
+            guard let envelope = try? Envelope.decode(head.envelope, expectedPayloadType: Envelope.headPayloadType),
+                let signed = try? SignedHead.decode(payload: envelope.payload),
+                signed.size == head.size, signed.chainHash == head.chainHash
+            else {
+                return "the signed head of size \(head.size) is malformed"
+            }
+            // A head of size S was signed by a daemon key in force while the log held S entries: one in force
+            // before the changes recorded at S, or one those changes added (a key rotated at a restart).
+            let before = RegistryReplay.currentAnchors(anchorChanges.filter { $0.logSize < head.size }).values
+            let addedAtSize = anchorChanges.filter { $0.logSize == head.size && $0.kind == .added }.map(\.anchor)
+            let daemonKeys = (Array(before) + addedAtSize).filter { $0.role == .daemon }
+            let valid = daemonKeys.contains { anchor in
+                guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey),
+                    envelope.signatures.first?.keyID == key.id
+                else { return false }
+                return key.isValidSignature(envelope.signatures[0].signature, for: envelope.pae)
+            }
+            return valid
+                ? nil : "the head signed at size \(head.size) does not carry a valid signature of the daemon's key"
+        }
+
+        /// Every head the daemon signed (since the start of this check) must lie on this chain, and its
+        /// signature must verify.
         mutating func checkSignedHeads() -> Int {
             var checked = 0
             let size = expected - 1
-            for head in signedHeads {
+            for head in signedHeads where head.size >= startedAfter {
                 guard head.size <= size else {
                     fail(
                         size + 1,
@@ -315,34 +359,57 @@ public enum LogVerifier {
                     )
                     continue
                 }
-                if options.checkSignatures {
-                    guard
-                        let envelope = try? Envelope.decode(
-                            head.envelope, expectedPayloadType: Envelope.headPayloadType),
-                        let signed = try? SignedHead.decode(payload: envelope.payload),
-                        signed.size == head.size, signed.chainHash == head.chainHash
-                    else {
-                        fail(max(head.size, 1), "the signed head of size \(head.size) is malformed")
-                        continue
-                    }
-                    let daemonKeys = RegistryReplay.currentAnchors(anchorChanges.filter { $0.logSize <= head.size })
-                        .values.filter { $0.role == .daemon }
-                    let valid = daemonKeys.contains { anchor in
-                        guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey),
-                            envelope.signatures.first?.keyID == key.id
-                        else { return false }
-                        return key.isValidSignature(envelope.signatures[0].signature, for: envelope.pae)
-                    }
-                    if !valid {
-                        fail(
-                            max(head.size, 1),
-                            "the head signed at size \(head.size) does not carry a valid signature of the daemon's key")
-                        continue
-                    }
+                if options.checkSignatures, let problem = problem(with: head) {
+                    fail(max(head.size, 1), problem)
+                    continue
                 }
                 checked += 1
             }
             return checked
+        }
+
+        var startedAfter: Int64 = 0
+
+        /// Starts after a signed head: its entry must carry the signed chain hash; the key registry is
+        /// replayed from the key events of the log before it (read from their envelopes, not from the copy).
+        mutating func start(at head: SignedHeadRow) throws {
+            if let problem = problem(with: head) {
+                fail(head.size, problem)
+                return
+            }
+            guard let entry = try Self.fetchRaw(db, after: head.size - 1, limit: 1).first, entry.position == head.size
+            else {
+                fail(
+                    head.size,
+                    "the log holds fewer entries than the head of size \(head.size) the daemon signed: entries were removed"
+                )
+                return
+            }
+            guard entry.chainHash == head.chainHash else {
+                fail(head.size, "the chain hash differs from the head the daemon signed at size \(head.size)")
+                return
+            }
+            chain = head.chainHash
+            chainAtSize[head.size] = head.chainHash
+            expected = head.size + 1
+            lastRecordedAt = entry.recordedAt
+            let positions = try Int64.fetchAll(
+                db, sql: "SELECT position FROM key_events WHERE position <= ? ORDER BY position", arguments: [head.size]
+            )
+            for position in positions {
+                guard let keyEntry = try Self.fetchRaw(db, after: position - 1, limit: 1).first,
+                    keyEntry.position == position,
+                    let envelope = try? Envelope.decode(keyEntry.envelope),
+                    let payload = try? EventPayload.decode(envelope.payload, context: .replay),
+                    let change = KeyChange(payload)
+                else {
+                    fail(position, "the key_events table names a key event the log does not hold")
+                    return
+                }
+                replay.advance(to: position)
+                derivedKeyChanges[position] = change
+                replay.apply(change, at: position)
+            }
         }
     }
 }

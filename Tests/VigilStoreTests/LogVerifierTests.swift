@@ -141,3 +141,69 @@ func tamper(_ path: String, _ sql: String...) throws {
         }
     }
 }
+
+@Suite struct TailVerificationTests {
+    /// A closed store: registrations, 10 vitals, a head signed at 16, then 5 more vitals.
+    func storeWithTail(_ body: (StoreFixture) async throws -> Void) async throws {
+        try await withStore { fixture, store in
+            _ = await store.append(
+                (0..<10).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.clinician) })
+            _ = try await store.signHead(with: fixture.keys.daemon)
+            _ = await store.append((0..<5).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device) })
+            await store.close()
+            try await body(fixture)
+        }
+    }
+
+    @Test func startsAtTheLastSignedHead() async throws {
+        try await storeWithTail { fixture in
+            let report = try LogVerifier.verify(path: fixture.path, options: .init(fromLastSignedHead: true))
+            #expect(report.isValid, "\(String(describing: report.failure))")
+            #expect(report.startedAfter == 16)
+            #expect(report.entriesChecked == 5)
+            #expect(report.signaturesChecked == 5)
+            #expect(report.head.size == 21)
+        }
+    }
+
+    @Test func findsAChangeAfterTheHead() async throws {
+        try await storeWithTail { fixture in
+            try tamper(
+                fixture.path,
+                "UPDATE events SET envelope = CAST(replace(CAST(envelope AS TEXT), 'eyJ', 'eyK') AS BLOB) WHERE position = 19"
+            )
+            let report = try LogVerifier.verify(path: fixture.path, options: .init(fromLastSignedHead: true))
+            #expect(report.failure?.position == 19)
+        }
+    }
+
+    @Test func findsAHeadThatNoLongerMatches() async throws {
+        try await storeWithTail { fixture in
+            try tamper(fixture.path, "UPDATE events SET chain_hash = zeroblob(32) WHERE position = 16")
+            let report = try LogVerifier.verify(path: fixture.path, options: .init(fromLastSignedHead: true))
+            #expect(report.failure?.position == 16)
+            #expect(report.failure?.reason.contains("signed") == true)
+        }
+    }
+
+    @Test func aChangeBeforeTheHeadNeedsTheFullCheck() async throws {
+        try await storeWithTail { fixture in
+            // Only the envelope changes, its hashes are left: the quick check trusts the signed head for it.
+            try tamper(
+                fixture.path,
+                "UPDATE events SET envelope = CAST(replace(CAST(envelope AS TEXT), 'eyJ', 'eyK') AS BLOB) WHERE position = 9"
+            )
+            #expect(try LogVerifier.verify(path: fixture.path, options: .init(fromLastSignedHead: true)).isValid)
+            #expect(try LogVerifier.verify(path: fixture.path).failure?.position == 9)
+        }
+    }
+
+    @Test func findsARemovedTail() async throws {
+        try await storeWithTail { fixture in
+            try tamper(fixture.path, "DELETE FROM events WHERE position >= 14")
+            let report = try LogVerifier.verify(path: fixture.path, options: .init(fromLastSignedHead: true))
+            #expect(report.failure?.position == 16)
+            #expect(report.failure?.reason.contains("removed") == true)
+        }
+    }
+}
