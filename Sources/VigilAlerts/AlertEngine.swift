@@ -62,6 +62,16 @@ public final class AlertEngine: Sendable {
         await raise(Deadlines.due(state: state, now: now, settings: settings.value), state: state)
     }
 
+    /// Raises `integrity_failure` (critical) for a log that failed verification, once per failure.
+    public func raiseIntegrityFailure(position: Int64, reason: String, state: ProjectionState, now: Timestamp) async {
+        let candidate = AlertCandidate(
+            rule: .integrityFailure, severity: .critical, participant: nil, session: nil, causes: [],
+            message: "the event log failed verification at position \(position): \(reason); client writes are refused",
+            at: now, identity: "\(AlertRule.integrityFailure.rawValue)|\(position)|\(reason)"
+        )
+        await raise([candidate], state: state)
+    }
+
     /// Which of `candidates` would be raised now (after de-duplication): for dry runs.
     public func wouldRaise(_ candidates: [AlertCandidate], state: ProjectionState) -> [AlertCandidate] {
         var kept: [AlertCandidate] = []

@@ -26,6 +26,9 @@ struct Verify: AsyncParsableCommand {
     @Flag(name: .long, help: "Check positions and hashes only, not signatures.")
     var hashesOnly = false
 
+    @Flag(name: .long, help: "Start at the last head the daemon signed (quick): only entries after it are rehashed.")
+    var fromLastHead = false
+
     func run() async throws {
         try await reportingFailures {
             var anchors: [TrustAnchor]? = nil

@@ -28,6 +28,8 @@ public enum ConfigurationLoader {
         ("limits.maxQuantityMg", "1000000"),
         ("limits.maxFutureSkewSeconds", "300"),
         ("log.level", "info"),
+        ("integrity.startupCheck", "tail"),
+        ("integrity.verifyIntervalSeconds", "300"),
         ("alerts.webhook.url", ""),
         ("alerts.webhook.severities", "urgent,critical"),
         ("alerts.webhook.maxAttempts", "8"),
@@ -282,6 +284,12 @@ public enum ConfigurationLoader {
             limits: limits,
             logLevel: logLevel
         )
+        switch try string("integrity.startupCheck") {
+        case "tail": configuration.fullStartupCheck = false
+        case "full": configuration.fullStartupCheck = true
+        default: throw ConfigurationError(key: "integrity.startupCheck", "must be tail or full")
+        }
+        configuration.verifyIntervalSeconds = try integer("integrity.verifyIntervalSeconds", in: 0...86_400 * 7)
         configuration.rules = rules
         configuration.webhookURL = webhookURL
         configuration.webhookSeverities = webhookSeverities

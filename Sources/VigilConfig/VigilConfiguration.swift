@@ -53,6 +53,11 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var limits: ValidationLimits
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: String
+    /// `integrity.startupCheck`: at start, verify the log from the last signed head (`tail`) or all of it (`full`).
+    public var fullStartupCheck = false
+    /// `integrity.verifyIntervalSeconds`: how often the log is verified from the last signed head while
+    /// running (0: never).
+    public var verifyIntervalSeconds = 300
     /// `rules.*`: the safety thresholds.
     public var rules: RuleSettings = .default
     /// `alerts.webhook.url`: where alerts are POSTed (empty: no webhook).

@@ -179,9 +179,13 @@ public enum Daemon {
             path: configuration.databasePath, anchors: anchors, clock: clock, logger: logger,
             metricsFactory: metricsFactory
         )
+        let gate = WriteGate()
+        let startupFailure = await IntegrityService.startupCheck(
+            store: store, gate: gate, full: configuration.fullStartupCheck, logger: logger
+        )
         let ingestor = Ingestor(
             store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
-            clock: clock, logger: logger, metricsFactory: metricsFactory
+            clock: clock, gate: gate, logger: logger, metricsFactory: metricsFactory
         )
         let projectionsPath =
             configuration.projectionsPath.isEmpty
@@ -210,7 +214,7 @@ public enum Daemon {
         )
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
-            Self.health(store: store, projections: runner.currentStatus, clock: clock, stallSeconds: stall)
+            Self.health(store: store, projections: runner.currentStatus, clock: clock, stallSeconds: stall, gate: gate)
         }
         var api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
@@ -237,6 +241,12 @@ public enum Daemon {
             ProjectionService(runner: runner, database: views),
             AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
             AlertStreamService(broadcaster: broadcaster),
+            IntegrityService(
+                store: store, gate: gate, engine: engine, runner: runner, clock: clock,
+                interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
+                logger: logger,
+                startupFailure: startupFailure
+            ),
             HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
         ]
         if let webhook { services.append(webhook) }
@@ -252,7 +262,8 @@ public enum Daemon {
     /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged) or the read
     /// models cannot be written.
     static func health(
-        store: EventStore, projections: ProjectionRunner.Status?, clock: any WallClock, stallSeconds: Double
+        store: EventStore, projections: ProjectionRunner.Status?, clock: any WallClock, stallSeconds: Double,
+        gate: WriteGate? = nil
     ) -> HealthReport {
         let head = store.head
         var writerOK = true
@@ -270,6 +281,11 @@ public enum Daemon {
             let state = projections.failure ?? (projections.caughtUp ? "following" : "catching up")
             checks.append(
                 ("projections", projectionsOK, "\(state); at position \(projections.position) of \(head.size)"))
+        }
+        if let gate {
+            let refusal = gate.refusal
+            healthy = healthy && refusal == nil
+            checks.append(("integrity", refusal == nil, refusal?.message ?? "verified"))
         }
         return HealthReport(status: healthy ? .ok : .degraded, checks: checks)
     }

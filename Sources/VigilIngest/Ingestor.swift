@@ -22,15 +22,19 @@ public struct Ingestor: Sendable {
     /// The plausibility limits; a configuration reload may change them.
     public let validationLimits: Reloadable<ValidationLimits>
     public let limits: Limits
+    /// Closed when the log failed an integrity check: every write is then refused.
+    public let gate: WriteGate
     private let clock: any WallClock
     private let logger: Logger
     private let metrics: IngestMetrics
 
     public init(
         store: EventStore, validation: Reloadable<ValidationLimits> = Reloadable(.default), limits: Limits = Limits(),
-        clock: any WallClock = SystemWallClock(), logger: Logger, metricsFactory: any MetricsFactory
+        clock: any WallClock = SystemWallClock(), gate: WriteGate = WriteGate(), logger: Logger,
+        metricsFactory: any MetricsFactory
     ) {
         self.store = store
+        self.gate = gate
         self.validationLimits = validation
         self.limits = limits
         self.clock = clock
@@ -42,6 +46,7 @@ public struct Ingestor: Sendable {
     ///
     /// - Parameter bytes: the envelope's JSON; whitespace around it is not part of the stored bytes.
     public func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
+        if let refusal = gate.refusal { return await commit([.failure(Refusal(refusal))]).first! }
         let trimmed = Array(Self.trimmingWhitespace(bytes))
         let registry = store.registry
         let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
@@ -77,6 +82,7 @@ public struct Ingestor: Sendable {
                 .tooLarge, "a batch holds at most \(limits.maxBatchItems) envelopes, not \(elements.count)")
         }
         if elements.isEmpty { return [] }
+        if let refusal = gate.refusal { return await commit(elements.map { _ in .failure(Refusal(refusal)) }) }
         let registry = store.registry
         let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
         let items = elements.map { (bytes: Array(bytes[$0.range]), value: $0.value) }

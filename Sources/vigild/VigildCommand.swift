@@ -23,8 +23,11 @@ struct VigildCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Check the configuration, print it, and exit.")
     var checkConfig = false
 
+    @Flag(name: .long, help: "Verify the whole log at start, not only from the last signed head.")
+    var verifyFull = false
+
     func run() async throws {
-        let configuration: VigilConfiguration
+        var configuration: VigilConfiguration
         do {
             configuration = try await ConfigurationLoader.load(
                 file: config, environment: ProcessInfo.processInfo.environment)
@@ -32,6 +35,7 @@ struct VigildCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("vigild: configuration error: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
+        if verifyFull { configuration.fullStartupCheck = true }
         if checkConfig {
             print(
                 "configuration OK: database \(configuration.databasePath), listening on \(configuration.httpHost):\(configuration.httpPort), \(configuration.adminAnchors.count) admin key(s), \(configuration.tokens.count) token(s)"

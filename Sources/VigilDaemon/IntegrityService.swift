@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilAlerts
+import VigilIngest
+import VigilModel
+import VigilProjections
+import VigilStore
+
+/// Verifies the log at start and periodically while running; on a failure, closes the write gate (reads go
+/// on), logs a critical entry and raises `integrity_failure`.
+///
+/// The check starts at the last head the daemon signed (its signature and chain hash vouch for what came
+/// before) and rehashes and re-verifies everything after it; `integrity.startupCheck: full` checks the whole
+/// log at start.
+struct IntegrityService: Service {
+    let store: EventStore
+    let gate: WriteGate
+    let engine: AlertEngine
+    let runner: ProjectionRunner
+    let clock: any WallClock
+    let interval: Duration?
+    let logger: Logger
+    /// What the start-up check found, if it found something.
+    let startupFailure: VerificationFailure?
+
+    /// The check itself, on a thread of its own (it reads and hashes, and a full check takes a while).
+    static func check(_ path: String, full: Bool) async -> Result<VerificationReport, StoreError> {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    returning: Result { () throws(StoreError) -> VerificationReport in
+                        try LogVerifier.verify(path: path, options: .init(fromLastSignedHead: !full))
+                    }
+                )
+            }
+        }
+    }
+
+    /// Runs the start-up check; on a failure closes the gate and logs it. The alert follows once running.
+    static func startupCheck(
+        store: EventStore, gate: WriteGate, full: Bool, logger: Logger
+    ) async -> VerificationFailure? {
+        let started = ContinuousClock.now
+        switch await check(store.path, full: full) {
+        case .success(let report):
+            if let failure = report.failure {
+                fail(failure, gate: gate, logger: logger)
+                return failure
+            }
+            logger.notice(
+                "event log verified",
+                metadata: [
+                    "integrity.mode": "\(full ? "full" : "from the last signed head")",
+                    "integrity.entries": "\(report.entriesChecked)",
+                    "integrity.from": "\(report.startedAfter)",
+                    "integrity.seconds": "\((ContinuousClock.now - started) / .seconds(1))",
+                ]
+            )
+            return nil
+        case .failure(let error):
+            let failure = VerificationFailure(
+                position: 0, reason: "the log could not be read for verification: \(error)")
+            fail(failure, gate: gate, logger: logger)
+            return failure
+        }
+    }
+
+    static func fail(_ failure: VerificationFailure, gate: WriteGate, logger: Logger) {
+        gate.close(
+            because:
+                "writes are refused: the event log failed verification at position \(failure.position); an administrator must investigate (vigilctl verify)"
+        )
+        logger.critical(
+            "event log integrity failure: writes are refused, reads go on",
+            metadata: [
+                "integrity.position": "\(failure.position)", "integrity.reason": "\(failure.reason)",
+                "rule": "integrity_failure",
+            ]
+        )
+    }
+
+    func run() async throws {
+        if let startupFailure { await raise(startupFailure) }
+        guard let interval else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            guard gate.refusal == nil else { continue }
+            switch await Self.check(store.path, full: false) {
+            case .success(let report):
+                if let failure = report.failure {
+                    Self.fail(failure, gate: gate, logger: logger)
+                    await raise(failure)
+                } else {
+                    logger.debug(
+                        "event log verified from the last signed head",
+                        metadata: ["integrity.entries": "\(report.entriesChecked)"])
+                }
+            case .failure(let error):
+                logger.warning("the periodic log verification could not run", metadata: ["integrity.error": "\(error)"])
+            }
+        }
+    }
+
+    /// Raises the alert once the read models have caught up (they tell whether it was raised before).
+    private func raise(_ failure: VerificationFailure) async {
+        while !runner.currentStatus.caughtUp && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        guard let state = runner.state else { return }
+        await engine.raiseIntegrityFailure(
+            position: failure.position, reason: failure.reason, state: state, now: clock.now())
+    }
+}
