@@ -20,6 +20,12 @@ public enum ConfigurationLoader {
         ("http.maxBatchBytes", "16777216"),
         ("http.maxBatchItems", "1000"),
         ("http.idleTimeoutSeconds", "30"),
+        ("http.requestTimeoutSeconds", "30"),
+        ("http.maxHeaderBytes", "16384"),
+        ("http.maxConnections", "1024"),
+        ("http.unixSocket", ""),
+        ("http.unixSocketMode", "0660"),
+        ("http.unixSocketGroup", ""),
         ("trust.adminKeys", ""),
         ("auth.tokens", ""),
         ("daemon.keyPath", "vigil-data/daemon.key"),
@@ -290,6 +296,15 @@ public enum ConfigurationLoader {
         default: throw ConfigurationError(key: "integrity.startupCheck", "must be tail or full")
         }
         configuration.verifyIntervalSeconds = try integer("integrity.verifyIntervalSeconds", in: 0...86_400 * 7)
+        configuration.requestTimeoutSeconds = try integer("http.requestTimeoutSeconds", in: 1...3600)
+        configuration.maxHeaderBytes = try integer("http.maxHeaderBytes", in: 1024...(1 << 20))
+        configuration.maxConnections = try integer("http.maxConnections", in: 1...100_000)
+        configuration.unixSocket = try string("http.unixSocket")
+        guard let mode = UInt16(try string("http.unixSocketMode"), radix: 8), mode <= 0o777 else {
+            throw ConfigurationError(key: "http.unixSocketMode", "must be permission bits in octal, such as 0660")
+        }
+        configuration.unixSocketMode = mode
+        configuration.unixSocketGroup = try string("http.unixSocketGroup")
         configuration.rules = rules
         configuration.webhookURL = webhookURL
         configuration.webhookSeverities = webhookSeverities

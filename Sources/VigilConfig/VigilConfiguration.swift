@@ -38,8 +38,20 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var maxBatchBytes: Int
     /// `http.maxBatchItems`: the most envelopes in one batch.
     public var maxBatchItems: Int
-    /// `http.idleTimeoutSeconds`: a connection that sends nothing for this long is closed.
+    /// `http.idleTimeoutSeconds`: a connection that sends nothing for this long is closed (headers included).
     public var idleTimeoutSeconds: Int
+    /// `http.requestTimeoutSeconds`: a request body must arrive within this long (408 otherwise).
+    public var requestTimeoutSeconds = 30
+    /// `http.maxHeaderBytes`: the largest request head (larger: the connection is closed with 400).
+    public var maxHeaderBytes = 16384
+    /// `http.maxConnections`: connections served at once; more wait in the listen backlog.
+    public var maxConnections = 1024
+    /// `http.unixSocket`: also listen on this Unix socket (empty: no).
+    public var unixSocket = ""
+    /// `http.unixSocketMode`: the socket file's permission bits (octal), which limit who may connect.
+    public var unixSocketMode: UInt16 = 0o660
+    /// `http.unixSocketGroup`: the socket file's group (empty: the daemon's).
+    public var unixSocketGroup = ""
     /// `trust.adminKeys`: the roots of trust.
     public var adminAnchors: [TrustAnchor]
     /// `auth.tokens`

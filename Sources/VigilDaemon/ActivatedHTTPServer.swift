@@ -16,6 +16,7 @@ struct ActivatedHTTPServer<Responder: HTTPResponder>: Service where Responder.Co
     let descriptor: CInt
     let responder: Responder
     let configuration: HTTP1Channel.Configuration
+    let maxConnections: Int
     let serverName: String
     let logger: Logger
     let onReady: @Sendable (SocketAddress?) async -> Void
@@ -24,6 +25,7 @@ struct ActivatedHTTPServer<Responder: HTTPResponder>: Service where Responder.Co
         let responder = self.responder
         let logger = self.logger
         let serverName = self.serverName
+        let maxConnections = self.maxConnections
         let child = HTTP1Channel(
             responder: { request, responseWriter, channel in
                 var requestLogger = logger
@@ -48,6 +50,8 @@ struct ActivatedHTTPServer<Responder: HTTPResponder>: Service where Responder.Co
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AvailableConnectionsChannelHandler(maxConnections: maxConnections))
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }

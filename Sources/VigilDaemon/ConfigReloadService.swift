@@ -51,10 +51,17 @@ struct ConfigReloadService: Service {
         if next.httpHost != running.httpHost || next.httpPort != running.httpPort {
             restartOnly.append("http.host/http.port")
         }
+        if next.unixSocket != running.unixSocket || next.unixSocketMode != running.unixSocketMode
+            || next.unixSocketGroup != running.unixSocketGroup
+        {
+            restartOnly.append("http.unixSocket")
+        }
         if next.adminAnchors != running.adminAnchors { restartOnly.append("trust.adminKeys") }
         if next.daemonKeyPath != running.daemonKeyPath { restartOnly.append("daemon.keyPath") }
         if next.maxBodyBytes != running.maxBodyBytes || next.maxBatchBytes != running.maxBatchBytes
             || next.maxBatchItems != running.maxBatchItems || next.idleTimeoutSeconds != running.idleTimeoutSeconds
+            || next.requestTimeoutSeconds != running.requestTimeoutSeconds
+            || next.maxHeaderBytes != running.maxHeaderBytes || next.maxConnections != running.maxConnections
         {
             restartOnly.append("http limits")
         }

@@ -62,7 +62,8 @@ public enum Daemon {
         let parts = try await build(configuration: configuration, settings: settings, logger: logger)
         let store = parts.store
         let writerHealthy = parts.writerHealthy
-        let ready: @Sendable (String) async -> Void = { address in
+        let ready: @Sendable ([String]) async -> Void = { addresses in
+            let address = addresses.joined(separator: " and ")
             let status = "listening on \(address); log size \(store.head.size)"
             logger.notice("vigild ready", metadata: ["http.address": "\(address)", "log.size": "\(store.head.size)"])
             notifier.ready(status: status)
@@ -81,29 +82,62 @@ public enum Daemon {
                 statusLine: { "listening; log size \(store.head.size)" }, logger: logger
             )
         )
-        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
+        let http1 = HTTPServerSettings.channel(configuration)
+        let listeners = configuration.unixSocket.isEmpty ? 1 : 2
+        let readiness = ReadinessLatch(expected: listeners) { addresses in await ready(addresses) }
         if let descriptor = SocketActivation.descriptors().first {
             logger.notice("serving the socket passed by systemd", metadata: ["http.fd": "\(descriptor)"])
             services.append(
                 ActivatedHTTPServer(
                     descriptor: descriptor, responder: parts.router.buildResponder(), configuration: http1,
-                    serverName: "vigild",
-                    logger: logger, onReady: { address in await ready(address.map { "\($0)" } ?? "fd \(descriptor)") }
+                    maxConnections: configuration.maxConnections, serverName: "vigild", logger: logger,
+                    onReady: { address in await readiness.arrived(address.map { "\($0)" } ?? "fd \(descriptor)") }
                 )
             )
         } else {
             services.append(
                 Application(
                     router: parts.router, server: .http1(configuration: http1),
-                    configuration: ApplicationConfiguration(
-                        address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "vigild"
-                    ),
+                    configuration: HTTPServerSettings.application(
+                        configuration, address: .hostname(configuration.httpHost, port: configuration.httpPort)),
                     onServerRunning: { channel in
                         let port = channel.localAddress?.port ?? configuration.httpPort
                         logger.notice(
                             "vigild listening",
                             metadata: ["http.host": "\(configuration.httpHost)", "http.port": "\(port)"])
-                        await ready("\(configuration.httpHost):\(port)")
+                        await readiness.arrived("\(configuration.httpHost):\(port)")
+                    },
+                    logger: logger
+                )
+            )
+        }
+        if !configuration.unixSocket.isEmpty {
+            let socketAccess = try UnixSocketAccess(
+                path: configuration.unixSocket, mode: configuration.unixSocketMode,
+                group: configuration.unixSocketGroup)
+            services.append(
+                Application(
+                    router: parts.router, server: .http1(configuration: http1),
+                    configuration: HTTPServerSettings.application(
+                        configuration, address: .unixDomainSocket(path: configuration.unixSocket)),
+                    onServerRunning: { channel in
+                        do {
+                            try socketAccess.apply()
+                        } catch {
+                            // Never serve a socket whose access is not what the configuration says.
+                            logger.critical(
+                                "cannot set the unix socket's mode or group; stopping",
+                                metadata: ["http.socket": "\(configuration.unixSocket)", "error": "\(error)"])
+                            try? await channel.close()
+                            return
+                        }
+                        logger.notice(
+                            "vigild listening on a unix socket",
+                            metadata: [
+                                "http.socket": "\(configuration.unixSocket)",
+                                "http.socket.mode": "\(String(configuration.unixSocketMode, radix: 8))",
+                            ])
+                        await readiness.arrived("unix:\(configuration.unixSocket)")
                     },
                     logger: logger
                 )
@@ -131,10 +165,9 @@ public enum Daemon {
         let store = parts.store
         return Application(
             router: parts.router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
-            configuration: ApplicationConfiguration(
-                address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "vigild"
-            ),
+            server: .http1(configuration: HTTPServerSettings.channel(configuration)),
+            configuration: HTTPServerSettings.application(
+                configuration, address: .hostname(configuration.httpHost, port: configuration.httpPort)),
             services: parts.services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
@@ -222,6 +255,7 @@ public enum Daemon {
             maxBatchBytes: configuration.maxBatchBytes,
             health: health
         )
+        api.requestTimeout = .seconds(configuration.requestTimeoutSeconds)
         api.readModels = ReadModels(database: views, utcOffsetSeconds: Int64(configuration.rules.utcOffsetMinutes) * 60)
         {
             runner.currentStatus.position

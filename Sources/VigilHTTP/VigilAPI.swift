@@ -35,6 +35,8 @@ public struct VigilAPI: Sendable {
     public var metricsRegistry: PrometheusCollectorRegistry
     public var maxBodyBytes: Int
     public var maxBatchBytes: Int
+    /// How long a request body may take to arrive in full; slower bodies are answered 408 `request_timeout`.
+    public var requestTimeout: Duration = .seconds(30)
     public var health: @Sendable () -> HealthReport
     /// The read models; nil when the daemon runs without projections.
     public var readModels: ReadModels?
@@ -130,13 +132,34 @@ public struct VigilAPI: Sendable {
 
     private func collect(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes")
+            throw APIError(
+                .contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes",
+                headers: [.connection: "close"])
         }
+        // The idle timeout closes a connection that stalls; this deadline also stops one that trickles.
+        let timeout = requestTimeout
+        let body: ByteBuffer?
         do {
-            return try await request.body.collect(upTo: limit)
+            body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await request.body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes")
+            throw APIError(
+                .contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes",
+                headers: [.connection: "close"])
         }
+        guard let body else {
+            throw APIError(
+                .requestTimeout, code: "request_timeout",
+                "\(what) did not arrive within \(timeout.components.seconds) seconds", headers: [.connection: "close"])
+        }
+        return body
     }
 
     static func resultObject(position: Int64, chainHash: [UInt8], recordedAt: Timestamp?, duplicate: Bool) -> JSONObject

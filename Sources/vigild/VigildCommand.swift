@@ -42,6 +42,8 @@ struct VigildCommand: AsyncParsableCommand {
             )
             return
         }
+        // Files and sockets vigild creates are its own until it opens them on purpose (the unit sets the same).
+        umask(0o077)
         let level = LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info)
         VigilLogging.bootstrap(control: level)
         let logger = Logger(label: "vigild")

@@ -27,6 +27,7 @@ struct LiveDaemon {
     let folder: String
     let configuration: VigilConfiguration
     let client: TestHTTPClient
+    let port: Int
 
     var databasePath: String { configuration.databasePath }
 
@@ -64,7 +65,7 @@ struct LiveDaemon {
                 guard let port = await iterator.next() else { throw CancellationError() }
                 let daemon = LiveDaemon(
                     keys: keys, folder: folder, configuration: configuration,
-                    client: TestHTTPClient(baseURL: "http://127.0.0.1:\(port)")
+                    client: TestHTTPClient(baseURL: "http://127.0.0.1:\(port)"), port: port
                 )
                 do {
                     if registerKeys { try await daemon.registerKeys() }

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import VigilConfig
+import VigilModel
+import VigilTestSupport
+
+/// What a client that misbehaves at the HTTP level meets: limits on the head and the body, deadlines for
+/// slow ones, and a cap on connections. Real sockets against a live daemon.
+@Suite struct ConnectionLimitTests {
+    @Test func anOversizedHeadIsRefusedAndTheConnectionClosed() async throws {
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.maxHeaderBytes = 4096 }) { daemon in
+            let filler = String(repeating: "a", count: 8192)
+            let transcript = try await RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [.send("GET /healthz HTTP/1.1\r\nHost: vigil\r\nX-Filler: \(filler)\r\n\r\n")]
+            )
+            #expect(transcript.status == 400, "\(transcript.received)")
+            #expect(transcript.closedAfter != nil)
+            // A head within the limit is served as usual.
+            let health = try await RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [.send("GET /healthz HTTP/1.1\r\nHost: vigil\r\nX-Filler: \(filler.prefix(1000))\r\n\r\n")],
+                finalListen: 2
+            )
+            #expect(health.status == 200, "\(health.received)")
+        }
+    }
+
+    @Test func aTricklingBodyIsAnswered408AndCut() async throws {
+        try await LiveDaemon.run(
+            registerKeys: false,
+            configure: {
+                $0.requestTimeoutSeconds = 1
+                $0.idleTimeoutSeconds = 10
+            }
+        ) { daemon in
+            // One byte every 200 ms keeps the idle timer from firing; the request deadline still does.
+            var steps: [RawConversation.Step] = [
+                .send("POST /v1/events HTTP/1.1\r\nHost: vigil\r\nContent-Length: 400\r\n\r\n{")
+            ]
+            for _ in 0..<25 { steps += [.listen(0.2), .send(" ")] }
+            let transcript = try await RawConversation.run(.tcp(port: daemon.port), steps: steps, finalListen: 6)
+            #expect(transcript.status == 408, "\(transcript.received)")
+            #expect(transcript.received.contains("\"code\":\"request_timeout\""))
+            #expect(transcript.received.lowercased().contains("connection: close"))
+            let answered = try #require(transcript.answeredAfter)
+            #expect(answered >= 0.9 && answered < 4, "answered after \(answered) s")
+            let closed = try #require(transcript.closedAfter, "the connection stayed open")
+            #expect(closed < answered + 4)
+            // Nothing half-received was stored.
+            #expect(try await daemon.logSize() == 0)
+        }
+    }
+
+    @Test func aHeadThatNeverEndsIsClosedByTheIdleTimeout() async throws {
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.idleTimeoutSeconds = 1 }) { daemon in
+            let transcript = try await RawConversation.run(
+                .tcp(port: daemon.port), steps: [.send("GET /healthz HTTP/1.1\r\nHost: vig")], finalListen: 6
+            )
+            #expect(transcript.received.isEmpty)
+            let closed = try #require(transcript.closedAfter, "the connection stayed open")
+            #expect(closed >= 0.9 && closed < 5, "closed after \(closed) s")
+        }
+    }
+
+    @Test func aBodyDeclaredTooLargeIsRefusedBeforeItIsRead() async throws {
+        try await LiveDaemon.run(registerKeys: false) { daemon in
+            let transcript = try await RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [.send("POST /v1/events HTTP/1.1\r\nHost: vigil\r\nContent-Length: 100000000\r\n\r\n{")],
+                finalListen: 5
+            )
+            #expect(transcript.status == 413, "\(transcript.received)")
+            #expect(transcript.received.contains("\"code\":\"too_large\""))
+            #expect(transcript.closedAfter != nil)
+        }
+    }
+
+    @Test func connectionsBeyondTheCapWaitTheirTurn() async throws {
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.maxConnections = 2 }) { daemon in
+            let first = try RawConversation.open(.tcp(port: daemon.port))
+            let second = try RawConversation.open(.tcp(port: daemon.port))
+            // Give the server a moment to accept both, then the third waits in the backlog.
+            try await Task.sleep(for: .milliseconds(300))
+            async let third = RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [.send("GET /healthz HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n")],
+                finalListen: 8
+            )
+            try await Task.sleep(for: .seconds(1))
+            close(first)
+            let transcript = try await third
+            close(second)
+            #expect(transcript.status == 200, "\(transcript.received)")
+            let answered = try #require(transcript.answeredAfter)
+            #expect(answered >= 0.8, "answered after \(answered) s, while two connections were open")
+        }
+    }
+}
