@@ -1,13 +1,12 @@
+import AsyncHTTPClient
 public import Foundation
 public import Logging
 public import Metrics
+import NIOCore
+import NIOHTTP1
 public import ServiceLifecycle
 public import VigilModel
 public import VigilProjections
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// POSTs alerts of chosen severities to a webhook, retrying with exponential backoff.
 ///
@@ -15,6 +14,9 @@ public import VigilProjections
 /// can verify the alert came from this daemon. Retries: up to `maxAttempts`, the first after `retryDelay`,
 /// doubling, at most 5 minutes apart; any 2xx answer is a delivery. Alerts waiting for delivery are kept in
 /// memory: after a restart, alerts raised before it are not re-sent (the log and the live stream have them).
+///
+/// It uses AsyncHTTPClient on the daemon's own event loops (FoundationNetworking's URLSession on Linux has
+/// crashed in libdispatch when connections are reset, swift-corelibs-foundation #4791).
 public final class WebhookNotifier: Service, Sendable {
     public struct Settings: Sendable {
         public var url: URL
@@ -36,7 +38,6 @@ public final class WebhookNotifier: Service, Sendable {
     private let input: AsyncStream<(AlertView, [UInt8])>.Continuation
     private let delivered: Counter
     private let failed: Counter
-    private let session: URLSession
 
     public init(settings: Settings, logger: Logger, metricsFactory: any MetricsFactory) {
         self.settings = settings
@@ -44,9 +45,6 @@ public final class WebhookNotifier: Service, Sendable {
         (queue, input) = AsyncStream.makeStream(of: (AlertView, [UInt8]).self)
         delivered = Counter(label: "vigil_webhook_deliveries_total", factory: metricsFactory)
         failed = Counter(label: "vigil_webhook_failures_total", factory: metricsFactory)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        session = URLSession(configuration: configuration)
     }
 
     /// Queues an alert if its severity is configured for the webhook.
@@ -69,15 +67,16 @@ public final class WebhookNotifier: Service, Sendable {
     private func deliver(_ alert: AlertView, body: [UInt8]) async {
         var delay = settings.retryDelay
         for attempt in 1...settings.maxAttempts {
-            var request = URLRequest(url: settings.url)
-            request.httpMethod = "POST"
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue(alert.alertId.description, forHTTPHeaderField: "Vigil-Alert-Id")
+            var request = HTTPClientRequest(url: settings.url.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Vigil-Alert-Id", value: alert.alertId.description)
+            request.body = .bytes(body)
             let status: Int
             do {
-                let (_, response) = try await session.data(for: request)
-                status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                status = Int(response.status.code)
+                _ = try? await response.body.collect(upTo: 1 << 20)
             } catch {
                 status = 0
             }

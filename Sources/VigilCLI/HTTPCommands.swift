@@ -1,30 +1,32 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import VigilModel
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// A minimal HTTP client for the daemon's API.
+/// A minimal HTTP client for the daemon's API, over TCP or the daemon's Unix socket (`http+unix://`).
 enum DaemonClient {
+    /// The largest answer read (a ledger export of many years stays far below).
+    static let maxResponseBytes = 1 << 30
+
     static func send(
         _ method: String, _ url: String, body: [UInt8]? = nil, token: String? = nil
     ) async throws -> (status: Int, body: [UInt8]) {
-        guard let target = URL(string: url) else { throw CLIFailure("not a URL: \(url)", status: 64) }
-        var request = URLRequest(url: target)
-        request.httpMethod = method
-        request.timeoutInterval = 60
+        guard URL(string: url) != nil else { throw CLIFailure("not a URL: \(url)", status: 64) }
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
         if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(body)
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let bytes = try await response.body.collect(upTo: maxResponseBytes)
+            return (Int(response.status.code), Array(buffer: bytes))
         } catch {
-            throw CLIFailure("cannot reach the daemon at \(url): \(error.localizedDescription)", status: 69)
+            throw CLIFailure("cannot reach the daemon at \(url): \(error)", status: 69)
         }
     }
 

@@ -24,11 +24,20 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "The daemon's base URL (default: $VIGIL_URL or http://127.0.0.1:8470).")
     var url: String?
 
+    @Option(name: .long, help: "Connect through the daemon's Unix socket instead (default: $VIGIL_SOCKET).")
+    var socket: String?
+
     @Option(name: .long, help: "A reader token (default: $VIGIL_TOKEN).")
     var token: String?
 
     var baseURL: String {
-        let value = url ?? ProcessInfo.processInfo.environment["VIGIL_URL"] ?? "http://127.0.0.1:8470"
+        let environment = ProcessInfo.processInfo.environment
+        if let path = socket ?? environment["VIGIL_SOCKET"], !path.isEmpty {
+            // AsyncHTTPClient's form: the socket path, percent-encoded, as the host of an http+unix URL.
+            let host = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path
+            return "http+unix://" + host
+        }
+        let value = url ?? environment["VIGIL_URL"] ?? "http://127.0.0.1:8470"
         return value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 

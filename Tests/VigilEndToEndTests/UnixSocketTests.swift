@@ -63,6 +63,12 @@ struct UnixSocketTests {
             #expect(auditor.status == 200, "\(auditor.received)")
             #expect(auditor.received.contains("\"size\""))
 
+            // vigilctl speaks through the socket too.
+            let head = try await run(
+                Binaries.vigilctl, ["head", "--socket", socketPath, "--token", "e2e-auditor"])
+            #expect(head.status == 0, "\(head.stderr)")
+            #expect(head.stdout.contains("size"), "\(head.stdout)")
+
             // Another user outside the group cannot connect; the same user in the group can.
             let stranger = try await connectAsNobody(socketPath, groups: [])
             #expect(stranger.status == 3 && stranger.stdout.contains("refused"), "\(stranger)")

@@ -1,10 +1,12 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// A real HTTP client over loopback (URLSession), for tests against a running daemon.
+/// A real HTTP client over loopback (AsyncHTTPClient), for tests against a running daemon.
+///
+/// Not URLSession: on Linux it crashed the test process in libdispatch when a daemon was killed with
+/// requests in flight (swift-corelibs-foundation #4791).
 public struct TestHTTPClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -14,35 +16,37 @@ public struct TestHTTPClient: Sendable {
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// One client for the whole test process, allowing as many connections per daemon as the tests' widest
+    /// fan-out; it lives as long as the process.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     public let baseURL: String
-    private let session: URLSession
 
     public init(baseURL: String) {
         self.baseURL = baseURL
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 64
-        configuration.timeoutIntervalForRequest = 60
-        self.session = URLSession(configuration: configuration)
     }
 
     public func send(
         _ method: String, _ path: String, body: [UInt8]? = nil, token: String? = nil, headers: [String: String] = [:]
     ) async throws -> Response {
-        var request = URLRequest(url: URL(string: baseURL + path)!)
-        request.httpMethod = method
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method)
         if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(body)
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await session.data(for: request)
-        let http = response as! HTTPURLResponse
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await Self.client.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 1 << 30)
         var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
-        }
-        return Response(status: http.statusCode, body: Array(data), headers: fields)
+        for header in response.headers { fields[header.name.lowercased()] = header.value }
+        return Response(status: Int(response.status.code), body: Array(buffer: bytes), headers: fields)
     }
 
     public func post(_ path: String, _ body: [UInt8]) async throws -> Response {
