@@ -10,10 +10,7 @@ import VigilTestSupport
             let keys = TestKeys()
             let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
             let client = daemon.client
-            var registrations: [UInt8] = Array("[".utf8)
-            registrations += keys.registrations().joined(separator: Array(",".utf8))
-            registrations += Array("]".utf8)
-            #expect(try await client.post("/v1/events/batch", registrations).status == 200)
+            #expect(try await client.post("/v1/events/batch", Fixtures.batch(keys.registrations())).status == 200)
             let load = LoadState()
             let writers = (0..<4).map { _ in
                 Task {

@@ -22,12 +22,9 @@ func tamperWith(_ path: String, _ sql: String) async throws {
     /// A daemon's store with the cast registered, some vitals, and the daemon stopped (which signs the head).
     func populatedStore(folder: String, keys: TestKeys) async throws {
         let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
-        var body: [UInt8] = Array("[".utf8)
-        body +=
-            (keys.registrations()
-            + (0..<10).map { _ in Fixtures.envelope(Fixtures.vitals(heartRate: 70), by: keys.device) })
-            .joined(separator: Array(",".utf8))
-        body += Array("]".utf8)
+        let body = Fixtures.batch(
+            keys.registrations()
+                + (0..<10).map { _ in Fixtures.envelope(Fixtures.vitals(heartRate: 70), by: keys.device) })
         #expect(try await daemon.client.post("/v1/events/batch", body).status == 200)
         #expect(try await daemon.stop() == 0)
     }

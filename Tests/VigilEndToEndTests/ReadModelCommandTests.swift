@@ -52,9 +52,7 @@ import VigilTestSupport
             try KeyFile.pem(privateKey: keys.daemon).write(toFile: daemonKey, atomically: true, encoding: .utf8)
             let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
             let course = Course(keys: keys)
-            var body: [UInt8] = Array("[".utf8)
-            body += course.verified.map(\.envelopeBytes).joined(separator: Array(",".utf8))
-            body += Array("]".utf8)
+            let body = Fixtures.batch(course.verified.map(\.envelopeBytes))
             #expect(try await daemon.client.post("/v1/events/batch", body).status == 200)
             let url = "http://127.0.0.1:\(daemon.port)"
             // The views follow within moments; ask until they show the last event.

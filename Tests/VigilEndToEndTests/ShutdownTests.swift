@@ -11,10 +11,7 @@ import VigilTestSupport
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()
             let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
-            var register: [UInt8] = Array("[".utf8)
-            register += keys.registrations().joined(separator: Array(",".utf8))
-            register += Array("]".utf8)
-            let registered = try await daemon.client.post("/v1/events/batch", register)
+            let registered = try await daemon.client.post("/v1/events/batch", Fixtures.batch(keys.registrations()))
             #expect(registered.status == 200)
 
             // Submitters run until the daemon goes away; each remembers what was acknowledged.

@@ -60,7 +60,7 @@ import VigilTestSupport
             #expect(try await listener.wait(for: "READY=1") != nil)
             let registered = try await daemon.client.post(
                 "/v1/events/batch",
-                Array("[".utf8) + keys.registrations().joined(separator: Array(",".utf8)) + Array("]".utf8))
+                Fixtures.batch(keys.registrations()))
             #expect(registered.status == 200)
 
             // Another process takes the database's write lock for 5 seconds: the writer's next commit waits.
@@ -131,7 +131,7 @@ import VigilTestSupport
             let client = daemon.client
             _ = try await client.post(
                 "/v1/events/batch",
-                Array("[".utf8) + keys.registrations().joined(separator: Array(",".utf8)) + Array("]".utf8))
+                Fixtures.batch(keys.registrations()))
             func dose(_ mg: Int) async throws -> Int {
                 let payload = Fixtures.payload(
                     .doseDispensed(DoseDispensed(lot: "L-1", dose: Milligrams(mg), kind: .initial)), participant: "P-1",

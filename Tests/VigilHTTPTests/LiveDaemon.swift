@@ -96,13 +96,7 @@ struct LiveDaemon {
     }
 
     func batch(_ envelopes: [[UInt8]]) async throws -> TestHTTPClient.Response {
-        var body: [UInt8] = [UInt8(ascii: "[")]
-        for (index, envelope) in envelopes.enumerated() {
-            if index > 0 { body.append(UInt8(ascii: ",")) }
-            body += envelope
-        }
-        body.append(UInt8(ascii: "]"))
-        return try await client.post("/v1/events/batch", body)
+        try await client.post("/v1/events/batch", Fixtures.batch(envelopes))
     }
 
     /// The size of the log, read through the API.

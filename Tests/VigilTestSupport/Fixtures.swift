@@ -87,6 +87,11 @@ public enum Fixtures {
         payload(.doseWasted(DoseWasted(lot: lot, quantity: Milligrams(mg), reason: "spilled")), participant: "P-0001")
     }
 
+    /// The body of `POST /v1/events/batch`: the envelopes as one JSON array.
+    public static func batch(_ envelopes: [[UInt8]]) -> [UInt8] {
+        Array("[".utf8) + envelopes.joined(separator: Array(",".utf8)) + Array("]".utf8)
+    }
+
     /// The JSON bytes of an envelope signed by `author` and `witnesses`.
     public static func envelope(_ payload: EventPayload, by author: SigningKey, witnesses: [SigningKey] = []) -> [UInt8]
     {
