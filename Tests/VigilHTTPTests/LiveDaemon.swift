@@ -108,6 +108,17 @@ struct LiveDaemon {
         }
         return size.integerValue ?? -1
     }
+
+    /// The log's size and chain hash, read through the API (the signature and issue time change per read).
+    func logHead() async throws -> String {
+        let response = try await client.get("/v1/log/head", token: Tokens.auditor)
+        guard case .object(let object) = try JSONParser.parse(response.body), case .number(let size)? = object["size"],
+            case .string(let chainHash)? = object["chainHash"]
+        else {
+            throw CLIError("no head in \(response.text)")
+        }
+        return "\(size.integerValue ?? -1) \(chainHash)"
+    }
 }
 
 struct CLIError: Error, CustomStringConvertible {

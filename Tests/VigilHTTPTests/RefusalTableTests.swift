@@ -333,14 +333,14 @@ import VigilTestSupport
                 Fixtures.registration(of: retired, role: .clinician, name: "Retired"), by: daemon.keys.admin)
             _ = try await daemon.submit(Fixtures.revocation(of: retired), by: daemon.keys.admin)
             let cast = Cast(keys: daemon.keys, retired: retired)
-            let before = try await daemon.client.get("/v1/log/head", token: Tokens.auditor).text
+            let before = try await daemon.logHead()
             for testCase in Self.cases {
                 let response = try await daemon.submit(testCase.body(cast))
                 #expect(response.status == testCase.status, "\(testCase.name): \(response.text)")
                 #expect(response.errorCode == testCase.code, "\(testCase.name): \(response.text)")
                 #expect(response.errorMessage?.isEmpty == false, "\(testCase.name)")
                 #expect(response.headers["content-type"]?.hasPrefix("application/json") == true)
-                let after = try await daemon.client.get("/v1/log/head", token: Tokens.auditor).text
+                let after = try await daemon.logHead()
                 #expect(after == before, "\(testCase.name) changed the log")
             }
             // The same inputs in one batch: each refused on its own, with the same codes.
@@ -356,7 +356,7 @@ import VigilTestSupport
                 #expect(result["error"] != nil)
                 #expect(result["position"] == nil)
             }
-            let after = try await daemon.client.get("/v1/log/head", token: Tokens.auditor).text
+            let after = try await daemon.logHead()
             #expect(after == before)
         }
     }
