@@ -287,28 +287,33 @@ public enum Daemon {
         return Parts(
             store: store, router: api.buildRouter(), services: services, broadcaster: broadcaster,
             settings: settings, health: health,
-            writerHealthy: {
-                Self.health(store: store, projections: nil, clock: clock, stallSeconds: stall).status == .ok
-            }
+            writerHealthy: { Self.writer(store: store, clock: clock, stallSeconds: stall).ok }
         )
     }
 
-    /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged) or the read
-    /// models cannot be written.
+    /// Whether the writer is moving: not healthy when a commit has been running for `stallSeconds` or more.
+    static func writer(store: EventStore, clock: any WallClock, stallSeconds: Double) -> (ok: Bool, detail: String) {
+        guard let since = store.commitInProgressSince else { return (true, "idle") }
+        let seconds = Double(clock.now().microsecondsSinceEpoch - since) / 1_000_000
+        return (seconds < stallSeconds, String(format: "committing for %.3f s", seconds))
+    }
+
+    /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged), the last
+    /// commit failed (a full disk), the read models cannot be written, or an integrity check holds writes.
     static func health(
         store: EventStore, projections: ProjectionRunner.Status?, clock: any WallClock, stallSeconds: Double,
         gate: WriteGate? = nil
     ) -> HealthReport {
         let head = store.head
-        var writerOK = true
-        var detail = "idle"
-        if let since = store.commitInProgressSince {
-            let seconds = Double(clock.now().microsecondsSinceEpoch - since) / 1_000_000
-            writerOK = seconds < stallSeconds
-            detail = String(format: "committing for %.3f s", seconds)
-        }
+        let (writerOK, detail) = writer(store: store, clock: clock, stallSeconds: stallSeconds)
         var checks = [("writer", writerOK, detail), ("log", true, "\(head.size) entries")]
         var healthy = writerOK
+        if let failure = store.lastCommitFailure {
+            // Degraded, not wedged: the watchdog (which follows only `writerHealthy`'s stall test) must not
+            // restart a daemon whose disk is full; it recovers by itself once space is freed.
+            checks.append(("commits", false, failure))
+            healthy = false
+        }
         if let projections {
             let projectionsOK = projections.failure == nil
             healthy = healthy && projectionsOK

@@ -18,7 +18,9 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
     }
 
     public init(_ error: IngestError) {
-        self.init(Self.status(of: error.code), code: error.code.rawValue, error.message)
+        self.init(
+            Self.status(of: error.code), code: error.code.rawValue, error.message,
+            headers: error.code == .unavailable ? [.retryAfter: "5"] : [:])
     }
 
     public static func status(of code: IngestError.Code) -> HTTPResponse.Status {

@@ -108,6 +108,13 @@ public struct VigilAPI: Sendable {
         } catch {
             throw APIError(error)
         }
+        // When the store cannot take writes at all, the whole batch is refused as one: a client (or a proxy)
+        // sees 503 and retries the batch, rather than finding it inside a 200.
+        if let first = outcomes.first, case .refused(let error) = first, error.code == .unavailable,
+            outcomes.allSatisfy({ if case .refused(let other) = $0 { other.code == .unavailable } else { false } })
+        {
+            throw APIError(error)
+        }
         let results: [JSONValue] = outcomes.map { outcome in
             switch outcome {
             case .stored(let position, let chainHash, let recordedAt):

@@ -82,6 +82,9 @@ public final class EventStore: Sendable {
     /// The Unix microseconds at which the commit under way started, or nil when the writer is idle.
     public var commitInProgressSince: Int64? { committer.commitInProgressSince }
 
+    /// Why the last commit failed (a full disk, an I/O error), until a commit succeeds again.
+    public var lastCommitFailure: String? { committer.lastCommitFailure }
+
     /// The log size after each commit that stored something, starting with the current size; ends when the
     /// store closes. Keeps only the newest value.
     public func heads() -> AsyncStream<Int64> {

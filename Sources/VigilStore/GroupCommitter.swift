@@ -39,6 +39,7 @@ final class GroupCommitter: Sendable {
     private let state: Mutex<WriterState>
     /// When the commit under way started (Unix microseconds), or nil when idle. Read by the watchdog.
     private let commitStartedAt = Mutex<Int64?>(nil)
+    private let failure = Mutex<String?>(nil)
 
     private let metrics: StoreMetrics
     /// Followers of the head (projections): each gets the new size after every commit that stored something.
@@ -57,6 +58,8 @@ final class GroupCommitter: Sendable {
     var currentState: WriterState { state.withLock { $0 } }
 
     var commitInProgressSince: Int64? { commitStartedAt.withLock { $0 } }
+    /// Why the last commit failed, until one succeeds.
+    var lastCommitFailure: String? { failure.withLock { $0 } }
 
     /// The log size after each commit that stored something, starting with the current size. The stream
     /// keeps only the newest value, so a slow follower sees the latest head, never a backlog.
@@ -164,6 +167,7 @@ final class GroupCommitter: Sendable {
         switch result {
         case .success(let (after, outcomes)):
             state.withLock { $0 = after }
+            failure.withLock { $0 = nil }
             metrics.commitDuration.recordNanoseconds(max(0, elapsed) * 1000)
             metrics.commitEvents.record(requests.reduce(0) { $0 + $1.count })
             metrics.logSize.record(after.head.size)
@@ -181,6 +185,7 @@ final class GroupCommitter: Sendable {
                 metadata: ["store.error": "\(code)", "store.events": "\(requests.reduce(0) { $0 + $1.count })"]
             )
             let message = Self.unavailableMessage(for: error)
+            failure.withLock { $0 = message }
             return requests.map { events in events.map { _ in .refused(IngestError(.unavailable, message)) } }
         }
     }
