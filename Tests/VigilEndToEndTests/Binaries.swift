@@ -100,6 +100,11 @@ final class DaemonProcess: Sendable {
         self.log = log
     }
 
+    /// A test that fails before stopping its daemon must not leave it running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     private static func launch(
         folder: String, adminKey: SigningKey, arguments: [String], extraEnvironment: [String: String],
         launcher: [String]
