@@ -214,7 +214,7 @@ public enum Daemon {
         )
         let gate = WriteGate()
         let startupFailure = await IntegrityService.startupCheck(
-            store: store, gate: gate, full: configuration.fullStartupCheck, logger: logger
+            store: store, gate: gate, full: configuration.fullStartupCheck, key: daemonKey, logger: logger
         )
         let ingestor = Ingestor(
             store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),

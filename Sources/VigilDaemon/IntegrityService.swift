@@ -38,8 +38,11 @@ struct IntegrityService: Service {
     }
 
     /// Runs the start-up check; on a failure closes the gate and logs it. The alert follows once running.
+    ///
+    /// A log that verifies gets a signed head at its tip at once, so the next start (after a crash, which
+    /// leaves no head signed at shutdown) checks only what came after it.
     static func startupCheck(
-        store: EventStore, gate: WriteGate, full: Bool, logger: Logger
+        store: EventStore, gate: WriteGate, full: Bool, key: SigningKey, logger: Logger
     ) async -> VerificationFailure? {
         let started = ContinuousClock.now
         switch await check(store.path, full: full) {
@@ -57,6 +60,16 @@ struct IntegrityService: Service {
                     "integrity.seconds": "\((ContinuousClock.now - started) / .seconds(1))",
                 ]
             )
+            // Nothing is appended before the check returns, so the store's head is the verified one.
+            if report.head.size > report.startedAfter, store.head.size == report.head.size,
+                store.head.chainHash == report.head.chainHash
+            {
+                do {
+                    _ = try await store.signHead(with: key)
+                } catch {
+                    logger.warning("could not sign the verified head", metadata: ["store.error": "\(error)"])
+                }
+            }
             return nil
         case .failure(let error):
             let failure = VerificationFailure(
