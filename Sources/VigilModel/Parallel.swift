@@ -24,4 +24,28 @@ public enum Parallel {
             return parts.flatMap { $0 }
         }
     }
+
+    /// Maps `items` with `transform` on every core, in order, blocking the calling thread until done: for
+    /// offline work on a thread of its own (the verifier), never on the cooperative pool's threads.
+    public static func mapBlocking<Item, Output>(
+        _ items: [Item], minimumChunk: Int = 16, _ transform: @Sendable (Item) -> Output
+    ) -> [Output] {
+        let workers = min(cores, max(1, items.count / minimumChunk))
+        if workers <= 1 { return items.map(transform) }
+        let chunk = (items.count + workers - 1) / workers
+        return [Output](unsafeUninitializedCapacity: items.count) { buffer, initialized in
+            // Each worker initialises its own disjoint range of the buffer.
+            nonisolated(unsafe) let output = buffer
+            items.withUnsafeBufferPointer { input in
+                nonisolated(unsafe) let input = input
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let start = worker * chunk
+                    let end = min(start + chunk, input.count)
+                    guard start < end else { return }
+                    for index in start..<end { (output.baseAddress! + index).initialize(to: transform(input[index])) }
+                }
+            }
+            initialized = items.count
+        }
+    }
 }

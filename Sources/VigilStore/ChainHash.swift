@@ -20,13 +20,13 @@ public enum ChainHash {
             hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
         }
         if hashedInPlace == nil { hasher.update(data: Array(envelope)) }
-        return Array(hasher.finalize())
+        return hasher.finalize().withUnsafeBytes { Array($0) }
     }
 
     public static func chainHash(previous: [UInt8], leaf: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
         hasher.update(data: leaf)
-        return Array(hasher.finalize())
+        return hasher.finalize().withUnsafeBytes { Array($0) }
     }
 }

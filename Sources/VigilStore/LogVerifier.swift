@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 public import VigilModel
 
@@ -91,8 +92,15 @@ public enum LogVerifier {
         let position: Int64
     }
 
+    /// The first position whose signature failed, among those verified on other threads.
+    private final class SignatureVerdict: Sendable {
+        let firstBad = Mutex<Int64>(.max)
+    }
+
     private struct Run {
         let db: Database
+        /// Signatures being verified on other threads.
+        var inFlight: (group: DispatchGroup, verdict: SignatureVerdict)?
         let options: Options
         var replay: RegistryReplay
         var expected: Int64 = 1
@@ -149,16 +157,27 @@ public enum LogVerifier {
             chunks: while failure == nil {
                 let entries = try Self.fetchRaw(db, after: after, limit: options.chunkSize)
                 if entries.isEmpty { break }
+                // Hashing and decoding need nothing but the entry and its predecessor: on every core. The
+                // positions, the registry and the signers' standing follow in order; then the signatures,
+                // on every core.
+                let checkSignatures = options.checkSignatures
+                let prepared = Parallel.mapBlocking(Array(entries.indices), minimumChunk: 256) {
+                    Prepared(entries, at: $0, decoding: checkSignatures)
+                }
                 var messages: [[UInt8]] = []
                 var pending: [PendingSignature] = []
-                for entry in entries {
-                    guard check(entry, messages: &messages, pending: &pending) else { break }
+                for (entry, prepared) in zip(entries, prepared) {
+                    guard check(entry, prepared, messages: &messages, pending: &pending) else { break }
                     if wantedSizes.contains(entry.position) { chainAtSize[entry.position] = chain }
                 }
-                if options.checkSignatures { verifyInParallel(pending, messages: messages) }
+                // This chunk's signatures are verified on other threads while the next chunk is read and
+                // checked here; the previous chunk's verdict is collected first.
+                finishVerifying()
+                if options.checkSignatures { startVerifying(pending, messages: messages) }
                 if failure != nil { break chunks }
                 after = entries.last!.position
             }
+            finishVerifying()
             if failure == nil { try compareKeyEvents() }
             let headsChecked = failure == nil ? checkSignedHeads() : 0
             let size = expected - 1
@@ -182,26 +201,64 @@ public enum LogVerifier {
         static func fetchRaw(_ db: Database, after: Int64, limit: Int) throws -> [RawEntry] {
             var entries: [RawEntry] = []
             entries.reserveCapacity(limit)
-            let rows = try Row.fetchCursor(
-                db,
+            let statement = try db.cachedStatement(
                 sql:
-                    "SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
-                arguments: [after, limit]
+                    "SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events WHERE position > ? ORDER BY position LIMIT ?"
             )
-            while let row = try rows.next() {
+            let rows = try Row.fetchCursor(statement, arguments: [after, limit])
+            // The blobs are copied once, straight from SQLite's buffers (the cursor only steps the statement).
+            let sqlite = statement.sqliteStatement
+            func blob(_ column: Int32) -> [UInt8] {
+                let count = Int(sqlite3_column_bytes(sqlite, column))
+                guard count > 0, let bytes = sqlite3_column_blob(sqlite, column) else { return [] }
+                return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+            }
+            while try rows.next() != nil {
                 entries.append(
                     RawEntry(
-                        position: row[0], eventID: [UInt8](row[1] as Data), recordedAt: row[2],
-                        envelope: [UInt8](row[3] as Data), leafHash: [UInt8](row[4] as Data),
-                        chainHash: [UInt8](row[5] as Data)
+                        position: sqlite3_column_int64(sqlite, 0), eventID: blob(1),
+                        recordedAt: sqlite3_column_int64(sqlite, 2), envelope: blob(3), leafHash: blob(4),
+                        chainHash: blob(5)
                     )
                 )
             }
             return entries
         }
 
+        /// What can be worked out from one entry and its predecessor's stored chain hash: its leaf hash, the
+        /// chain hash that follows from them and, when signatures are checked, the decoded envelope and payload.
+        ///
+        /// Checking each stored chain hash against its predecessor's stored one proves the whole chain by
+        /// induction, once the check in order has found every entry's predecessor intact.
+        struct Prepared {
+            let leaf: [UInt8]
+            /// The chain hash after this entry, if the entry had the chunk's previous entry before it.
+            let chain: [UInt8]?
+            let decoded: Result<(Envelope, EventPayload), any Error>?
+
+            init(_ entries: [RawEntry], at index: Int, decoding: Bool) {
+                let entry = entries[index]
+                leaf = ChainHash.leafHash(
+                    position: entry.position, recordedAt: entry.recordedAt, envelope: entry.envelope)
+                chain = index > 0 ? ChainHash.chainHash(previous: entries[index - 1].chainHash, leaf: leaf) : nil
+                decoded =
+                    decoding
+                    ? Result {
+                        let envelope = try Envelope.decode(entry.envelope)
+                        return (envelope, try EventPayload.decode(envelope.payload, context: .replay))
+                    } : nil
+            }
+        }
+
+        /// A blob column's bytes, copied once straight from SQLite's buffer.
+        static func bytes(_ row: Row, _ index: Int) throws -> [UInt8] {
+            try row.withUnsafeData(atIndex: index) { data in data?.withUnsafeBytes { Array($0) } ?? [] }
+        }
+
         /// Checks one entry's place, hashes and (optionally) authorisation; queues its signatures.
-        mutating func check(_ entry: RawEntry, messages: inout [[UInt8]], pending: inout [PendingSignature]) -> Bool {
+        mutating func check(
+            _ entry: RawEntry, _ prepared: Prepared, messages: inout [[UInt8]], pending: inout [PendingSignature]
+        ) -> Bool {
             let position = entry.position
             guard position == expected else {
                 fail(
@@ -210,14 +267,15 @@ public enum LogVerifier {
                         ? "missing: the log jumps from position \(expected - 1) to \(position)" : "out of order")
                 return false
             }
-            let leaf = ChainHash.leafHash(position: position, recordedAt: entry.recordedAt, envelope: entry.envelope)
+            let leaf = prepared.leaf
             guard leaf == entry.leafHash else {
                 fail(
                     position,
                     "the leaf hash does not match the entry's bytes (the envelope, position or recordedAt was altered)")
                 return false
             }
-            let next = ChainHash.chainHash(previous: chain, leaf: leaf)
+            // Within a chunk the previous entry passed this check, so its stored chain hash is `chain`.
+            let next = prepared.chain ?? ChainHash.chainHash(previous: chain, leaf: leaf)
             guard next == entry.chainHash else {
                 fail(position, "the chain hash does not follow from the previous entry")
                 return false
@@ -229,13 +287,12 @@ public enum LogVerifier {
             chain = next
             lastRecordedAt = entry.recordedAt
             expected += 1
-            guard options.checkSignatures else { return true }
+            guard let decoded = prepared.decoded else { return true }
 
             let envelope: Envelope
             let payload: EventPayload
             do {
-                envelope = try Envelope.decode(entry.envelope)
-                payload = try EventPayload.decode(envelope.payload, context: .replay)
+                (envelope, payload) = try decoded.get()
             } catch {
                 fail(position, "the stored event does not decode: \(error)")
                 return false
@@ -273,28 +330,39 @@ public enum LogVerifier {
             return true
         }
 
-        mutating func verifyInParallel(_ pending: [PendingSignature], messages: [[UInt8]]) {
+        /// Starts verifying signatures on every core, without waiting; ``finishVerifying()`` collects.
+        mutating func startVerifying(_ pending: [PendingSignature], messages: [[UInt8]]) {
             guard !pending.isEmpty else { return }
-            let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, pending.count / 64 + 1))
-            let slice = (pending.count + workers - 1) / workers
-            let firstBad = Mutex<Int64>(.max)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            // Slices small enough that the cores finish together, large enough to cost nothing to queue.
+            let slice = 256
+            let workers = (pending.count + slice - 1) / slice
+            let group = DispatchGroup()
+            let verdict = SignatureVerdict()
+            for worker in 0..<workers {
                 let start = worker * slice
                 let end = min(start + slice, pending.count)
-                guard start < end else { return }
-                for index in start..<end {
-                    let item = pending[index]
-                    if !item.key.isValidSignature(item.signature, for: messages[item.message]) {
-                        firstBad.withLock { $0 = min($0, item.position) }
-                        return
+                guard start < end else { continue }
+                DispatchQueue.global().async(group: group) {
+                    for index in start..<end {
+                        let item = pending[index]
+                        if !item.key.isValidSignature(item.signature, for: messages[item.message]) {
+                            verdict.firstBad.withLock { $0 = min($0, item.position) }
+                            return
+                        }
                     }
                 }
             }
             signaturesChecked += Int64(pending.count)
-            let bad = firstBad.withLock { $0 }
-            if bad != .max {
-                fail(bad, "a signature does not verify")
-            }
+            inFlight = (group, verdict)
+        }
+
+        /// Waits for the signatures under way, and records the first that does not verify.
+        mutating func finishVerifying() {
+            guard let (group, verdict) = inFlight else { return }
+            group.wait()
+            inFlight = nil
+            let bad = verdict.firstBad.withLock { $0 }
+            if bad != .max { fail(bad, "a signature does not verify") }
         }
 
         /// The key_events table is a copy the writer loads at start; it must match what the log says.
