@@ -16,8 +16,14 @@ struct Scenario {
     let devices: [SigningKey]
     let process: Process
 
+    /// Where the scenario's daemon keeps its store.
+    let folder: String
+
+    /// Starts vigild on a new store (which `prepare` may fill first, given the folder and the admin key),
+    /// registers the device keys and runs `body`.
     static func run(
         vigild: String, title: String, latency: String = "request latency",
+        prepare: (_ folder: String, _ admin: SigningKey) async throws -> Void = { _, _ in },
         _ body: (Scenario) async throws -> Measurement
     ) async throws -> Measurement {
         say("\n== vigil \(title)")
@@ -25,6 +31,7 @@ struct Scenario {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let admin = SigningKey()
+        try await prepare(folder, admin)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vigild)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
@@ -59,7 +66,7 @@ struct Scenario {
         }
         guard let port else { throw BenchError("vigild did not start:\n\(log.text.withLock { $0 })") }
         let devices = (0..<16).map { _ in SigningKey() }
-        let scenario = Scenario(port: port, admin: admin, devices: devices, process: process)
+        let scenario = Scenario(port: port, admin: admin, devices: devices, process: process, folder: folder)
         try await scenario.registerDevices()
         let measurement = try await body(scenario)
         measurement.report("vigil", latency: latency)

@@ -27,9 +27,15 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, single, batch, latency, alerts, replay (default: all)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, replay, scale (default: all but scale; peer when its Python is there)."
     )
     var only: [String] = []
+
+    @Option(help: "The Python that has the peer's `eventsourcing` installed (scripts/peer-bench makes it).")
+    var peerPython = ".build/peer-venv/bin/python"
+
+    @Option(help: "The peer's program.")
+    var peerScript = "Benchmarks/Peer/eventsourcing_peer.py"
 
     @Option(help: "Events sent one per request in the single scenario.")
     var singleEvents = 40_000
@@ -55,6 +61,9 @@ struct VigilBench: AsyncParsableCommand {
     @Option(help: "Events stored for the replay scenario.")
     var replayEvents = 300_000
 
+    @Option(help: "Events already stored in the scale scenario (issue 7 asks about 10,000,000).")
+    var scaleEvents = 1_000_000
+
     func run() async throws {
         let wanted = Set(only)
         func enabled(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
@@ -63,6 +72,11 @@ struct VigilBench: AsyncParsableCommand {
         if enabled("openssl") { results.openssl = try Baselines.opensslVerify() }
         if enabled("crypto") { results.swiftCrypto = Baselines.swiftCryptoVerify() }
         if enabled("sqlite") { results.sqlite = try Baselines.sqliteAppends() }
+        if wanted.contains("peer") || (wanted.isEmpty && FileManager.default.isExecutableFile(atPath: peerPython)) {
+            results.peer = try Baselines.peer(
+                python: peerPython, script: peerScript, single: singleEvents / 2, batch: batchEvents,
+                batchSize: batchSize)
+        }
         let daemonPath =
             vigild ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/vigild")
         if enabled("single") {
@@ -94,6 +108,11 @@ struct VigilBench: AsyncParsableCommand {
             }
         }
         if enabled("replay") { results.replay = try await ReplayScenario.run(events: replayEvents) }
+        if wanted.contains("scale") {
+            results.scale = try await ScaleScenario.run(
+                vigild: daemonPath, stored: scaleEvents, events: batchEvents / 2, batchSize: batchSize,
+                connections: batchConnections)
+        }
         results.printRatios()
     }
 }
@@ -103,11 +122,13 @@ struct Results {
     var openssl: Double?
     var swiftCrypto: Double?
     var sqlite: (single: Double, batched: Double)?
+    var peer: (single: Double, batch: Double)?
     var single: Measurement?
     var batch: Measurement?
     var latency: Measurement?
     var replay: ReplayScenario.Results?
     var alerts: Measurement?
+    var scale: ScaleScenario.Results?
 
     func printRatios() {
         say("\n== ratios (goals from issue 7)")
@@ -125,6 +146,18 @@ struct Results {
                 String(
                     format: "single ingest / SQLite fsync per event      %.2f   (goal >= 1.3)",
                     single.eventsPerSecond / sqlite.single))
+        }
+        if let peer, let single {
+            say(
+                String(
+                    format: "single ingest / peer (eventsourcing) single  %.2f   (goal >= 5)",
+                    single.eventsPerSecond / peer.single))
+        }
+        if let peer, let batch {
+            say(
+                String(
+                    format: "batch ingest / peer (eventsourcing) batch    %.2f   (goal >= 5)",
+                    batch.eventsPerSecond / peer.batch))
         }
         if let replay {
             say(
@@ -147,6 +180,20 @@ struct Results {
                 String(
                     format: "alert latency p99 (cause committed to alert committed) %.2f ms (goal <= 5 ms)",
                     alerts.p99 / 1e6))
+        }
+        if let scale {
+            say(
+                String(
+                    format: "batch ingest with %lld stored / empty store %.2f   (goal >= 0.9)", scale.stored,
+                    scale.full.eventsPerSecond / scale.empty.eventsPerSecond))
+            say(
+                String(
+                    format: "daemon peak resident memory                 %.0f MB (goal <= 150 MB)",
+                    Double(scale.peakResident) / 1e6))
+            say(
+                String(
+                    format: "store size / envelope bytes                 %.2f   (goal <= 1.3)",
+                    Double(scale.storeBytes) / Double(max(1, scale.envelopeBytes))))
         }
         if let latency {
             say(
@@ -207,6 +254,36 @@ enum Baselines {
         }
         say(String(format: "openssl: %.0f verify/s", verify))
         return verify
+    }
+
+    /// The peer: Python's `eventsourcing` on SQLite with the same durability, no signatures (issue 7).
+    static func peer(
+        python: String, script: String, single: Int, batch: Int, batchSize: Int
+    ) throws -> (single: Double, batch: Double) {
+        say("\n== peer: Python eventsourcing on SQLite (WAL, synchronous=FULL, no signatures)")
+        let folder = NSTemporaryDirectory() + "vigil-bench-peer-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let output = try Spawn.capture([
+            python, script, "--folder", folder, "--single", String(single), "--batch", String(batch),
+            "--batch-size", String(batchSize),
+        ])
+        var rates: [String: Double] = [:]
+        for line in output.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let mode = object["mode"] as? String, let rate = object["eventsPerSecond"] as? Double
+            else { continue }
+            rates[mode] = rate
+        }
+        guard let singleRate = rates["single"], let batchRate = rates["batch"] else {
+            throw BenchError(
+                "the peer did not report both modes (is eventsourcing installed? scripts/peer-bench):\n\(output)")
+        }
+        say(
+            String(
+                format: "peer: one event per transaction: %.0f events/s; %d per call: %.0f events/s", singleRate,
+                batchSize, batchRate))
+        return (singleRate, batchRate)
     }
 
     /// swift-crypto's Ed25519 verify on every core, for about two seconds.
