@@ -5,7 +5,8 @@ import VigilTestSupport
 
 /// Logs and error answers never carry payload content: participant codes and ids may appear, clinical values,
 /// free text and custody details may not. vigild runs at log level trace, so every message any part of it
-/// (Hummingbird, the store, the rules) can write is in the captured output.
+/// (Hummingbird, the store, the rules) can write is in the captured output. The files on disk are the
+/// daemon user's alone.
 @Suite(.serialized) struct PayloadPrivacyTests {
     /// Values that appear only inside payloads.
     static let canaries = [
@@ -139,6 +140,15 @@ import VigilTestSupport
             }
             // Give the rules a moment to raise and log their alerts.
             #expect(try await daemon.waitForLog("alert raised: temperature"), "\(daemon.logText)")
+
+            // The files holding the record and the daemon's key are the owner's alone (umask 0077, a 0700 folder).
+            func mode(_ path: String) throws -> Int? {
+                try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            }
+            #expect(try mode(folder + "/data") == 0o700)
+            for file in ["daemon.key", "vigil.sqlite", "vigil.sqlite-wal", "vigil.projections.sqlite"] {
+                #expect(try mode(folder + "/data/" + file) == 0o600, "\(file)")
+            }
             #expect(try await daemon.stop() == 0)
 
             let log = daemon.logText
