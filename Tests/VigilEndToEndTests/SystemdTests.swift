@@ -293,7 +293,9 @@ import VigilTestSupport
             let written = entries.flatMap { entry in
                 entry.filter { $0.key == "MESSAGE" || $0.key.hasPrefix("VIGIL_") }.map(\.value)
             }
-            let leaked = written.filter { $0.contains("systolic") || $0.contains("171") || $0.contains("40.6") }
+            let leaked = written.filter {
+                $0.contains("systolic") || $0.containsToken("171") || $0.containsToken("40.6")
+            }
             #expect(leaked.isEmpty, "\(leaked)")
         }
     }

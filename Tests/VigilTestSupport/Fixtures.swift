@@ -114,3 +114,11 @@ public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async 
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
 }
+
+extension StringProtocol {
+    /// Whether `token` appears as a whole word or number (letters, digits and dots), so that a value like 171
+    /// is not found inside an event id such as 6f812496-171c-...
+    public func containsToken(_ token: String) -> Bool {
+        split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == ".") }).contains { $0 == token }
+    }
+}
