@@ -17,17 +17,32 @@ public enum LogReplay {
         }
     }
 
-    /// Applies entries to `state`; returns the positions that did not decode.
-    @discardableResult
-    public static func apply(_ entries: [StoredEntry], to state: inout ProjectionState) async -> [Int64] {
-        let events = await decode(entries)
+    /// Applies every entry after `state`'s position up to `end` (nil: to the end of the log), in chunks that
+    /// `fetch(after, limit)` reads; each chunk is decoded on every core while the one before it is applied.
+    /// Returns the positions that did not decode.
+    public static func replay(
+        into state: inout ProjectionState, upTo end: Int64? = nil, chunk: Int = 8192,
+        fetch: (_ after: Int64, _ limit: Int) async throws -> [StoredEntry]
+    ) async throws -> [Int64] {
+        func next(after position: Int64) async throws -> [StoredEntry] {
+            let limit = end.map { Int(min(Int64(chunk), $0 - position)) } ?? chunk
+            return limit > 0 ? try await fetch(position, limit) : []
+        }
         var undecodable: [Int64] = []
-        for (entry, event) in zip(entries, events) {
-            if let event {
-                state.apply(event)
-            } else {
-                state.skip(to: entry.position)
-                undecodable.append(entry.position)
+        var entries = try await next(after: state.position)
+        var decoding = entries.isEmpty ? nil : Task { [entries] in await decode(entries) }
+        while let current = decoding {
+            let applying = entries
+            let events = await current.value
+            entries = try await next(after: applying.last!.position)
+            decoding = entries.isEmpty ? nil : Task { [entries] in await decode(entries) }
+            for (entry, event) in zip(applying, events) {
+                if let event {
+                    state.apply(event)
+                } else {
+                    state.skip(to: entry.position)
+                    undecodable.append(entry.position)
+                }
             }
         }
         return undecodable

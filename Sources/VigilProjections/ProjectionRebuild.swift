@@ -32,11 +32,8 @@ public enum ProjectionRebuild {
         var mismatched: [ProjectionState.Projection] = []
         // Replay up to the previous checkpoint (views of this schema version), compare digests there ...
         if let previous, previous.schemaVersion == ProjectionDatabase.schemaVersion {
-            while state.position < previous.position {
-                let entries = try reader.entries(
-                    after: state.position, limit: Int(min(8192, previous.position - state.position)))
-                if entries.isEmpty { break }
-                undecodable += await LogReplay.apply(entries, to: &state)
+            undecodable += try await LogReplay.replay(into: &state, upTo: previous.position) {
+                try reader.entries(after: $0, limit: $1)
             }
             // A log shorter than the checkpoint means the views claimed what the log does not hold.
             mismatched =
@@ -44,11 +41,7 @@ public enum ProjectionRebuild {
                 ? compare(state, with: previous) : ProjectionState.Projection.allCases
         }
         // ... then the rest of the log.
-        while true {
-            let entries = try reader.entries(after: state.position, limit: 8192)
-            if entries.isEmpty { break }
-            undecodable += await LogReplay.apply(entries, to: &state)
-        }
+        undecodable += try await LogReplay.replay(into: &state) { try reader.entries(after: $0, limit: $1) }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         _ = state.takeChanges()
         try await views.reset()

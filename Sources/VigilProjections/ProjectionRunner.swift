@@ -134,17 +134,14 @@ public final class ProjectionRunner: Service, Sendable {
 
     /// Replays the log into `state` up to `position`, writing nothing.
     private func catchUp(_ state: inout ProjectionState, to position: Int64) async throws {
-        while state.position < position {
-            let entries = try await store.entries(after: state.position, limit: Self.batchSize)
-                .filter { $0.position <= position }
-            if entries.isEmpty { break }
-            let skipped = await LogReplay.apply(entries, to: &state)
-            for position in skipped {
-                undecodable.increment()
-                logger.error(
-                    "a stored event does not decode; it is left out of the read models",
-                    metadata: ["event.position": "\(position)"])
-            }
+        let skipped = try await LogReplay.replay(into: &state, upTo: position) {
+            try await store.entries(after: $0, limit: $1)
+        }
+        for position in skipped {
+            undecodable.increment()
+            logger.error(
+                "a stored event does not decode; it is left out of the read models",
+                metadata: ["event.position": "\(position)"])
         }
     }
 
