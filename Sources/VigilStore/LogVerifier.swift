@@ -250,11 +250,6 @@ public enum LogVerifier {
             }
         }
 
-        /// A blob column's bytes, copied once straight from SQLite's buffer.
-        static func bytes(_ row: Row, _ index: Int) throws -> [UInt8] {
-            try row.withUnsafeData(atIndex: index) { data in data?.withUnsafeBytes { Array($0) } ?? [] }
-        }
-
         /// Checks one entry's place, hashes and (optionally) authorisation; queues its signatures.
         mutating func check(
             _ entry: RawEntry, _ prepared: Prepared, messages: inout [[UInt8]], pending: inout [PendingSignature]

@@ -38,7 +38,7 @@ import VigilTestSupport
                 #expect(try await daemon.waitForLog("vigild ready"), "cycle \(cycle): \(daemon.logText)")
                 let health = try await daemon.client.get("/healthz")
                 #expect(health.status == 200, "cycle \(cycle) after a kill: \(health.text)")
-                let size = try await Self.logSize(daemon)
+                let size = try await daemon.client.logHead(token: "e2e-auditor").size
                 #expect(size >= load.highest, "cycle \(cycle): the log has \(size) entries")
 
                 // Some kills land within milliseconds of the load starting, most in the middle of it.
@@ -98,12 +98,5 @@ import VigilTestSupport
             }
             try load.acknowledged.withLock { try $0.record(envelopes, answer: answer) }
         }
-    }
-
-    static func logSize(_ daemon: DaemonProcess) async throws -> Int64 {
-        let head = try await daemon.client.get("/v1/log/head", token: "e2e-auditor")
-        guard case .object(let object) = try JSONParser.parse(head.body), case .number(let size)? = object["size"]
-        else { throw TestFailure("no log head: \(head.text)") }
-        return size.integerValue ?? 0
     }
 }

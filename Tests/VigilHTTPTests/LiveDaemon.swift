@@ -101,23 +101,13 @@ struct LiveDaemon {
 
     /// The size of the log, read through the API.
     func logSize() async throws -> Int64 {
-        let response = try await client.get("/v1/log/head", token: Tokens.auditor)
-        guard case .object(let object) = try JSONParser.parse(response.body), case .number(let size)? = object["size"]
-        else {
-            throw CLIError("no size in \(response.text)")
-        }
-        return size.integerValue ?? -1
+        try await client.logHead(token: Tokens.auditor).size
     }
 
     /// The log's size and chain hash, read through the API (the signature and issue time change per read).
     func logHead() async throws -> String {
-        let response = try await client.get("/v1/log/head", token: Tokens.auditor)
-        guard case .object(let object) = try JSONParser.parse(response.body), case .number(let size)? = object["size"],
-            case .string(let chainHash)? = object["chainHash"]
-        else {
-            throw CLIError("no head in \(response.text)")
-        }
-        return "\(size.integerValue ?? -1) \(chainHash)"
+        let head = try await client.logHead(token: Tokens.auditor)
+        return "\(head.size) \(head.chainHash)"
     }
 }
 

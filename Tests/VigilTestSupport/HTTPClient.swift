@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import VigilModel
 
 /// A real HTTP client over loopback (AsyncHTTPClient), for tests against a running daemon.
 ///
@@ -56,4 +57,19 @@ public struct TestHTTPClient: Sendable {
     public func get(_ path: String, token: String? = nil) async throws -> Response {
         try await send("GET", path, token: token)
     }
+
+    /// The log's size and chain hash as `GET /v1/log/head` gives them (an auditor's or officer's token).
+    public func logHead(token: String) async throws -> (size: Int64, chainHash: String) {
+        let response = try await get("/v1/log/head", token: token)
+        guard case .object(let object) = try JSONParser.parse(response.body), case .number(let size)? = object["size"],
+            let count = size.integerValue, case .string(let chainHash)? = object["chainHash"]
+        else { throw UnexpectedAnswer("no log head in \(response.text)") }
+        return (count, chainHash)
+    }
+}
+
+/// An answer a test helper could not read.
+public struct UnexpectedAnswer: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

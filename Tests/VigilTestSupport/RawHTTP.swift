@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Plain sockets for tests that need what URLSession does not give: reading a response as it streams,
+/// Plain sockets for tests that need what TestHTTPClient does not give: reading a response as it streams,
 /// and a tiny server that records what it is sent.
 public enum RawHTTP {
     static func connect(port: Int) throws -> Int32 {
