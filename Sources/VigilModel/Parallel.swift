@@ -4,12 +4,12 @@ import Foundation
 public enum Parallel {
     public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Maps `items` with `transform`, in order, splitting them into one contiguous chunk per core. Small
-    /// inputs run on the calling task.
+    /// Maps `items` with `transform`, in order, splitting them into a few contiguous chunks per core (so that a
+    /// core busy with something else does not hold the whole map back). Small inputs run on the calling task.
     public static func map<Item: Sendable, Output: Sendable>(
         _ items: [Item], minimumChunk: Int = 16, _ transform: @escaping @Sendable (Item) -> Output
     ) async -> [Output] {
-        let workers = min(cores, max(1, items.count / minimumChunk))
+        let workers = min(cores * 4, max(1, items.count / minimumChunk))
         if workers <= 1 { return items.map(transform) }
         let chunk = (items.count + workers - 1) / workers
         return await withTaskGroup(of: (Int, [Output]).self) { group in

@@ -208,11 +208,7 @@ public enum LogVerifier {
             let rows = try Row.fetchCursor(statement, arguments: [after, limit])
             // The blobs are copied once, straight from SQLite's buffers (the cursor only steps the statement).
             let sqlite = statement.sqliteStatement
-            func blob(_ column: Int32) -> [UInt8] {
-                let count = Int(sqlite3_column_bytes(sqlite, column))
-                guard count > 0, let bytes = sqlite3_column_blob(sqlite, column) else { return [] }
-                return Array(UnsafeRawBufferPointer(start: bytes, count: count))
-            }
+            func blob(_ column: Int32) -> [UInt8] { EventStore.blob(sqlite, column) }
             while try rows.next() != nil {
                 entries.append(
                     RawEntry(

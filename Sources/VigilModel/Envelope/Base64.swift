@@ -56,22 +56,32 @@ public enum Base64 {
         if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
         if input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
         if padding == 1 && input[input.count - 2] == UInt8(ascii: "=") { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(input.count / 4 * 3)
-        var index = 0
         let fullEnd = input.count - (padding > 0 ? 4 : 0)
-        while index < fullEnd {
-            let a = decodeTable[Int(input[index])]
-            let b = decodeTable[Int(input[index + 1])]
-            let c = decodeTable[Int(input[index + 2])]
-            let d = decodeTable[Int(input[index + 3])]
-            guard (a | b | c | d) & 0xC0 == 0 else { return nil }
-            let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-            out.append(UInt8(truncatingIfNeeded: chunk >> 16))
-            out.append(UInt8(truncatingIfNeeded: chunk >> 8))
-            out.append(UInt8(truncatingIfNeeded: chunk))
-            index += 4
+        var index = 0
+        var complete = true
+        var out = [UInt8](unsafeUninitializedCapacity: input.count / 4 * 3) { buffer, written in
+            decodeTable.withUnsafeBufferPointer { table in
+                var at = 0
+                while index < fullEnd {
+                    let a = table[Int(input[index])]
+                    let b = table[Int(input[index + 1])]
+                    let c = table[Int(input[index + 2])]
+                    let d = table[Int(input[index + 3])]
+                    guard (a | b | c | d) & 0xC0 == 0 else {
+                        complete = false
+                        break
+                    }
+                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[at] = UInt8(truncatingIfNeeded: chunk >> 16)
+                    buffer[at + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                    buffer[at + 2] = UInt8(truncatingIfNeeded: chunk)
+                    at += 3
+                    index += 4
+                }
+                written = at
+            }
         }
+        guard complete else { return nil }
         if padding > 0 {
             let a = decodeTable[Int(input[index])]
             let b = decodeTable[Int(input[index + 1])]

@@ -27,7 +27,12 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public init?(_ text: String) {
-        let utf8 = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ EventID(uuid: $0) }) else { return nil }
+        self = parsed
+    }
+
+    private init?(uuid utf8: UnsafeBufferPointer<UInt8>) {
         guard utf8.count == 36 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0

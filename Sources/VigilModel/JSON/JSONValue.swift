@@ -60,7 +60,45 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var doubleValue: Double {
-        Double(literal) ?? .nan
+        Self.fastDouble(literal) ?? Double(literal) ?? .nan
+    }
+
+    /// A plain decimal (`-12.5`, `120`) with at most 15 significant digits and 22 decimals, exactly as
+    /// `Double(_:)` reads it: both the digits and the power of ten are exact doubles, so one division rounds
+    /// correctly (Clinger's fast path). Nil for anything else (exponents, longer numbers).
+    static func fastDouble(_ literal: String) -> Double? {
+        var literal = literal
+        return literal.withUTF8 { fastDouble(utf8: $0) }
+    }
+
+    private static func fastDouble(utf8 literal: UnsafeBufferPointer<UInt8>) -> Double? {
+        var digits: Int64 = 0
+        var count = 0
+        var decimals = 0
+        var seenPoint = false
+        var negative = false
+        for (offset, byte) in literal.enumerated() {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits = digits * 10 + Int64(byte - UInt8(ascii: "0"))
+                if digits > 0 { count += 1 }
+                if seenPoint { decimals += 1 }
+                guard count <= 15, decimals <= 22 else { return nil }
+            case UInt8(ascii: "."):
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            case UInt8(ascii: "-") where offset == 0:
+                negative = true
+            default:
+                return nil
+            }
+        }
+        let value = Double(digits) / Self.powersOfTen[decimals]
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
     }
 
     /// The value as an integer, if the literal denotes one exactly (`2`, `2.0` and `2e0` do; `2.5` does not).

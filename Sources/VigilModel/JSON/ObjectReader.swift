@@ -11,8 +11,9 @@ public struct ObjectReader: Sendable {
         guard case .object(let object) = value else {
             throw FieldError(path: path, reason: "must be an object, not \(value.kindName)")
         }
-        for key in object.keys where !allowed.contains(key) {
-            throw FieldError(path: Self.join(path, key), reason: "unknown field")
+        // Objects and the allowed sets are small: comparing keys beats hashing them.
+        for member in object.members where !allowed.contains(where: { $0 == member.key }) {
+            throw FieldError(path: Self.join(path, member.key), reason: "unknown field")
         }
         self.object = object
         self.path = path
@@ -56,15 +57,17 @@ public struct ObjectReader: Sendable {
         return try Self.string(value, path: fieldPath(key), maxLength: maxLength)
     }
 
-    public static func string(_ value: JSONValue, path: String, maxLength: Int) throws(FieldError) -> String {
+    public static func string(
+        _ value: JSONValue, path: @autoclosure () -> String, maxLength: Int
+    ) throws(FieldError) -> String {
         guard case .string(let text) = value else {
-            throw FieldError(path: path, reason: "must be a string, not \(value.kindName)")
+            throw FieldError(path: path(), reason: "must be a string, not \(value.kindName)")
         }
         guard text.contains(where: { !$0.isWhitespace }) else {
-            throw FieldError(path: path, reason: "must not be empty")
+            throw FieldError(path: path(), reason: "must not be empty")
         }
         guard text.count <= maxLength else {
-            throw FieldError(path: path, reason: "must be at most \(maxLength) characters")
+            throw FieldError(path: path(), reason: "must be at most \(maxLength) characters")
         }
         return text
     }
@@ -80,24 +83,28 @@ public struct ObjectReader: Sendable {
         return try Self.code(value, path: fieldPath(key))
     }
 
-    public static func code(_ value: JSONValue, path: String) throws(FieldError) -> String {
+    public static func code(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> String {
         guard case .string(let text) = value else {
-            throw FieldError(path: path, reason: "must be a string, not \(value.kindName)")
+            throw FieldError(path: path(), reason: "must be a string, not \(value.kindName)")
         }
-        let utf8 = Array(text.utf8)
-        guard (1...64).contains(utf8.count) else { throw FieldError(path: path, reason: "must be 1 to 64 characters") }
-        for (offset, byte) in utf8.enumerated() {
-            let alphanumeric =
-                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-            let punctuation =
-                byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-                || byte == UInt8(ascii: "/")
-            guard alphanumeric || (offset > 0 && punctuation) else {
-                throw FieldError(
-                    path: path,
-                    reason: "must use letters, digits, '-', '_', '.' or '/' and start with a letter or digit"
-                )
+        guard (1...64).contains(text.utf8.count) else {
+            throw FieldError(path: path(), reason: "must be 1 to 64 characters")
+        }
+        var copy = text
+        let valid = copy.withUTF8 { utf8 in
+            for (offset, byte) in utf8.enumerated() {
+                let alphanumeric =
+                    (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                let punctuation =
+                    byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "/")
+                guard alphanumeric || (offset > 0 && punctuation) else { return false }
             }
+            return true
+        }
+        guard valid else {
+            throw FieldError(
+                path: path(), reason: "must use letters, digits, '-', '_', '.' or '/' and start with a letter or digit")
         }
         return text
     }
@@ -116,14 +123,14 @@ public struct ObjectReader: Sendable {
     }
 
     public static func enumeration<E: RawRepresentable & CaseIterable>(
-        _ value: JSONValue, path: String
+        _ value: JSONValue, path: @autoclosure () -> String
     ) throws(FieldError) -> E where E.RawValue == String {
         guard case .string(let text) = value else {
-            throw FieldError(path: path, reason: "must be a string, not \(value.kindName)")
+            throw FieldError(path: path(), reason: "must be a string, not \(value.kindName)")
         }
         guard let parsed = E(rawValue: text) else {
             let choices = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-            throw FieldError(path: path, reason: "must be one of \(choices)")
+            throw FieldError(path: path(), reason: "must be one of \(choices)")
         }
         return parsed
     }
@@ -139,9 +146,9 @@ public struct ObjectReader: Sendable {
         return try Self.bool(value, path: fieldPath(key))
     }
 
-    static func bool(_ value: JSONValue, path: String) throws(FieldError) -> Bool {
+    static func bool(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> Bool {
         guard case .bool(let flag) = value else {
-            throw FieldError(path: path, reason: "must be true or false, not \(value.kindName)")
+            throw FieldError(path: path(), reason: "must be true or false, not \(value.kindName)")
         }
         return flag
     }
@@ -155,13 +162,17 @@ public struct ObjectReader: Sendable {
         return try Self.integer(value, path: fieldPath(key), in: range)
     }
 
-    public static func integer(_ value: JSONValue, path: String, in range: ClosedRange<Int>) throws(FieldError) -> Int {
+    public static func integer(
+        _ value: JSONValue, path: @autoclosure () -> String, in range: ClosedRange<Int>
+    ) throws(FieldError) -> Int {
         guard case .number(let number) = value else {
-            throw FieldError(path: path, reason: "must be a whole number, not \(value.kindName)")
+            throw FieldError(path: path(), reason: "must be a whole number, not \(value.kindName)")
         }
-        guard let integer = number.integerValue else { throw FieldError(path: path, reason: "must be a whole number") }
+        guard let integer = number.integerValue else {
+            throw FieldError(path: path(), reason: "must be a whole number")
+        }
         guard integer >= Int64(range.lowerBound), integer <= Int64(range.upperBound) else {
-            throw FieldError(path: path, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+            throw FieldError(path: path(), reason: "must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return Int(integer)
     }
@@ -170,14 +181,13 @@ public struct ObjectReader: Sendable {
     public func optionalNumber(_ key: String, in range: ClosedRange<Double>, unit: String) throws(FieldError) -> Double?
     {
         guard let value = try optional(key) else { return nil }
-        let path = fieldPath(key)
         guard case .number(let number) = value else {
-            throw FieldError(path: path, reason: "must be a number, not \(value.kindName)")
+            throw FieldError(path: fieldPath(key), reason: "must be a number, not \(value.kindName)")
         }
         let double = number.doubleValue
         guard double.isFinite, range.contains(double) else {
             throw FieldError(
-                path: path,
+                path: fieldPath(key),
                 reason: "must be between \(JSONNumber(range.lowerBound)) and \(JSONNumber(range.upperBound)) \(unit)"
             )
         }
@@ -189,20 +199,21 @@ public struct ObjectReader: Sendable {
     public func milligrams(_ key: String, maximum: Milligrams, allowZero: Bool = false) throws(FieldError) -> Milligrams
     {
         let value = try required(key)
-        let path = fieldPath(key)
         guard case .number(let number) = value else {
-            throw FieldError(path: path, reason: "must be a number of milligrams, not \(value.kindName)")
+            throw FieldError(path: fieldPath(key), reason: "must be a number of milligrams, not \(value.kindName)")
         }
         guard let micrograms = JSONNumber.scaledInteger(number.literal, decimalPlaces: 3) else {
-            throw FieldError(path: path, reason: "must be a number of milligrams with at most 3 decimals")
+            throw FieldError(path: fieldPath(key), reason: "must be a number of milligrams with at most 3 decimals")
         }
         let quantity = Milligrams(micrograms: micrograms)
         if allowZero {
-            guard micrograms >= 0 else { throw FieldError(path: path, reason: "must not be negative") }
+            guard micrograms >= 0 else { throw FieldError(path: fieldPath(key), reason: "must not be negative") }
         } else {
-            guard micrograms > 0 else { throw FieldError(path: path, reason: "must be greater than 0 mg") }
+            guard micrograms > 0 else { throw FieldError(path: fieldPath(key), reason: "must be greater than 0 mg") }
         }
-        guard quantity <= maximum else { throw FieldError(path: path, reason: "must be at most \(maximum) mg") }
+        guard quantity <= maximum else {
+            throw FieldError(path: fieldPath(key), reason: "must be at most \(maximum) mg")
+        }
         return quantity
     }
 
@@ -212,9 +223,9 @@ public struct ObjectReader: Sendable {
         try Self.uuid(try required(key), path: fieldPath(key))
     }
 
-    public static func uuid(_ value: JSONValue, path: String) throws(FieldError) -> EventID {
+    public static func uuid(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> EventID {
         guard case .string(let text) = value, let id = EventID(text) else {
-            throw FieldError(path: path, reason: "must be a UUID (8-4-4-4-12 hexadecimal digits)")
+            throw FieldError(path: path(), reason: "must be a UUID (8-4-4-4-12 hexadecimal digits)")
         }
         return id
     }
@@ -223,10 +234,10 @@ public struct ObjectReader: Sendable {
         try Self.timestamp(try required(key), path: fieldPath(key))
     }
 
-    public static func timestamp(_ value: JSONValue, path: String) throws(FieldError) -> Timestamp {
+    public static func timestamp(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> Timestamp {
         guard case .string(let text) = value, let time = Timestamp(rfc3339: text) else {
             throw FieldError(
-                path: path, reason: "must be an RFC 3339 date-time with a zone, such as 2026-11-21T10:15:00Z")
+                path: path(), reason: "must be an RFC 3339 date-time with a zone, such as 2026-11-21T10:15:00Z")
         }
         return time
     }

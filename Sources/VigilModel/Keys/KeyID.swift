@@ -10,9 +10,26 @@ public struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses a key id; only the canonical lowercase form is accepted.
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-            let bytes = Hex.decode(hex)
-        else { return nil }
+        guard let parsed = KeyID(lowercaseHex: hex.utf8) else { return nil }
+        self = parsed
+    }
+
+    /// From 64 lowercase hexadecimal digits as UTF-8.
+    init?(lowercaseHex utf8: some Collection<UInt8>) {
+        guard utf8.count == 64 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var index = 0
+        var high: UInt8 = 0
+        for byte in utf8 {
+            let nibble: UInt8
+            switch byte {
+            case 0x30...0x39: nibble = byte - 0x30
+            case 0x61...0x66: nibble = byte - 0x61 + 10
+            default: return nil
+            }
+            if index % 2 == 0 { high = nibble } else { bytes[index / 2] = high << 4 | nibble }
+            index += 1
+        }
         self.bytes = bytes
     }
 

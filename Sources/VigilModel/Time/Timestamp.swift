@@ -28,12 +28,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// `T` and `Z` may be lower case (RFC 3339 section 5.6). A leap second (`:60`) is read as the last
     /// microsecond of that minute. Returns nil for anything else, including a date-time without a zone.
     public init?(rfc3339 text: String) {
-        var utf8 = Array(text.utf8)
-        guard utf8.count >= 20, utf8.count <= 64 else { return nil }
+        guard text.utf8.count >= 20, text.utf8.count <= 64 else { return nil }
+        // A fixed-size copy on the stack, not an array on the heap: this runs for every event decoded.
+        var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed: Timestamp?? = withUnsafeMutableBytes(of: &storage) { raw in
+            let buffer = raw.bindMemory(to: UInt8.self)
+            let count = text.utf8.count
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<count]).initialize(from: text.utf8)
+            return Timestamp.parse(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
+        }
+        guard let parsed, let parsed else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ utf8: UnsafeMutableBufferPointer<UInt8>) -> Timestamp? {
         // Normalise the case-insensitive letters.
         if utf8[10] == UInt8(ascii: "t") { utf8[10] = UInt8(ascii: "T") }
         if utf8.last == UInt8(ascii: "z") { utf8[utf8.count - 1] = UInt8(ascii: "Z") }
-        guard let date = CalendarDate.parse(utf8[0..<10]),
+        guard let date = CalendarDate.parse(UnsafeBufferPointer(rebasing: utf8[0..<10])),
             utf8[10] == UInt8(ascii: "T"),
             let hour = Self.twoDigits(utf8, 11), utf8[13] == UInt8(ascii: ":"),
             let minute = Self.twoDigits(utf8, 14), utf8[16] == UInt8(ascii: ":"),
@@ -74,7 +86,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         var seconds = date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + min(second, 59))
         if second == 60 { micros = 999_999 }
         seconds -= offsetSeconds
-        self.microsecondsSinceEpoch = seconds * 1_000_000 + micros
+        return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + micros)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC.
@@ -92,7 +104,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         byte >= 0x30 && byte <= 0x39 ? Int(byte - 0x30) : nil
     }
 
-    static func twoDigits(_ bytes: [UInt8], _ at: Int) -> Int? {
+    /// Two decimal digits at offset `at` of zero-based bytes.
+    static func twoDigits<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ at: Int) -> Int?
+    where Bytes.Index == Int {
         guard at + 1 < bytes.count, let high = digit(bytes[at]), let low = digit(bytes[at + 1]) else { return nil }
         return high * 10 + low
     }
@@ -120,13 +134,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Parses `YYYY-MM-DD`, refusing impossible dates such as 2026-02-30.
     public init?(iso8601 text: String) {
-        guard let date = CalendarDate.parse(Array(text.utf8)[...]), text.utf8.count == 10 else { return nil }
+        guard let date = CalendarDate.parse(Array(text.utf8)), text.utf8.count == 10 else { return nil }
         self = date
     }
 
-    static func parse(_ bytes: ArraySlice<UInt8>) -> CalendarDate? {
-        guard bytes.count == 10 else { return nil }
-        let b = Array(bytes)
+    /// `YYYY-MM-DD` in zero-based bytes.
+    static func parse<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes) -> CalendarDate? where Bytes.Index == Int {
+        guard b.count == 10 else { return nil }
         guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
         var year = 0
         for i in 0..<4 {
