@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "VigilModel", "VigilStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -159,7 +160,7 @@ let package = Package(
         .target(
             name: "VigilCLI",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilConfig", "VigilProjections",
+                "VigilModel", "VigilStore", "VigilConfig", "VigilProjections", "VigilAlerts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

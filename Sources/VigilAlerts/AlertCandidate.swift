@@ -1,4 +1,3 @@
-import Crypto
 public import VigilModel
 
 /// An alert a rule wants raised, before de-duplication.
@@ -39,13 +38,8 @@ public struct AlertCandidate: Sendable, Equatable {
         self.quietWhileOpenInSession = quietWhileOpenInSession
     }
 
-    /// A UUIDv8 from the SHA-256 of the identity.
-    public var alertId: EventID {
-        var bytes = Array(SHA256.hash(data: Array(("vigil.alert|" + identity).utf8)).prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return EventID(bytes: bytes)!
-    }
+    /// Derived from the identity (``AlertIdentity``).
+    public var alertId: EventID { AlertIdentity.alertID(identity) }
 
     /// The `alert.raised` event this candidate becomes.
     public var payload: EventPayload {

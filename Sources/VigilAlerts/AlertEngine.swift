@@ -1,192 +1,257 @@
 public import Logging
 public import Metrics
+import ServiceLifecycle
 import Synchronization
 public import VigilModel
 public import VigilProjections
 public import VigilStore
 
-/// Turns what the rules find into signed `alert.raised` events, once each, and delivers them.
+/// Decides which alerts to raise, once each, inside the views' transaction.
 ///
-/// De-duplication: an alert whose id is already in the log (or was just raised and is not yet projected) is
-/// not raised again; for vital signs, no new alert while one of the same rule for the same session is
-/// unresolved and at least as severe, so a worsening (warn to urgent) does raise. Each raised alert is
-/// appended to the log signed by the daemon's key, then logged (journald PRIORITY by severity, VIGIL_* fields),
-/// streamed to live subscribers and queued for the webhook.
-public final class AlertEngine: Sendable {
-    let store: EventStore
-    let key: SigningKey
+/// De-duplication: an alert whose id is already known (projected, decided and on its way, or in the log) is
+/// not raised again; for vital signs, no new alert while one of the same rule for the same session is unresolved
+/// and at least as severe, so a worsening (warn to urgent) does raise. What is decided goes into the views'
+/// outbox in the same transaction as the event that caused it: if the flush commits, the alert will be
+/// appended; if not, the event is applied and judged again.
+public struct AlertDecider: ProjectionReactor {
     let settings: Reloadable<RuleSettings>
+    /// Whether the log holds an event with this id (an alert raised before the views knew of it).
+    let logHolds: @Sendable (EventID) throws -> Bool
+
+    public init(settings: Reloadable<RuleSettings>, logHolds: @escaping @Sendable (EventID) throws -> Bool) {
+        self.settings = settings
+        self.logHolds = logHolds
+    }
+
+    /// Evaluates the event-driven rules on one projected event.
+    public func react(to event: StoredEvent, in views: ViewWriter) throws {
+        switch event.payload.data {
+        case .alertRaised, .alertAcknowledged, .alertResolved: return
+        default: break
+        }
+        _ = try decide(Rules.evaluate(event, views: views.tables, settings: views.settings), in: views)
+    }
+
+    public func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async {}
+
+    /// Records in the outbox each candidate that is neither known nor quiet; returns those (in order).
+    public func decide(_ candidates: [AlertCandidate], in views: ViewWriter) throws -> [AlertCandidate] {
+        var raised: [AlertCandidate] = []
+        for candidate in candidates {
+            let id = candidate.alertId
+            if try views.tables.isKnown(alert: id) { continue }
+            if try logHolds(id) {
+                // Raised before, not yet projected: it keeps its place, so later candidates stay quiet for it.
+                try views.enqueue(
+                    alert: candidate.payload, rule: candidate.rule, severity: candidate.severity, stored: true)
+                continue
+            }
+            if candidate.quietWhileOpenInSession, let session = candidate.session, candidate.participant != nil {
+                let open =
+                    try views.tables.unresolvedSeverities(rule: candidate.rule, session: session)
+                    + views.tables.pendingSeverities(rule: candidate.rule, session: session)
+                if open.contains(where: { $0 >= candidate.severity }) { continue }
+            }
+            try views.enqueue(
+                alert: candidate.payload, rule: candidate.rule, severity: candidate.severity, stored: false)
+            raised.append(candidate)
+        }
+        return raised
+    }
+}
+
+/// Turns what the rules decide into signed `alert.raised` events in the log, and delivers them.
+///
+/// Each alert decided in a flush is appended to the log signed by the daemon's key once the flush has committed,
+/// then logged (journald PRIORITY by severity, VIGIL_* fields), streamed to live subscribers and queued for the
+/// webhook. The outbox survives a crash: what was decided and not appended is appended at the next start.
+public final class AlertEngine: ProjectionReactor, Sendable {
+    public let decider: AlertDecider
+    let store: EventStore
+    let database: ProjectionDatabase
+    let key: SigningKey
+    let clock: any WallClock
     let logger: Logger
     public let broadcaster: AlertBroadcaster
     let webhook: WebhookNotifier?
-    /// Raised by this engine and possibly not yet in the projected state: id → (rule, session, severity).
-    private let recent = Mutex<[EventID: (rule: AlertRule, session: String?, severity: AlertSeverity)]>([:])
     private let metricsFactory: any MetricsFactory
+    /// Whether a flush may have left alerts to append.
+    private let unsent = Atomic<Bool>(true)
+    /// One drain at a time: the runner's and the scheduler's may meet.
+    private let draining = Mutex<Bool>(false)
 
     public init(
-        store: EventStore, key: SigningKey, settings: Reloadable<RuleSettings>, broadcaster: AlertBroadcaster,
-        webhook: WebhookNotifier?, logger: Logger, metricsFactory: any MetricsFactory
+        store: EventStore, database: ProjectionDatabase, key: SigningKey, settings: Reloadable<RuleSettings>,
+        broadcaster: AlertBroadcaster, webhook: WebhookNotifier?, clock: any WallClock = SystemWallClock(),
+        logger: Logger, metricsFactory: any MetricsFactory
     ) {
+        self.decider = AlertDecider(settings: settings, logHolds: { try store.contains(eventID: $0) })
         self.store = store
+        self.database = database
         self.key = key
-        self.settings = settings
+        self.clock = clock
         self.broadcaster = broadcaster
         self.webhook = webhook
         self.logger = logger
         self.metricsFactory = metricsFactory
     }
 
-    /// The projection runner's observer: evaluates the event-driven rules on one projected event.
-    public func observe(_ event: StoredEvent, state: ProjectionState) async {
-        switch event.payload.data {
-        case .alertAcknowledged(let body):
-            if let view = state.alerts[body.note.alertId] {
-                broadcaster.publish(view, position: event.position, kind: .updated)
-            }
-            return
-        case .alertResolved(let body):
-            if let view = state.alerts[body.note.alertId] {
-                broadcaster.publish(view, position: event.position, kind: .updated)
-            }
-            return
-        case .alertRaised:
-            return
-        default:
-            break
+    var settings: Reloadable<RuleSettings> { decider.settings }
+
+    public func react(to event: StoredEvent, in views: ViewWriter) throws {
+        try decider.react(to: event, in: views)
+        if views.hasUnsentAlerts { unsent.store(true, ordering: .releasing) }
+    }
+
+    /// After a flush: appends what it decided and tells live subscribers of acknowledgements and resolutions.
+    public func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async {
+        for view in updated {
+            let position = max(view.acknowledged?.position ?? 0, view.resolved?.position ?? 0)
+            broadcaster.publish(view, position: position, kind: .updated)
         }
-        await raise(Rules.evaluate(event, state: state, settings: settings.value), state: state)
+        await drain()
     }
 
     /// Raises the time-driven alerts whose deadline has passed.
-    public func checkDeadlines(state: ProjectionState, now: Timestamp) async {
-        await raise(Deadlines.due(state: state, now: now, settings: settings.value), state: state)
+    public func checkDeadlines(now: Timestamp) async throws {
+        let settings = self.settings.value
+        try await database.write(settings: settings) { [decider] views in
+            let candidates = try Deadlines.due(views: views.tables, now: now, settings: settings)
+            _ = try decider.decide(candidates, in: views)
+        }
+        unsent.store(true, ordering: .releasing)
+        await drain()
     }
 
     /// Raises `integrity_failure` (critical) for a log that failed verification, once per failure.
-    public func raiseIntegrityFailure(position: Int64, reason: String, state: ProjectionState, now: Timestamp) async {
+    public func raiseIntegrityFailure(position: Int64, reason: String, now: Timestamp) async throws {
         let candidate = AlertCandidate(
             rule: .integrityFailure, severity: .critical, participant: nil, session: nil, causes: [],
             message: "the event log failed verification at position \(position): \(reason); client writes are refused",
             at: now, identity: "\(AlertRule.integrityFailure.rawValue)|\(position)|\(reason)"
         )
-        await raise([candidate], state: state)
+        try await database.write(settings: settings.value) { [decider] views in
+            _ = try decider.decide([candidate], in: views)
+        }
+        unsent.store(true, ordering: .releasing)
+        await drain()
     }
 
-    /// Which of `candidates` would be raised now (after de-duplication): for dry runs.
-    public func wouldRaise(_ candidates: [AlertCandidate], state: ProjectionState) -> [AlertCandidate] {
-        var kept: [AlertCandidate] = []
-        for candidate in candidates where !isDuplicate(candidate, state: state, alsoAmong: kept) {
-            kept.append(candidate)
-        }
-        return kept
-    }
-
-    func raise(_ candidates: [AlertCandidate], state: ProjectionState) async {
-        guard !candidates.isEmpty else { return }
-        forgetProjected(state)
-        for candidate in candidates where !isDuplicate(candidate, state: state, alsoAmong: []) {
-            await append(candidate)
-        }
-    }
-
-    /// Already in the log, just raised, or quiet because an unresolved alert covers it.
-    private func isDuplicate(
-        _ candidate: AlertCandidate, state: ProjectionState, alsoAmong others: [AlertCandidate]
-    ) -> Bool {
-        let id = candidate.alertId
-        if state.alerts[id] != nil || others.contains(where: { $0.alertId == id }) { return true }
-        let recent = self.recent.withLock { $0 }
-        if recent[id] != nil { return true }
-        guard candidate.quietWhileOpenInSession, let session = candidate.session else { return false }
-        let openInState = state.alerts.values.contains {
-            $0.rule == candidate.rule && $0.session == session && $0.status != .resolved
-                && $0.severity >= candidate.severity
-        }
-        let openRecently = recent.contains { entry in
-            state.alerts[entry.key] == nil && entry.value.rule == candidate.rule && entry.value.session == session
-                && entry.value.severity >= candidate.severity
-        }
-        let openAmongOthers = others.contains {
-            $0.rule == candidate.rule && $0.session == session && $0.severity >= candidate.severity
-        }
-        return openInState || openRecently || openAmongOthers
-    }
-
-    private func forgetProjected(_ state: ProjectionState) {
-        recent.withLock { recent in
-            for id in recent.keys where state.alerts[id] != nil { recent[id] = nil }
+    /// Which alerts the rules would raise if `event` were stored now: applied to the views in a transaction
+    /// that is rolled back, judged as a real event would be. Nothing is kept.
+    public func dryRun(_ event: StoredEvent) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
+        try await database.dryRun(settings: settings.value) { [decider] views in
+            let asOf = try views.tables.checkpoint().position
+            try views.apply(event)
+            let candidates = try Rules.evaluate(event, views: views.tables, settings: views.settings)
+            return (try decider.decide(candidates, in: views), asOf)
         }
     }
 
-    /// Appends one alert; retries while the store is unavailable, since the projection checkpoint must not
-    /// pass its cause before the alert is durable.
-    private func append(_ candidate: AlertCandidate) async {
-        let payload = candidate.payload
-        let envelope = Envelope.sign(payload: payload.jsonBytes, author: key)
-        let event = VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload)
+    // MARK: - Appending
+
+    /// Appends every alert of the outbox not yet in the log, in the order decided. One drain runs at a time; a
+    /// drain that finds another running leaves the work to it, which looks again once it is done.
+    func drain() async {
+        while unsent.load(ordering: .acquiring) {
+            guard
+                draining.withLock({ busy in
+                    busy
+                        ? false
+                        : {
+                            busy = true; return true
+                        }()
+                })
+            else { return }
+            unsent.store(false, ordering: .releasing)
+            await appendUnsent()
+            draining.withLock { $0 = false }
+        }
+    }
+
+    /// Appends the outbox's unsent alerts; retries while the store is unavailable (a full disk), since nothing
+    /// decided may be lost. Stops at shutdown: what is left is appended at the next start.
+    private func appendUnsent() async {
         var delay = Duration.milliseconds(100)
-        while true {
-            let outcome = await store.append([event]).first!
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let entries = try await database.read { try $0.unsentAlerts() }
+                guard !entries.isEmpty else { return }
+                let stored = try await append(entries)
+                try await database.write(settings: settings.value) { try $0.markStored(stored) }
+                if stored.count == entries.count { return }
+            } catch {
+                logger.error("alerts could not be appended yet; retrying", metadata: ["alert.error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    /// Signs and appends outbox entries; returns the ids the log now holds.
+    private func append(_ entries: [ViewTables.OutboxEntry]) async throws -> [EventID] {
+        var events: [VerifiedEvent] = []
+        for entry in entries {
+            let payload = try EventPayload.decode(entry.payload, context: .replay)
+            let envelope = Envelope.sign(payload: entry.payload, author: key)
+            events.append(VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload))
+        }
+        var held: [EventID] = []
+        for (event, outcome) in zip(events, await store.append(events)) {
+            guard case .alertRaised(let body) = event.payload.data else { continue }
             switch outcome {
-            case .stored(let position, _, let recordedAt):
-                recent.withLock { $0[candidate.alertId] = (candidate.rule, candidate.session, candidate.severity) }
+            case .stored(let position, _, _):
+                held.append(body.alertId)
                 Counter(
                     label: "vigil_alerts_raised_total",
-                    dimensions: [("rule", candidate.rule.rawValue), ("severity", candidate.severity.rawValue)],
+                    dimensions: [("rule", body.rule.rawValue), ("severity", body.severity.rawValue)],
                     factory: metricsFactory
-                )
-                .increment()
-                deliver(candidate, envelope: envelope, position: position, recordedAt: recordedAt)
-                return
+                ).increment()
+                deliver(body, payload: event.payload, envelope: event.envelope, position: position)
             case .duplicate:
-                // Raised before a restart: already in the log and already delivered then.
-                recent.withLock { $0[candidate.alertId] = (candidate.rule, candidate.session, candidate.severity) }
-                return
+                // Raised before a restart: already in the log and delivered then.
+                held.append(body.alertId)
+            case .refused(let error) where error.code == .conflict:
+                // The log holds this alert with other bytes (decided again under other settings): it was raised.
+                held.append(body.alertId)
             case .refused(let error) where error.code == .unavailable:
                 logger.error(
                     "an alert could not be stored; retrying",
                     metadata: [
-                        "alert.id": "\(candidate.alertId)", "rule": "\(candidate.rule.rawValue)",
+                        "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)",
                         "alert.error": "\(error.message)",
-                    ]
-                )
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(10))
-                if Task.isCancelled { return }
+                    ])
             case .refused(let error):
                 logger.critical(
                     "an alert was refused by the store",
                     metadata: [
-                        "alert.id": "\(candidate.alertId)", "rule": "\(candidate.rule.rawValue)",
-                        "alert.error": "\(error)",
-                    ]
-                )
-                recent.withLock { $0[candidate.alertId] = (candidate.rule, candidate.session, candidate.severity) }
-                return
+                        "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)", "alert.error": "\(error)",
+                    ])
+                held.append(body.alertId)
             }
         }
+        return held
     }
 
     /// journald (through the log handler), live subscribers, the webhook.
-    private func deliver(_ candidate: AlertCandidate, envelope: Envelope, position: Int64, recordedAt: Timestamp) {
+    private func deliver(_ body: AlertRaised, payload: EventPayload, envelope: Envelope, position: Int64) {
+        let participant = body.participant ?? payload.participant
         var metadata: Logger.Metadata = [
-            "alert.id": "\(candidate.alertId)", "rule": "\(candidate.rule.rawValue)",
-            "severity": "\(candidate.severity.rawValue)",
+            "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)", "severity": "\(body.severity.rawValue)",
             "alert.position": "\(position)",
         ]
-        if let participant = candidate.participant { metadata["participant"] = "\(participant)" }
-        if let session = candidate.session { metadata["session"] = "\(session)" }
+        if let participant { metadata["participant"] = "\(participant)" }
+        if let session = payload.session { metadata["session"] = "\(session)" }
         // The message in the log names rule, severity and participant only; clinical values stay in the record.
-        let who = candidate.participant.map { " for \($0)" } ?? ""
+        let who = participant.map { " for \($0)" } ?? ""
         logger.log(
-            level: Self.level(of: candidate.severity),
-            "alert raised: \(candidate.rule.rawValue) (\(candidate.severity.rawValue))\(who)", metadata: metadata)
+            level: Self.level(of: body.severity),
+            "alert raised: \(body.rule.rawValue) (\(body.severity.rawValue))\(who)",
+            metadata: metadata)
         let view = AlertView(
-            alertId: candidate.alertId, rule: candidate.rule, severity: candidate.severity,
-            participant: candidate.participant,
-            session: candidate.session, causes: candidate.causes, message: candidate.message, raisedAt: candidate.at,
-            position: position
-        )
+            alertId: body.alertId, rule: body.rule, severity: body.severity, participant: participant,
+            session: payload.session, causes: body.causes, message: body.message, raisedAt: payload.occurredAt,
+            position: position)
         broadcaster.publish(view, position: position, kind: .raised)
         webhook?.enqueue(view, envelope: envelope)
     }

@@ -3,11 +3,12 @@ public import ServiceLifecycle
 public import VigilModel
 public import VigilProjections
 
-/// Raises the time-driven alerts (missed follow-ups, expedited-report reminders and overdue reports,
-/// overdue inventories) as their deadlines pass.
+/// Raises the time-driven alerts (missed follow-ups, expedited-report reminders and overdue reports, overdue
+/// inventories) as their deadlines pass.
 ///
-/// Deadlines come from the read models once they have caught up with the log, never from memory of its own,
-/// so a restart or a rebuild loses none and repeats none. The clock is injected; tests move it.
+/// Deadlines come from the views (a due time per session's next follow-up day, per open expedited report and
+/// per lot), once they have caught up with the log, and only those that have passed are read: a restart or a
+/// rebuild loses none and repeats none, and a tick costs what is due. The clock is injected; tests move it.
 public struct AlertScheduler: Service {
     let engine: AlertEngine
     let runner: ProjectionRunner
@@ -28,8 +29,12 @@ public struct AlertScheduler: Service {
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully {
-            if runner.currentStatus.caughtUp, let state = runner.state {
-                await engine.checkDeadlines(state: state, now: clock.now())
+            if runner.currentStatus.caughtUp {
+                do {
+                    try await engine.checkDeadlines(now: clock.now())
+                } catch {
+                    logger.error("the alert deadlines could not be checked", metadata: ["alert.error": "\(error)"])
+                }
             }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

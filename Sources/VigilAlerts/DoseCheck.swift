@@ -19,21 +19,17 @@ public enum DoseCheck {
         }
     }
 
-    /// The candidates the event-driven rules would raise for the dose at `now`, after de-duplication.
+    /// The alerts the event-driven rules would raise for the dose at `now`, after de-duplication, and the log
+    /// position the views were at.
     public static func evaluate(
-        _ request: Request, state: ProjectionState, engine: AlertEngine, settings: RuleSettings, now: Timestamp
-    )
-        -> [AlertCandidate]
-    {
-        var state = state
+        _ request: Request, engine: AlertEngine, now: Timestamp
+    ) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
         let payload = EventPayload(
             id: .v7(at: now), occurredAt: now, participant: request.participant, session: request.session,
             data: .doseDispensed(DoseDispensed(lot: request.lot, dose: request.dose, kind: request.kind))
         )
-        // A stand-in envelope: the rules read the author's key id and the witness count only.
-        let envelope = Envelope(payloadType: Envelope.eventPayloadType, payload: payload.jsonBytes, signatures: [])
-        let event = StoredEvent(position: state.position + 1, recordedAt: now, envelope: envelope, payload: payload)
-        state.apply(event)
-        return engine.wouldRaise(Rules.evaluate(event, state: state, settings: settings), state: state)
+        // Attributed to the daemon's key: the rules read only how many witnesses signed, and a dose needs none.
+        let event = StoredEvent(position: .max, recordedAt: now, signers: [engine.key.id], payload: payload)
+        return try await engine.dryRun(event)
     }
 }

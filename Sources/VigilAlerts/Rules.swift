@@ -3,12 +3,13 @@ public import VigilProjections
 
 /// The event-driven safety rules of DOMAIN.md, evaluated on each event once it is projected.
 ///
-/// Clinical timing (minutes since the initial dose, days after a session) comes from `occurredAt`; the state
-/// is the read models just after the event. Pure: no clock, no I/O.
+/// Clinical timing (minutes since the initial dose, days after a session) comes from `occurredAt`; the views
+/// are read just after the event was applied, in the same transaction, and only what a rule needs for the event
+/// in hand is read, through an index. No clock.
 public enum Rules {
     public static func evaluate(
-        _ event: StoredEvent, state: ProjectionState, settings: RuleSettings
-    ) -> [AlertCandidate] {
+        _ event: StoredEvent, views: ViewTables, settings: RuleSettings
+    ) throws -> [AlertCandidate] {
         let payload = event.payload
         let at = event.recordedAt
         let participant = payload.participant
@@ -26,15 +27,13 @@ public enum Rules {
         var found: [AlertCandidate] = []
         switch payload.data {
         case .doseDispensed(let body):
-            let view = session.flatMap { state.sessions[$0] }
-            found += doseRules(
-                body, event: event, session: view, state: state, settings: settings,
-                make: { candidate($0, $1, $2, identity: $3) })
+            found += try doseRules(
+                body, event: event, views: views, settings: settings, make: { candidate($0, $1, $2, identity: $3) })
         case .sessionStarted(let body):
-            guard let code = participant, let id = session, let person = state.participants[code] else { break }
+            guard let code = participant, let id = session, try views.participant(code) != nil else { break }
             let started = payload.occurredAt
-            let earlier = person.sessions.compactMap { state.sessions[$0] }
-                .filter { $0.id != id }.compactMap(\.startedAt).filter { $0 < started }.max()
+            let sessions = try views.sessionIDs(of: code).compactMap { try views.session($0) }
+            let earlier = sessions.filter { $0.id != id }.compactMap(\.startedAt).filter { $0 < started }.max()
             if let earlier {
                 let days = Double(started.microsecondsSinceEpoch - earlier.microsecondsSinceEpoch) / 86_400_000_000
                 if days < settings.minDaysBetweenSessions {
@@ -46,7 +45,7 @@ public enum Rules {
                     )
                 }
             }
-            let started_ = person.sessions.compactMap { state.sessions[$0] }.filter { $0.startedAt != nil }.count
+            let started_ = sessions.filter { $0.startedAt != nil }.count
             if started_ > settings.maxSessionsPerCourse || body.number > settings.maxSessionsPerCourse {
                 found.append(
                     candidate(
@@ -57,8 +56,11 @@ public enum Rules {
                 )
             }
         case .vitalsRecorded(let body):
-            let view = session.flatMap { state.sessions[$0] }
-            found += vitalsRules(body, time: payload.occurredAt, session: view, settings: settings) {
+            // The reading's session exists in the views: applying the reading made sure of it.
+            found += try vitalsRules(
+                body, time: payload.occurredAt, session: participant == nil ? nil : session, views: views,
+                settings: settings
+            ) {
                 rule, severity, message, identity in
                 candidate(rule, severity, message, identity: identity, quiet: true)
             }
@@ -69,7 +71,8 @@ public enum Rules {
             case .adverseEventUpdated(let body): aeId = body.aeId
             default: aeId = ""
             }
-            guard let code = participant, let view = state.adverseEvents[code + "/" + aeId], view.serious else { break }
+            guard let code = participant, let view = try views.adverseEvent(participant: code, aeId: aeId), view.serious
+            else { break }
             let criteria = view.criteria.map(\.rawValue).joined(separator: ", ")
             var message =
                 "serious adverse event \(view.aeId) (\(view.term)): \(criteria); Day 0 \(view.awareAt.rfc3339)"
@@ -106,7 +109,7 @@ public enum Rules {
             if let mood = body.mood, (1...max(1, settings.lowMoodWindowDays)).contains(body.day),
                 settings.lowMoodWindowDays > 0,
                 let code = participant, let id = session,
-                let baseline = moodBaseline(of: code, session: id, state: state, excluding: payload.id),
+                let baseline = try moodBaseline(of: code, session: id, views: views),
                 baseline - Double(mood) >= Double(settings.lowMoodDrop)
             {
                 found.append(
@@ -116,13 +119,13 @@ public enum Rules {
                 )
             }
         case .inventoryCounted(let body):
-            if let count = state.lots[body.lot]?.lastCount, count.eventID == payload.id {
-                let difference = Double(count.difference.micrograms) / 1000
+            if let count = try views.lot(body.lot)?.lastCount, count.eventId == payload.id {
+                let difference = Double(count.differenceMg.micrograms) / 1000
                 if abs(difference) > settings.countToleranceMg {
                     found.append(
                         candidate(
                             .countDiscrepancy, .urgent,
-                            "lot \(body.lot): counted \(count.counted) mg, perpetual balance \(count.expected) mg (difference \(count.difference) mg)"
+                            "lot \(body.lot): counted \(count.countedMg) mg, perpetual balance \(count.expectedMg) mg (difference \(count.differenceMg) mg)"
                         )
                     )
                 }
@@ -141,14 +144,15 @@ public enum Rules {
     // MARK: - Doses
 
     static func doseRules(
-        _ body: DoseDispensed, event: StoredEvent, session: SessionView?, state: ProjectionState,
-        settings: RuleSettings,
+        _ body: DoseDispensed, event: StoredEvent, views: ViewTables, settings: RuleSettings,
         make: (AlertRule, AlertSeverity, String, String?) -> AlertCandidate
-    ) -> [AlertCandidate] {
+    ) throws -> [AlertCandidate] {
         let payload = event.payload
         var found: [AlertCandidate] = []
         let mg = Double(body.dose.micrograms) / 1000
-        let initial = session?.doses.first { $0.kind == .initial && $0.eventID != payload.id }
+        let session = try payload.session.flatMap { try views.session($0) }
+        let doses = try session.map { try views.doses(in: $0.id) } ?? []
+        let initial = doses.first { $0.kind == .initial && $0.eventId != payload.id }
         switch body.kind {
         case .initial:
             if !settings.initialDosesMg.contains(mg) {
@@ -159,12 +163,12 @@ public enum Rules {
             }
         case .supplemental:
             if let initial {
-                let expected = Double(initial.dose.micrograms) / 2000
+                let expected = Double(initial.doseMg.micrograms) / 2000
                 if abs(mg - expected) > 0.0005 {
                     found.append(
                         make(
                             .doseRegimen, .warn,
-                            "supplemental dose \(body.dose) mg is not half the initial \(initial.dose) mg", nil)
+                            "supplemental dose \(body.dose) mg is not half the initial \(initial.doseMg) mg", nil)
                     )
                 }
                 let minutes =
@@ -186,27 +190,28 @@ public enum Rules {
             }
         }
         if let session {
-            let total = Double(session.totalDose.micrograms) / 1000
+            let totalDose = doses.last?.runningTotalMg ?? .zero
+            let total = Double(totalDose.micrograms) / 1000
             if total > settings.maxSessionTotalMg {
                 found.append(
                     make(
                         .doseRegimen, .urgent,
-                        "session total \(session.totalDose) mg exceeds \(format(settings.maxSessionTotalMg)) mg",
+                        "session total \(totalDose) mg exceeds \(format(settings.maxSessionTotalMg)) mg",
                         "total|\(payload.id)")
                 )
             }
-            if session.doses.count > settings.maxDosesPerSession {
+            if doses.count > settings.maxDosesPerSession {
                 found.append(
                     make(
                         .doseCount, .urgent,
-                        "administration \(session.doses.count) in session \(session.id) (at most \(settings.maxDosesPerSession) expected)",
+                        "administration \(doses.count) in session \(session.id) (at most \(settings.maxDosesPerSession) expected)",
                         "session|\(payload.id)"
                     )
                 )
             }
         }
-        if let code = payload.participant, let person = state.participants[code] {
-            let serotonergic = person.serotonergicMedications
+        if let code = payload.participant {
+            let serotonergic = try views.medications(of: code).filter(\.serotonergic)
             if !serotonergic.isEmpty {
                 found.append(
                     make(
@@ -222,10 +227,11 @@ public enum Rules {
 
     // MARK: - Vital signs
 
+    /// `session`: the reading's session, when it has one in the views.
     static func vitalsRules(
-        _ body: VitalsRecorded, time: Timestamp, session: SessionView?, settings: RuleSettings,
+        _ body: VitalsRecorded, time: Timestamp, session: String?, views: ViewTables, settings: RuleSettings,
         make: (AlertRule, AlertSeverity, String, String?) -> AlertCandidate
-    ) -> [AlertCandidate] {
+    ) throws -> [AlertCandidate] {
         var found: [AlertCandidate] = []
         let pressure = "\(body.systolic.map(format) ?? "-")/\(body.diastolic.map(format) ?? "-") mmHg"
         if (body.systolic ?? 0) >= settings.hypertensionSystolic
@@ -240,7 +246,7 @@ public enum Rules {
             )
         } else if (body.systolic ?? 0) >= settings.cautionSystolic || (body.diastolic ?? 0) >= settings.cautionDiastolic
         {
-            let beforeFirstDose = session?.initialDoseAt.map { time < $0 } ?? true
+            let beforeFirstDose = try session.flatMap { try views.initialDoseAt(in: $0) }.map { time < $0 } ?? true
             if beforeFirstDose {
                 found.append(
                     make(
@@ -259,7 +265,7 @@ public enum Rules {
                         "heart rate \(format(rate))/min (above \(format(settings.tachycardiaUrgentAbove)))", nil))
             } else if rate > settings.tachycardiaWarnAbove {
                 let fast =
-                    session?.vitals.filter { ($0.values.heartRate ?? 0) > settings.tachycardiaWarnAbove }.count ?? 1
+                    try session.map { try views.readings(in: $0, heartRateAbove: settings.tachycardiaWarnAbove) } ?? 1
                 if fast >= settings.tachycardiaUrgentCount {
                     found.append(
                         make(
@@ -295,7 +301,7 @@ public enum Rules {
         _ event: StoredEvent, lot: String, make: (AlertRule, AlertSeverity, String) -> AlertCandidate
     ) -> [AlertCandidate] {
         let required = event.payload.type.requiredWitnesses
-        let present = event.envelope.signatures.count - 1
+        let present = event.witnessCount
         guard present < required else { return [] }
         return [
             make(
@@ -307,11 +313,12 @@ public enum Rules {
 
     /// The participant's baseline mood: the session day's (day 0) check if there is one, else the mean of
     /// every mood recorded for the participant's earlier sessions.
-    static func moodBaseline(of code: String, session: String, state: ProjectionState, excluding: EventID) -> Double? {
-        guard let person = state.participants[code] else { return nil }
-        if let dayZero = person.moodChecks[session]?.first(where: { $0.day == 0 })?.mood { return Double(dayZero) }
-        let earlier = person.sessions.prefix { $0 != session }.flatMap { person.moodChecks[$0] ?? [] }.compactMap(
-            \.mood)
+    static func moodBaseline(of code: String, session: String, views: ViewTables) throws -> Double? {
+        if let dayZero = try views.moodChecks(session: session, participant: code).first(where: { $0.day == 0 })?.mood {
+            return Double(dayZero)
+        }
+        let earlier = try views.sessionIDs(of: code).prefix { $0 != session }
+            .flatMap { try views.moodChecks(session: $0, participant: code) }.compactMap(\.mood)
         guard !earlier.isEmpty else { return nil }
         return Double(earlier.reduce(0, +)) / Double(earlier.count)
     }

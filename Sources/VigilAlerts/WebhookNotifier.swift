@@ -51,7 +51,10 @@ public final class WebhookNotifier: Service, Sendable {
     public func enqueue(_ alert: AlertView, envelope: Envelope) {
         guard settings.severities.contains(alert.severity) else { return }
         var body = JSONObject()
-        body["alert"] = alert.json
+        guard let encoded = try? ViewCoding.encode(alert), let view = try? JSONParser.parse(Array(encoded)) else {
+            return
+        }
+        body["alert"] = view
         body["envelope"] = envelope.json
         input.yield((alert, JSONWriter.bytes(.object(body))))
     }

@@ -1,16 +1,23 @@
 import ArgumentParser
 import Foundation
+import VigilAlerts
+import VigilConfig
 import VigilModel
 import VigilProjections
 import VigilStore
 
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Drop the read models and replay the log into them; prove whether they came out the same.",
+        abstract: "Rebuild the read models from the log, or check them against it (--check).",
         discussion: """
-            Run it with the daemon stopped. At the position of the old checkpoint, each projection's digest is \
-            compared with the one stored there: equal means the rebuild reproduced exactly what was there. \
-            Exits 0 when everything matched (or there was nothing to compare), 1 on a mismatch.
+            Both replay the log into a scratch file beside the read models and compare the two, projection by \
+            projection, at the position the read models had reached; a difference is named by table and key. \
+            A rebuild then replays the rest of the log and puts the new file in place of the old one: run it \
+            with the daemon stopped (or start the daemon with --rebuild instead). The safety rules run for the \
+            events the old read models had not judged yet, with the thresholds of --config; the alerts they \
+            decide are appended by the daemon when it starts. A check changes nothing and may run while the \
+            daemon runs. Exits 0 when everything matched (or there was nothing to compare), 1 on a difference, \
+            2 on an error.
             """
     )
 
@@ -20,36 +27,60 @@ struct Rebuild: AsyncParsableCommand {
     @Option(help: "The read models' file (default: beside the store, vigil.projections.sqlite).")
     var projections: String?
 
+    @Option(help: "The daemon's configuration file, for the rule thresholds (default: the embedded defaults).")
+    var config: String?
+
+    @Flag(help: "Only check the read models against the log; change nothing.")
+    var check = false
+
     func run() async throws {
         try await reportingFailures {
             let path = projections ?? ProjectionDatabase.defaultPath(forStore: database)
             let report: ProjectionRebuild.Report
             do {
-                report = try await ProjectionRebuild.run(storePath: database, projectionsPath: path)
+                if check {
+                    guard FileManager.default.fileExists(atPath: path) else {
+                        throw CLIFailure("no read models at \(path)", status: 2)
+                    }
+                    report = try await ProjectionRebuild.check(storePath: database, projectionsPath: path)
+                } else {
+                    let settings = try await ConfigurationLoader.load(
+                        file: config, environment: ProcessInfo.processInfo.environment
+                    ).rules
+                    let reader = try LogReader(path: database)
+                    defer { reader.close() }
+                    let rules = AlertDecider(
+                        settings: Reloadable(settings), logHolds: { try reader.contains(eventID: $0) })
+                    report = try await ProjectionRebuild.run(
+                        storePath: database, projectionsPath: path, settings: settings, reactor: rules)
+                }
+            } catch let failure as CLIFailure {
+                throw failure
             } catch {
                 throw CLIFailure("\(error)", status: 2)
             }
             print(
                 String(
-                    format: "replayed %lld events in %.2f s (%.0f events/s) into %@", report.eventsReplayed,
-                    report.seconds, report.eventsPerSecond, path))
+                    format: "replayed %lld events in %.2f s (%.0f events/s)%@", report.position, report.seconds,
+                    report.eventsPerSecond, check ? "" : " into \(path)"))
             if !report.undecodable.isEmpty {
                 print(
                     "positions that do not decode (run vigilctl verify): \(report.undecodable.map(String.init).joined(separator: ", "))"
                 )
             }
             guard let previous = report.previousPosition else {
-                print("no earlier checkpoint to compare with")
+                print("no earlier read models to compare with")
                 return
             }
             if report.mismatched.isEmpty {
                 print(
-                    "at position \(previous) every projection's digest matches the one stored there: the rebuild reproduced the same state"
+                    "at position \(previous) every projection matches a replay of the log: the read models are the log's"
                 )
             } else {
                 print(
-                    "MISMATCH at position \(previous): \(report.mismatched.map(\.rawValue).joined(separator: ", ")) differ from the stored digests"
+                    "MISMATCH at position \(previous): \(report.mismatched.map(\.rawValue).joined(separator: ", ")) differ"
                 )
+                for difference in report.differences { print("  \(difference)") }
                 throw ExitCode(1)
             }
         }

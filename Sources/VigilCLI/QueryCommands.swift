@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import VigilModel
+import VigilProjections
 
-/// GETs a JSON read from the daemon; prints it with --json, otherwise hands it to `render`.
-private func query(
-    _ server: ServerOptions, _ path: String, json: Bool, render: (JSONObject) throws -> String
+/// GETs a read model from the daemon; prints the daemon's JSON with --json, otherwise decodes it as `View` (its
+/// one encoding, shared with the daemon) and hands it to `render`.
+private func query<View: Decodable>(
+    _ server: ServerOptions, _ path: String, as type: View.Type, json: Bool, render: (View) throws -> String
 ) async throws {
     let (status, body) = try await DaemonClient.send("GET", server.baseURL + path, token: server.bearer)
     guard status == 200 else {
@@ -14,27 +16,28 @@ private func query(
         print(String(decoding: Files.trimmed(body), as: UTF8.self))
         return
     }
-    guard case .object(let root)? = try? JSONParser.parse(body) else {
-        throw CLIFailure("unexpected answer from the daemon")
+    let view: View
+    do {
+        view = try ViewCoding.decode(View.self, from: Data(body))
+    } catch {
+        throw CLIFailure("unexpected answer from the daemon: \(error)")
     }
-    print(try render(root))
+    print(try render(view))
 }
 
-/// Plain text of a JSON value for a table cell.
-func cell(_ value: JSONValue?) -> String {
-    switch value {
-    case .string(let text)?: text
-    case .number(let number)?: number.literal
-    case .bool(let flag)?: flag ? "yes" : "no"
-    case .array(let items)?: items.map { cell($0) }.joined(separator: ", ")
-    case .object?: "…"
-    case .null?, nil: ""
-    }
+/// A table cell: the value's printed form, or empty when there is none.
+func cell(_ value: (some CustomStringConvertible)?) -> String {
+    value.map(\.description) ?? ""
 }
 
-func objects(_ value: JSONValue?) -> [JSONObject] {
-    guard case .array(let items)? = value else { return [] }
-    return items.compactMap { if case .object(let object) = $0 { object } else { nil } }
+func cell(_ flag: Bool?) -> String {
+    flag.map { $0 ? "yes" : "no" } ?? ""
+}
+
+/// A number without a trailing ".0".
+func cell(_ number: Double?) -> String {
+    guard let number else { return "" }
+    return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
 }
 
 struct Alerts: AsyncParsableCommand {
@@ -57,13 +60,12 @@ struct Alerts: AsyncParsableCommand {
             if let status { parameters.append("status=\(status)") }
             if let participant { parameters.append("participant=\(participant)") }
             let path = "/v1/alerts" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
-            try await query(server, path, json: json) { root in
+            try await query(server, path, as: AlertList.self, json: json) { list in
                 var rows = [["ALERT", "RAISED AT", "RULE", "SEVERITY", "PARTICIPANT", "STATUS", "MESSAGE"]]
-                for alert in objects(root["alerts"]) {
+                for alert in list.alerts {
                     rows.append([
-                        String(cell(alert["alertId"]).prefix(13)), cell(alert["raisedAt"]), cell(alert["rule"]),
-                        cell(alert["severity"]),
-                        cell(alert["participant"]), cell(alert["status"]), cell(alert["message"]),
+                        String(alert.alertId.description.prefix(13)), cell(alert.raisedAt), alert.rule.rawValue,
+                        alert.severity.rawValue, cell(alert.participant), alert.status.rawValue, alert.message,
                     ])
                 }
                 return Table.render(rows)
@@ -88,25 +90,24 @@ struct Participant: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await query(server, "/v1/participants/\(code)", json: json) { root in
-                var lines = [
-                    "participant \(cell(root["code"])), site \(cell(root["site"])), enrolled \(cell(root["enrolledAt"]))"
-                ]
-                let medications = objects(root["medications"]).map {
-                    "\(cell($0["name"]))\($0["serotonergic"] == .bool(true) ? " (SEROTONERGIC)" : "")"
-                }
+            try await query(server, "/v1/participants/\(code)", as: ParticipantView.self, json: json) { view in
+                var lines = ["participant \(view.code), site \(cell(view.site)), enrolled \(cell(view.enrolledAt))"]
+                let medications = view.medications.map { "\($0.name)\($0.serotonergic ? " (SEROTONERGIC)" : "")" }
                 lines.append("medications: \(medications.isEmpty ? "none" : medications.joined(separator: ", "))")
-                lines.append("sessions: \(cell(root["sessions"]))")
-                if case .object(let vitals)? = root["latestVitals"] {
-                    let values = ["systolic", "diastolic", "heartRate", "temperatureC", "spo2"].compactMap { key in
-                        vitals[key].map { "\(key) \(cell($0))" }
-                    }
-                    lines.append("latest vitals (\(cell(vitals["at"]))): \(values.joined(separator: ", "))")
+                lines.append("sessions: \(view.sessions.joined(separator: ", "))")
+                if let vitals = view.latestVitals {
+                    let values = [
+                        ("systolic", vitals.systolic), ("diastolic", vitals.diastolic), ("heartRate", vitals.heartRate),
+                        ("temperatureC", vitals.temperatureC), ("spo2", vitals.spo2),
+                    ].compactMap { name, value in value.map { "\(name) \(cell($0))" } }
+                    lines.append("latest vitals (\(vitals.at)): \(values.joined(separator: ", "))")
                 }
-                lines.append("open alerts: \(cell(root["openAlerts"]).isEmpty ? "none" : cell(root["openAlerts"]))")
-                var rows = [["SESSION", "DAY 1", "DAY 2", "DAY 3", "DAY 4", "DAY 5", "DAY 6", "DAY 7"]]
-                for grid in objects(root["followUp"]) {
-                    rows.append([cell(grid["session"])] + objects(grid["days"]).map { cell($0["status"]) })
+                let open = view.openAlerts.map(\.description).joined(separator: ", ")
+                lines.append("open alerts: \(open.isEmpty ? "none" : open)")
+                let days = view.followUp.map(\.days.count).max() ?? 0
+                var rows = [["SESSION"] + (0..<days).map { "DAY \($0 + 1)" }]
+                for grid in view.followUp {
+                    rows.append([grid.session] + grid.days.map(\.status.rawValue))
                 }
                 lines.append("follow-up:\n" + Table.render(rows))
                 return lines.joined(separator: "\n")
@@ -129,38 +130,35 @@ struct Session: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await query(server, "/v1/sessions/\(id)", json: json) { root in
+            try await query(server, "/v1/sessions/\(id)", as: SessionView.self, json: json) { view in
                 var lines = [
-                    "session \(cell(root["id"])) of \(cell(root["participant"])), number \(cell(root["number"])); started \(cell(root["startedAt"])), ended \(cell(root["endedAt"]))",
-                    "total dose: \(cell(root["totalDoseMg"])) mg",
+                    "session \(view.id) of \(view.participant), number \(cell(view.number)); started \(cell(view.startedAt)), ended \(cell(view.endedAt))",
+                    "total dose: \(view.totalDoseMg) mg",
                 ]
                 var doses = [["AT", "MIN FROM INITIAL", "KIND", "DOSE MG", "RUNNING TOTAL MG", "LOT"]]
-                for dose in objects(root["doses"]) {
+                for dose in view.doses {
                     doses.append([
-                        cell(dose["at"]), cell(dose["minutesFromInitialDose"]), cell(dose["kind"]),
-                        cell(dose["doseMg"]),
-                        cell(dose["runningTotalMg"]), cell(dose["lot"]),
+                        cell(dose.at), cell(dose.minutesFromInitialDose), dose.kind.rawValue, cell(dose.doseMg),
+                        cell(dose.runningTotalMg), dose.lot,
                     ])
                 }
                 lines.append(Table.render(doses))
                 var vitals = [["AT", "MIN FROM INITIAL", "SYSTOLIC", "DIASTOLIC", "HEART RATE", "TEMP C", "SPO2"]]
-                for reading in objects(root["vitals"]) {
+                for reading in view.vitals {
                     vitals.append([
-                        cell(reading["at"]), cell(reading["minutesFromInitialDose"]), cell(reading["systolic"]),
-                        cell(reading["diastolic"]),
-                        cell(reading["heartRate"]), cell(reading["temperatureC"]), cell(reading["spo2"]),
+                        cell(reading.at), cell(reading.minutesFromInitialDose), cell(reading.systolic),
+                        cell(reading.diastolic), cell(reading.heartRate), cell(reading.temperatureC),
+                        cell(reading.spo2),
                     ])
                 }
-                if case .object(let peaks)? = root["peaks"] {
-                    vitals.append([
-                        "peak", "", cell(peaks["systolic"]), cell(peaks["diastolic"]), cell(peaks["heartRate"]),
-                        cell(peaks["temperatureC"]),
-                        cell(peaks["spo2"]),
-                    ])
-                }
+                let peaks = view.peaks
+                vitals.append([
+                    "peak", "", cell(peaks.systolic), cell(peaks.diastolic), cell(peaks.heartRate),
+                    cell(peaks.temperatureC), cell(peaks.spo2),
+                ])
                 lines.append(Table.render(vitals))
-                lines.append(
-                    "adverse events: \(cell(root["adverseEvents"]).isEmpty ? "none" : cell(root["adverseEvents"]))")
+                let events = view.adverseEvents.joined(separator: ", ")
+                lines.append("adverse events: \(events.isEmpty ? "none" : events)")
                 return lines.joined(separator: "\n")
             }
         }
@@ -178,23 +176,18 @@ struct Inventory: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await query(server, "/v1/inventory", json: json) { root in
+            try await query(server, "/v1/inventory", as: LotList.self, json: json) { list in
                 var rows = [
                     [
                         "LOT", "SUBSTANCE", "RECEIVED", "DISPENSED", "WASTED", "DESTROYED", "ON HAND", "LAST COUNT",
                         "DIFFERENCE",
                     ]
                 ]
-                for lot in objects(root["lots"]) {
-                    var counted = "", difference = ""
-                    if case .object(let count)? = lot["lastCount"] {
-                        counted = "\(cell(count["countedMg"])) (\(cell(count["at"])))"
-                        difference = cell(count["differenceMg"])
-                    }
+                for lot in list.lots {
                     rows.append([
-                        cell(lot["lot"]), cell(lot["substance"]), cell(lot["receivedMg"]), cell(lot["dispensedMg"]),
-                        cell(lot["wastedMg"]),
-                        cell(lot["destroyedMg"]), cell(lot["onHandMg"]), counted, difference,
+                        lot.lot, cell(lot.substance), cell(lot.receivedMg), cell(lot.dispensedMg), cell(lot.wastedMg),
+                        cell(lot.destroyedMg), cell(lot.onHandMg),
+                        lot.lastCount.map { "\($0.countedMg) (\($0.at))" } ?? "", cell(lot.lastCount?.differenceMg),
                     ])
                 }
                 return Table.render(rows) + "\n(quantities in mg)"
@@ -218,20 +211,20 @@ struct AdverseEvents: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await query(server, "/v1/adverse-events" + (open ? "?open=true" : ""), json: json) { root in
+            try await query(
+                server, "/v1/adverse-events" + (open ? "?open=true" : ""), as: AdverseEventList.self, json: json
+            ) { list in
                 var rows = [
                     [
                         "PARTICIPANT", "AE", "TERM", "GRADE", "SERIOUS", "EXPEDITED", "DAY 0", "DUE", "SUBMITTED",
                         "OUTCOME",
                     ]
                 ]
-                for event in objects(root["adverseEvents"]) {
+                for event in list.adverseEvents {
                     rows.append([
-                        cell(event["participant"]), cell(event["aeId"]), cell(event["term"]), cell(event["severity"]),
-                        cell(event["serious"]),
-                        cell(event["requiresExpeditedReport"]), cell(event["awareAt"]), cell(event["reportDueAt"]),
-                        cell(event["submittedAt"]),
-                        cell(event["outcome"]),
+                        event.participant, event.aeId, event.term, String(event.severity), cell(event.serious),
+                        cell(event.requiresExpeditedReport), cell(event.awareAt), cell(event.reportDueAt),
+                        cell(event.submittedAt), cell(event.outcome?.rawValue),
                     ])
                 }
                 return Table.render(rows)

@@ -36,6 +36,7 @@ public enum ConfigurationLoader {
         ("log.level", "info"),
         ("integrity.startupCheck", "tail"),
         ("integrity.verifyIntervalSeconds", "300"),
+        ("integrity.viewsCheckIntervalSeconds", "86400"),
         ("alerts.webhook.url", ""),
         ("alerts.webhook.severities", "urgent,critical"),
         ("alerts.webhook.maxAttempts", "8"),
@@ -296,6 +297,8 @@ public enum ConfigurationLoader {
         default: throw ConfigurationError(key: "integrity.startupCheck", "must be tail or full")
         }
         configuration.verifyIntervalSeconds = try integer("integrity.verifyIntervalSeconds", in: 0...86_400 * 7)
+        configuration.viewsCheckIntervalSeconds = try integer(
+            "integrity.viewsCheckIntervalSeconds", in: 0...86_400 * 31)
         configuration.requestTimeoutSeconds = try integer("http.requestTimeoutSeconds", in: 1...3600)
         configuration.maxHeaderBytes = try integer("http.maxHeaderBytes", in: 1024...(1 << 20))
         configuration.maxConnections = try integer("http.maxConnections", in: 1...100_000)

@@ -70,6 +70,11 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// `integrity.verifyIntervalSeconds`: how often the log is verified from the last signed head while
     /// running (0: never).
     public var verifyIntervalSeconds = 300
+    /// `integrity.viewsCheckIntervalSeconds`: how often the read models are checked against a replay of the log
+    /// into a scratch file, in the background (0: never).
+    public var viewsCheckIntervalSeconds = 86_400
+    /// Not a file key: rebuild the read models from the log at start (`vigild --rebuild`).
+    public var rebuildViews = false
     /// `rules.*`: the safety thresholds.
     public var rules: RuleSettings = .default
     /// `alerts.webhook.url`: where alerts are POSTed (empty: no webhook).

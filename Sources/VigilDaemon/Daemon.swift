@@ -237,17 +237,23 @@ public enum Daemon {
             )
         }
         let engine = AlertEngine(
-            store: store, key: daemonKey, settings: settings.rules, broadcaster: broadcaster, webhook: webhook,
-            logger: logger,
-            metricsFactory: metricsFactory
+            store: store, database: views, key: daemonKey, settings: settings.rules, broadcaster: broadcaster,
+            webhook: webhook, clock: clock, logger: logger, metricsFactory: metricsFactory
         )
         let runner = ProjectionRunner(
-            store: store, database: views, clock: clock, logger: logger, metricsFactory: metricsFactory,
-            observer: { event, state in await engine.observe(event, state: state) }
+            store: store, database: views, settings: settings.rules, reactor: engine,
+            rebuild: configuration.rebuildViews, clock: clock, logger: logger, metricsFactory: metricsFactory
         )
+        let viewCheck = ViewCheckService(
+            storePath: configuration.databasePath, views: views,
+            interval: configuration.viewsCheckIntervalSeconds > 0
+                ? .seconds(configuration.viewsCheckIntervalSeconds) : nil,
+            runner: runner, logger: logger, metricsFactory: metricsFactory)
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
-            Self.health(store: store, projections: runner.currentStatus, clock: clock, stallSeconds: stall, gate: gate)
+            Self.health(
+                store: store, projections: runner.currentStatus, views: viewCheck.currentStatus, clock: clock,
+                stallSeconds: stall, gate: gate)
         }
         var api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
@@ -256,31 +262,22 @@ public enum Daemon {
             health: health
         )
         api.requestTimeout = .seconds(configuration.requestTimeoutSeconds)
-        api.readModels = ReadModels(database: views, utcOffsetSeconds: Int64(configuration.rules.utcOffsetMinutes) * 60)
-        {
-            runner.currentStatus.position
-        }
+        api.readModels = ReadModels(database: views, settings: settings.rules)
         api.clock = clock
         api.alertBroadcaster = broadcaster
-        let rules = settings.rules
-        api.doseCheck = { request in
-            let state = runner.state ?? ProjectionState()
-            return (
-                DoseCheck.evaluate(request, state: state, engine: engine, settings: rules.value, now: clock.now()),
-                state.position
-            )
-        }
+        api.doseCheck = { request in try await DoseCheck.evaluate(request, engine: engine, now: clock.now()) }
         var services: [any Service] = [
             StoreService(store: store),
             ProjectionService(runner: runner, database: views),
             AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
             AlertStreamService(broadcaster: broadcaster),
             IntegrityService(
-                store: store, gate: gate, engine: engine, runner: runner, clock: clock,
+                store: store, gate: gate, engine: engine, clock: clock,
                 interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
                 logger: logger,
                 startupFailure: startupFailure
             ),
+            viewCheck,
             HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
         ]
         if let webhook { services.append(webhook) }
@@ -301,8 +298,8 @@ public enum Daemon {
     /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged), the last
     /// commit failed (a full disk), the read models cannot be written, or an integrity check holds writes.
     static func health(
-        store: EventStore, projections: ProjectionRunner.Status?, clock: any WallClock, stallSeconds: Double,
-        gate: WriteGate? = nil
+        store: EventStore, projections: ProjectionRunner.Status?, views: ViewCheckService.Status? = nil,
+        clock: any WallClock, stallSeconds: Double, gate: WriteGate? = nil
     ) -> HealthReport {
         let head = store.head
         let (writerOK, detail) = writer(store: store, clock: clock, stallSeconds: stallSeconds)
@@ -320,6 +317,10 @@ public enum Daemon {
             let state = projections.failure ?? (projections.caughtUp ? "following" : "catching up")
             checks.append(
                 ("projections", projectionsOK, "\(state); at position \(projections.position) of \(head.size)"))
+        }
+        if let views {
+            healthy = healthy && views.mismatch == nil
+            checks.append(("views", views.mismatch == nil, views.mismatch ?? views.summary))
         }
         if let gate {
             let refusal = gate.refusal

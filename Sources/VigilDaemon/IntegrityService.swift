@@ -17,7 +17,6 @@ struct IntegrityService: Service {
     let store: EventStore
     let gate: WriteGate
     let engine: AlertEngine
-    let runner: ProjectionRunner
     let clock: any WallClock
     let interval: Duration?
     let logger: Logger
@@ -95,17 +94,8 @@ struct IntegrityService: Service {
 
     func run() async throws {
         if let startupFailure { await raise(startupFailure) }
-        guard let interval else {
-            try? await gracefulShutdown()
-            return
-        }
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
-            guard gate.refusal == nil else { continue }
+        await repeatEvery(interval) {
+            guard gate.refusal == nil else { return }
             switch await Self.check(store.path, full: false) {
             case .success(let report):
                 if let failure = report.failure {
@@ -122,13 +112,19 @@ struct IntegrityService: Service {
         }
     }
 
-    /// Raises the alert once the read models have caught up (they tell whether it was raised before).
+    /// Raises the alert (once: its identity is the failure's position and reason).
     private func raise(_ failure: VerificationFailure) async {
-        while !runner.currentStatus.caughtUp && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(100))
+        var delay = Duration.milliseconds(100)
+        while !Task.isShuttingDownGracefully {
+            do {
+                return try await engine.raiseIntegrityFailure(
+                    position: failure.position, reason: failure.reason, now: clock.now())
+            } catch {
+                logger.error(
+                    "integrity_failure could not be raised yet; retrying", metadata: ["alert.error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
         }
-        guard let state = runner.state else { return }
-        await engine.raiseIntegrityFailure(
-            position: failure.position, reason: failure.reason, state: state, now: clock.now())
     }
 }

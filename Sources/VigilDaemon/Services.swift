@@ -25,14 +25,7 @@ struct HeadSigningService: Service {
 
     func run() async throws {
         var lastSigned: Int64 = -1
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                break
-            }
-            await sign(lastSigned: &lastSigned)
-        }
+        await repeatEvery(interval) { await sign(lastSigned: &lastSigned) }
         await sign(lastSigned: &lastSigned)
     }
 

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import VigilModel
+import VigilProjections
 
 /// An HTTP error with a stable code, answered as `{"error": {"code": ..., "message": ...}}`.
 ///
@@ -56,7 +57,18 @@ public enum JSONResponse {
     public static func make(status: HTTPResponse.Status, _ value: JSONValue) -> Response {
         var bytes = JSONWriter.bytes(value)
         bytes.append(0x0A)
-        return Response(
+        return make(status: status, bytes: bytes)
+    }
+
+    /// A read model in its one JSON encoding (``ViewCoding``).
+    public static func make(status: HTTPResponse.Status, view: some Encodable) throws -> Response {
+        var bytes = [UInt8](try ViewCoding.encode(view))
+        bytes.append(0x0A)
+        return make(status: status, bytes: bytes)
+    }
+
+    static func make(status: HTTPResponse.Status, bytes: [UInt8]) -> Response {
+        Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))

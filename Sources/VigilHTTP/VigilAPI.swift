@@ -44,7 +44,7 @@ public struct VigilAPI: Sendable {
     /// Live alerts for the Server-Sent Events stream.
     public var alertBroadcaster: AlertBroadcaster?
     /// Dry-run dose checks; nil without the alert engine.
-    public var doseCheck: (@Sendable (DoseCheck.Request) -> (candidates: [AlertCandidate], asOf: Int64))?
+    public var doseCheck: (@Sendable (DoseCheck.Request) async throws -> (candidates: [AlertCandidate], asOf: Int64))?
 
     public var store: EventStore { ingestor.store }
 
@@ -259,7 +259,8 @@ public struct VigilAPI: Sendable {
             status = parsed
         }
         let participant = query["participant"].map(String.init)
-        return JSONResponse.make(status: .ok, try await models().alerts(status: status, participant: participant))
+        return try JSONResponse.make(
+            status: .ok, view: try await models().alerts(status: status, participant: participant))
     }
 
     func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -268,7 +269,7 @@ public struct VigilAPI: Sendable {
         guard let view = try await models().participant(code, now: clock.now()) else {
             throw APIError(.notFound, code: "not_found", "no participant \(Self.printable(code))")
         }
-        return JSONResponse.make(status: .ok, view)
+        return try JSONResponse.make(status: .ok, view: view)
     }
 
     func session(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -277,12 +278,12 @@ public struct VigilAPI: Sendable {
         guard let view = try await models().session(id) else {
             throw APIError(.notFound, code: "not_found", "no session \(Self.printable(id))")
         }
-        return JSONResponse.make(status: .ok, view)
+        return try JSONResponse.make(status: .ok, view: view)
     }
 
     func inventory(_ request: Request) async throws -> Response {
         try authenticator.authorize(request, for: .log)
-        return JSONResponse.make(status: .ok, try await models().inventory())
+        return try JSONResponse.make(status: .ok, view: try await models().inventory())
     }
 
     func adverseEvents(_ request: Request) async throws -> Response {
@@ -293,7 +294,7 @@ public struct VigilAPI: Sendable {
         case "true": open = true
         default: throw APIError(.badRequest, code: "invalid_query", "open must be true or false")
         }
-        return JSONResponse.make(status: .ok, try await models().adverseEvents(openOnly: open))
+        return try JSONResponse.make(status: .ok, view: try await models().adverseEvents(openOnly: open))
     }
 
     /// Alerts as they are raised, acknowledged and resolved, as Server-Sent Events (`event: alert` or
@@ -305,19 +306,12 @@ public struct VigilAPI: Sendable {
             throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
         }
         let stream = broadcaster.subscribe()
-        var missed: [(Int64, JSONValue)] = []
-        if let text = request.headers[HTTPField.Name("Last-Event-ID")!], let last = Int64(text) {
-            if case .array(let alerts)? = try await models().alerts(status: nil).objectValue?["alerts"] {
-                for alert in alerts {
-                    if case .number(let number)? = alert.objectValue?["position"], let position = number.integerValue,
-                        position > last
-                    {
-                        missed.append((position, alert))
-                    }
-                }
+        let replay: [AlertView] =
+            if let text = request.headers[HTTPField.Name("Last-Event-ID")!], let last = Int64(text) {
+                try await models().alerts(after: last)
+            } else {
+                []
             }
-        }
-        let replay = missed
         return Response(
             status: .ok,
             headers: [
@@ -326,10 +320,11 @@ public struct VigilAPI: Sendable {
             ],
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: ": vigil alerts\n\n"))
-                for (position, alert) in replay {
+                for alert in replay {
                     try await writer.write(
-                        ByteBuffer(string: Self.event(AlertBroadcaster.Kind.raised.rawValue, id: position, data: alert))
-                    )
+                        ByteBuffer(
+                            bytes: try Self.event(
+                                AlertBroadcaster.Kind.raised.rawValue, id: alert.position, data: alert)))
                 }
                 for await message in stream.cancelOnGracefulShutdown() {
                     switch message {
@@ -337,7 +332,7 @@ public struct VigilAPI: Sendable {
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                     case .alert(let view, let position, let kind):
                         try await writer.write(
-                            ByteBuffer(string: Self.event(kind.rawValue, id: position, data: view.json)))
+                            ByteBuffer(bytes: try Self.event(kind.rawValue, id: position, data: view)))
                     }
                 }
                 try await writer.finish(nil)
@@ -345,8 +340,9 @@ public struct VigilAPI: Sendable {
         )
     }
 
-    static func event(_ name: String, id: Int64, data: JSONValue) -> String {
-        "id: \(id)\nevent: \(name)\ndata: \(JSONWriter.string(data))\n\n"
+    /// One Server-Sent Event: the alert in its one JSON encoding on a single `data:` line.
+    static func event(_ name: String, id: Int64, data: AlertView) throws -> [UInt8] {
+        Array("id: \(id)\nevent: \(name)\ndata: ".utf8) + (try ViewCoding.encode(data)) + Array("\n\n".utf8)
     }
 
     /// Which rules would fire if this dose were dispensed now; nothing is stored.
@@ -372,7 +368,7 @@ public struct VigilAPI: Sendable {
         } catch let error as JSONParseError {
             throw APIError(.badRequest, code: "malformed_envelope", "the dose check is not valid JSON: \(error.reason)")
         }
-        let (candidates, asOf) = doseCheck(check)
+        let (candidates, asOf) = try await doseCheck(check)
         let fired: [JSONValue] = candidates.map {
             .object(
                 JSONObject([

@@ -31,19 +31,17 @@ public enum LedgerExport {
     public static func csv(
         from: CalendarDate, to: CalendarDate, anchors: [AnchorChange], entries: (Int64) async throws -> [StoredEntry]
     ) async throws -> String {
-        var state = LogReplay.initialState(anchors: anchors)
+        var names = SignerNames(anchors: LogReplay.anchors(anchors))
         var rows: [Row] = []
         var substances: [String: String] = [:]
+        var position: Int64 = 0
         while true {
-            let batch = try await entries(state.position)
-            if batch.isEmpty { break }
-            let events = await LogReplay.decode(batch)
-            for (entry, event) in zip(batch, events) {
-                guard let event else {
-                    state.skip(to: entry.position)
-                    continue
-                }
-                state.apply(event)
+            let batch = try await entries(position)
+            guard let last = batch.last else { break }
+            position = last.position
+            for event in await LogReplay.decode(batch) {
+                guard let event else { continue }
+                names.apply(event)
                 switch event.payload.data {
                 case .inventoryReceived(let body):
                     substances[body.lot] = substances[body.lot] ?? body.substance
@@ -108,22 +106,22 @@ public enum LedgerExport {
                 daysSinceEpoch: row.event.payload.occurredAt.microsecondsSinceEpoch.floorDivided(by: 86_400_000_000))
             guard day >= from && day <= to else { continue }
             let payload = row.event.payload
-            let signatures = row.event.envelope.signatures
+            let signers = row.event.signers
             var fields = [
                 payload.occurredAt.rfc3339, row.event.recordedAt.rfc3339, String(row.event.position),
                 payload.id.description, row.activity,
                 row.lot, substances[row.lot] ?? "", row.quantity.description, balance.description,
                 payload.participant ?? "",
-                payload.session ?? "", details, state.name(of: signatures[0].keyID), signatures[0].keyID.hex, "author",
+                payload.session ?? "", details, names.name(of: signers[0]), signers[0].hex, "author",
             ]
             for index in 1...2 {
-                if index < signatures.count {
-                    fields += [state.name(of: signatures[index].keyID), signatures[index].keyID.hex, "witness"]
+                if index < signers.count {
+                    fields += [names.name(of: signers[index]), signers[index].hex, "witness"]
                 } else {
                     fields += ["", "", ""]
                 }
             }
-            fields += [String(payload.type.requiredWitnesses), String(signatures.count - 1)]
+            fields += [String(payload.type.requiredWitnesses), String(signers.count - 1)]
             lines.append(fields.map(field).joined(separator: ","))
         }
         for lot in totals.keys.sorted() {
@@ -148,6 +146,21 @@ public enum LedgerExport {
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+}
+
+/// The printed names of the log's signers as its events register them: bounded by the number of keys.
+struct SignerNames {
+    private var names: [KeyID: String] = [:]
+
+    init(anchors: [TrustAnchor]) {
+        for anchor in anchors { names[anchor.keyID] = anchor.name }
+    }
+
+    mutating func apply(_ event: StoredEvent) {
+        if case .keyRegistered(let body) = event.payload.data { names[body.keyID] = body.name }
+    }
+
+    func name(of key: KeyID) -> String { names[key] ?? "unknown key \(key.short)" }
 }
 
 extension String {

@@ -1,57 +1,86 @@
 public import VigilModel
 public import VigilStore
 
-/// Turns stored entries into decoded events, in parallel, and feeds them to a state in order.
+/// One stored event, decoded: what projections and the safety rules consume.
+public struct StoredEvent: Sendable {
+    public var position: Int64
+    public var recordedAt: Timestamp
+    /// Who signed it: the author first, then the witnesses in order.
+    public var signers: [KeyID]
+    public var payload: EventPayload
+
+    public init(position: Int64, recordedAt: Timestamp, signers: [KeyID], payload: EventPayload) {
+        precondition(!signers.isEmpty, "an event has its author's signature")
+        self.position = position
+        self.recordedAt = recordedAt
+        self.signers = signers
+        self.payload = payload
+    }
+
+    public var author: KeyID { signers[0] }
+    public var witnessCount: Int { signers.count - 1 }
+}
+
+/// Turns stored entries into decoded events, in parallel, and streams them in log order.
 public enum LogReplay {
     /// Decodes entries on every core; nil where an entry does not decode (the verifier would name it).
     public static func decode(_ entries: [StoredEntry]) async -> [StoredEvent?] {
-        await Parallel.map(entries, minimumChunk: 256) { entry in
-            guard let envelope = try? Envelope.decode(entry.envelope),
-                let payload = try? EventPayload.decode(envelope.payload, context: .replay)
-            else { return nil }
-            return StoredEvent(
-                position: entry.position, recordedAt: Timestamp(microsecondsSinceEpoch: entry.recordedAt),
-                envelope: envelope,
-                payload: payload
-            )
-        }
+        await Parallel.map(entries, minimumChunk: 256) { decode($0) }
     }
 
-    /// Applies every entry after `state`'s position up to `end` (nil: to the end of the log), in chunks that
-    /// `fetch(after, limit)` reads; each chunk is decoded on every core while the one before it is applied.
-    /// Returns the positions that did not decode.
-    public static func replay(
-        into state: inout ProjectionState, upTo end: Int64? = nil, chunk: Int = 8192,
-        fetch: (_ after: Int64, _ limit: Int) async throws -> [StoredEntry]
-    ) async throws -> [Int64] {
-        func next(after position: Int64) async throws -> [StoredEntry] {
+    /// Decodes one stored entry. It was validated when it was accepted, so its envelope is only skimmed for the
+    /// payload and the signers (strictly decoded when the skim finds anything unexpected); the payload is decoded
+    /// with the same rules as at ingest (`.replay`: no clock), so a stored event means what it meant then.
+    public static func decode(_ entry: StoredEntry) -> StoredEvent? {
+        let payloadBytes: [UInt8]
+        let signers: [KeyID]
+        if let skim = EnvelopeSkim.read(entry.envelope) {
+            (payloadBytes, signers) = (skim.payload, skim.signers)
+        } else if let envelope = try? Envelope.decode(entry.envelope) {
+            (payloadBytes, signers) = (envelope.payload, envelope.signatures.map(\.keyID))
+        } else {
+            return nil
+        }
+        guard let payload = try? EventPayload.decode(payloadBytes, context: .replay) else { return nil }
+        return StoredEvent(
+            position: entry.position, recordedAt: Timestamp(microsecondsSinceEpoch: entry.recordedAt),
+            signers: signers, payload: payload)
+    }
+
+    /// A chunk of the log: each entry with its decoded event (nil where it does not decode).
+    public typealias Chunk = [(entry: StoredEntry, event: StoredEvent?)]
+
+    /// Reads the log after `start` up to `end` (nil: its end when reached) in chunks that `fetch(after, limit)`
+    /// returns, and hands each chunk to `body` in order. The next chunk is read and decoded on every core while
+    /// `body` works on the current one.
+    public static func stream(
+        after start: Int64, upTo end: Int64? = nil, chunk: Int = 8192,
+        fetch: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [StoredEntry],
+        _ body: (Chunk) async throws -> Void
+    ) async throws {
+        @Sendable func next(after position: Int64) async throws -> Chunk {
             let limit = end.map { Int(min(Int64(chunk), $0 - position)) } ?? chunk
-            return limit > 0 ? try await fetch(position, limit) : []
+            guard limit > 0 else { return [] }
+            let entries = try await fetch(position, limit)
+            return Array(zip(entries, await decode(entries)))
         }
-        var undecodable: [Int64] = []
-        var entries = try await next(after: state.position)
-        var decoding = entries.isEmpty ? nil : Task { [entries] in await decode(entries) }
-        while let current = decoding {
-            let applying = entries
-            let events = await current.value
-            entries = try await next(after: applying.last!.position)
-            decoding = entries.isEmpty ? nil : Task { [entries] in await decode(entries) }
-            for (entry, event) in zip(applying, events) {
-                if let event {
-                    state.apply(event)
-                } else {
-                    state.skip(to: entry.position)
-                    undecodable.append(entry.position)
-                }
+        var current = try await next(after: start)
+        while let last = current.last {
+            let prefetch = Task { try await next(after: last.entry.position) }
+            do {
+                try await body(current)
+            } catch {
+                prefetch.cancel()
+                throw error
             }
+            current = try await prefetch.value
         }
-        return undecodable
     }
 
-    /// The initial state: every trust anchor ever recorded, for the printed names of their signatures.
-    public static func initialState(anchors: [AnchorChange]) -> ProjectionState {
+    /// Every trust anchor ever recorded, for the printed names of their signatures.
+    public static func anchors(_ history: [AnchorChange]) -> [TrustAnchor] {
         var seen: [KeyID: TrustAnchor] = [:]
-        for change in anchors where change.kind == .added { seen[change.anchor.keyID] = change.anchor }
-        return ProjectionState(anchors: seen.values.sorted { $0.keyID < $1.keyID })
+        for change in history where change.kind == .added { seen[change.anchor.keyID] = change.anchor }
+        return seen.values.sorted { $0.keyID < $1.keyID }
     }
 }

@@ -5,22 +5,15 @@ public import VigilModel
 /// Where the read models live: a SQLite file of their own beside the event store, so that writing views never
 /// takes the event store's write lock.
 ///
-/// One table per projection (`view_<name>`: key, JSON document, and the columns queries filter on) and one
-/// checkpoint row: the log position every view reflects and each projection's digest. Views and checkpoint are
-/// written in one transaction.
+/// The views are tables updated in place (``ViewWriter``), read through indexes (``ViewTables``), with the
+/// checkpoint written in the same transaction as the changes it covers. A file written by another version of
+/// the views is emptied on open, and the views are rebuilt from the log.
 public final class ProjectionDatabase: Sendable {
     public let path: String
-    let database: DatabasePool
-
-    /// The checkpoint: how far the views reflect the log, and their digests there.
-    public struct Checkpoint: Sendable, Equatable {
-        public var position: Int64
-        public var digests: [ProjectionState.Projection: ProjectionDigest]
-        public var schemaVersion: Int
-    }
-
-    /// Changes whenever what a view contains changes, so views from an older version are rebuilt.
-    public static let schemaVersion = 1
+    /// A pool for the live views (readers beside the writer); a queue for a scratch file.
+    let pool: any DatabaseWriter
+    /// Whether opening found views of another version (or none) and started them empty.
+    public let createdEmpty: Bool
 
     /// The projections file that goes with an event store file: `vigil.sqlite` → `vigil.projections.sqlite`.
     public static func defaultPath(forStore storePath: String) -> String {
@@ -29,227 +22,121 @@ public final class ProjectionDatabase: Sendable {
         return base + ".projections.sqlite"
     }
 
-    private init(path: String, database: DatabasePool) {
+    private init(path: String, pool: any DatabaseWriter, createdEmpty: Bool) {
         self.path = path
-        self.database = database
+        self.pool = pool
+        self.createdEmpty = createdEmpty
     }
 
+    /// Opens (creating if needed) the views at `path`; views of another schema version are dropped.
     public static func open(path: String) throws -> ProjectionDatabase {
         var configuration = Configuration()
         configuration.label = "vigil.projections"
         configuration.busyMode = .timeout(10)
-        let database = try DatabasePool(path: path, configuration: configuration)
-        // Views can always be rebuilt from the log: NORMAL durability is enough here.
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-views") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE view_signers (key TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE view_inventory (key TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE view_participants (key TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE view_sessions (key TEXT PRIMARY KEY, participant TEXT, doc BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE view_adverse_events (
-                        key TEXT PRIMARY KEY, participant TEXT, open INTEGER NOT NULL, doc BLOB NOT NULL
-                    ) WITHOUT ROWID;
-                    CREATE INDEX view_adverse_events_open ON view_adverse_events (open);
-                    CREATE TABLE view_alerts (
-                        key TEXT PRIMARY KEY, participant TEXT, rule TEXT NOT NULL, status TEXT NOT NULL,
-                        position INTEGER NOT NULL, doc BLOB NOT NULL
-                    ) WITHOUT ROWID;
-                    CREATE INDEX view_alerts_status ON view_alerts (status, position);
-                    CREATE INDEX view_alerts_participant ON view_alerts (participant, position);
-                    CREATE TABLE checkpoint (
-                        id INTEGER PRIMARY KEY CHECK (id = 1),
-                        position INTEGER NOT NULL,
-                        digests TEXT NOT NULL,
-                        schema_version INTEGER NOT NULL,
-                        updated_at INTEGER NOT NULL
-                    );
-                    """
-            )
+        configuration.maximumReaderCount = 3
+        configuration.prepareDatabase { db in
+            // A bounded page cache per connection: the views' memory does not grow with their size.
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? 2048 : 16384)")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
-        try migrator.migrate(database)
-        return ProjectionDatabase(path: path, database: database)
+        // Views can always be rebuilt from the log: GRDB's NORMAL durability in WAL mode is enough here. A power
+        // loss may take the last flushes back, checkpoint included, and they are applied again.
+        return try prepare(path: path, DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// Opens a new scratch file for a rebuild or a check: one connection, no journal and no syncing (a scratch
+    /// file that a crash interrupts is thrown away), a larger page cache. Moved into place, it opens as views.
+    static func openScratch(path: String) throws -> ProjectionDatabase {
+        var configuration = Configuration()
+        configuration.label = "vigil.projections.scratch"
+        configuration.journalMode = .default
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = OFF")
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        return try prepare(path: path, DatabaseQueue(path: path, configuration: configuration))
+    }
+
+    private static func prepare(path: String, _ pool: some DatabaseWriter) throws -> ProjectionDatabase {
+        let createdEmpty = try pool.write { db -> Bool in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            guard version != ViewSchema.version else { return false }
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            for table in tables { try db.execute(sql: "DROP TABLE \(table.quotedDatabaseIdentifier)") }
+            try db.execute(sql: ViewSchema.create)
+            try db.execute(sql: "PRAGMA user_version = \(ViewSchema.version)")
+            return true
+        }
+        return ProjectionDatabase(path: path, pool: pool, createdEmpty: createdEmpty)
     }
 
     public func close() throws {
-        try database.close()
+        try pool.close()
     }
 
-    public func checkpoint() async throws -> Checkpoint? {
-        try await database.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT position, digests, schema_version FROM checkpoint WHERE id = 1")
-            else {
-                return nil
+    /// Writes everything from the WAL (if any) into the file and closes it, so the file alone holds the views
+    /// (before it is moved into place).
+    func closeIntoOneFile() throws {
+        if pool is DatabasePool { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
+        try pool.close()
+    }
+
+    /// Reads the views in one read transaction: a consistent snapshot at one checkpoint.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (ViewTables) throws -> T) async throws -> T {
+        try await pool.read { db in try body(ViewTables(db)) }
+    }
+
+    /// Changes the views in one transaction: all of it is committed, or none.
+    public func write<T: Sendable>(
+        settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
+    ) async throws -> T {
+        try await pool.write { db in try body(ViewWriter(db, settings: settings)) }
+    }
+
+    /// Runs `body` on the views in a transaction that is rolled back: what would happen, with nothing kept.
+    public func dryRun<T: Sendable>(
+        settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
+    ) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction {
+                result = try body(ViewWriter(db, settings: settings))
+                return .rollback
             }
-            var digests: [ProjectionState.Projection: ProjectionDigest] = [:]
-            if case .object(let object)? = try? JSONParser.parse(Array((row[1] as String).utf8)) {
-                for member in object.members {
-                    if let projection = ProjectionState.Projection(rawValue: member.key),
-                        case .string(let hex) = member.value,
-                        let digest = ProjectionDigest(hex: hex)
-                    {
-                        digests[projection] = digest
-                    }
-                }
-            }
-            return Checkpoint(position: row[0], digests: digests, schemaVersion: row[2])
+            return result!
         }
     }
 
-    /// Writes the changed views and the new checkpoint in one transaction.
-    ///
-    /// - Parameter documents: per projection, each changed key with its document's bytes (nil: delete).
-    public func write(
-        _ documents: [ProjectionState.Projection: [(key: String, bytes: [UInt8]?, state: ViewColumns)]],
-        position: Int64, digests: ProjectionDigests, now: Timestamp
-    ) async throws {
-        try await database.write { db in
-            for (projection, rows) in documents {
-                let table = "view_" + projection.rawValue
-                for row in rows {
-                    guard let bytes = row.bytes else {
-                        try db.execute(sql: "DELETE FROM \(table) WHERE key = ?", arguments: [row.key])
-                        continue
-                    }
-                    switch projection {
-                    case .sessions:
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO view_sessions (key, participant, doc) VALUES (?, ?, ?)",
-                            arguments: [row.key, row.state.participant, Data(bytes)]
-                        )
-                    case .adverseEvents:
-                        try db.execute(
-                            sql:
-                                "INSERT OR REPLACE INTO view_adverse_events (key, participant, open, doc) VALUES (?, ?, ?, ?)",
-                            arguments: [row.key, row.state.participant, row.state.open ? 1 : 0, Data(bytes)]
-                        )
-                    case .alerts:
-                        try db.execute(
-                            sql: """
-                                INSERT OR REPLACE INTO view_alerts (key, participant, rule, status, position, doc)
-                                VALUES (?, ?, ?, ?, ?, ?)
-                                """,
-                            arguments: [
-                                row.key, row.state.participant, row.state.rule ?? "", row.state.status ?? "",
-                                row.state.position,
-                                Data(bytes),
-                            ]
-                        )
-                    default:
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO \(table) (key, doc) VALUES (?, ?)",
-                            arguments: [row.key, Data(bytes)])
-                    }
-                }
-            }
-            var digestObject = JSONObject()
-            for projection in ProjectionState.Projection.allCases {
-                digestObject[projection.rawValue] = .string(digests.digest(projection).hex)
-            }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO checkpoint (id, position, digests, schema_version, updated_at) VALUES (1, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    position, JSONWriter.string(.object(digestObject)), Self.schemaVersion, now.microsecondsSinceEpoch,
-                ]
-            )
-        }
+    /// ``write(settings:_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
+    public func writeBlocking<T>(settings: RuleSettings, _ body: (ViewWriter) throws -> T) throws -> T {
+        try pool.write { db in try body(ViewWriter(db, settings: settings)) }
     }
 
-    /// Drops every view and the checkpoint (before a rebuild).
+    /// ``read(_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
+    public func readBlocking<T>(_ body: (ViewTables) throws -> T) throws -> T {
+        try pool.read { db in try body(ViewTables(db)) }
+    }
+
+    public func checkpoint() async throws -> ViewTables.Checkpoint {
+        try await read { try $0.checkpoint() }
+    }
+
+    /// Empties the views and the deadlines and moves the checkpoint back to the start of the log, for a rebuild.
+    /// How far the rules have run, and the alerts decided and not yet projected, are kept.
     public func reset() async throws {
-        try await database.write { db in
-            for projection in ProjectionState.Projection.allCases {
-                try db.execute(sql: "DELETE FROM view_\(projection.rawValue)")
-            }
-            try db.execute(sql: "DELETE FROM checkpoint")
+        try await pool.write { db in
+            for table in ViewSchema.projections.flatMap(\.tables) { try db.execute(sql: "DELETE FROM \(table.name)") }
+            try db.execute(sql: "DELETE FROM deadlines")
+            try db.execute(sql: "UPDATE checkpoint SET position = 0 WHERE id = 1")
         }
     }
 
-    /// The digests of the views as they are on disk, computed from every stored document.
-    public func digestsOnDisk() async throws -> [ProjectionState.Projection: ProjectionDigest] {
-        try await database.read { db in
-            var digests: [ProjectionState.Projection: ProjectionDigest] = [:]
-            for projection in ProjectionState.Projection.allCases {
-                var digest = ProjectionDigest()
-                let rows = try Row.fetchCursor(db, sql: "SELECT key, doc FROM view_\(projection.rawValue)")
-                while let row = try rows.next() {
-                    let key: String = row[0]
-                    try row.withUnsafeData(atIndex: 1) { data in
-                        digest.add(
-                            ProjectionDigest.hash(
-                                projection: projection.rawValue, key: key, document: [UInt8](data ?? Data())))
-                    }
-                }
-                digests[projection] = digest
-            }
-            return digests
-        }
-    }
-
-    // MARK: - Reads
-
-    public func document(_ projection: ProjectionState.Projection, key: String) async throws -> JSONValue? {
-        try await database.read { db in
-            guard
-                let data = try Data.fetchOne(
-                    db, sql: "SELECT doc FROM view_\(projection.rawValue) WHERE key = ?", arguments: [key])
-            else {
-                return nil
-            }
-            return try JSONParser.parse([UInt8](data))
-        }
-    }
-
-    /// Documents of a projection matching an SQL condition over its filter columns (with `?` for `arguments`).
-    func documents(
-        _ projection: ProjectionState.Projection, where condition: String = "1", arguments: [String] = [],
-        orderBy: String = "key"
-    ) async throws -> [JSONValue] {
-        try await database.read { db in
-            try Data.fetchAll(
-                db, sql: "SELECT doc FROM view_\(projection.rawValue) WHERE \(condition) ORDER BY \(orderBy)",
-                arguments: StatementArguments(arguments)
-            )
-            .map { try JSONParser.parse([UInt8]($0)) }
-        }
-    }
-}
-
-/// The filter columns stored beside a view's document.
-public struct ViewColumns: Sendable {
-    public var participant: String?
-    public var open = false
-    public var rule: String?
-    public var status: String?
-    public var position: Int64 = 0
-
-    public init() {}
-
-    /// The columns of a view in `state`.
-    static func of(_ projection: ProjectionState.Projection, key: String, in state: ProjectionState) -> ViewColumns {
-        var columns = ViewColumns()
-        switch projection {
-        case .sessions:
-            columns.participant = state.sessions[key]?.participant
-        case .adverseEvents:
-            let view = state.adverseEvents[key]
-            columns.participant = view?.participant
-            columns.open = view?.isOpen ?? false
-        case .alerts:
-            if let id = EventID(key), let view = state.alerts[id] {
-                columns.participant = view.participant
-                columns.rule = view.rule.rawValue
-                columns.status = view.status.rawValue
-                columns.position = view.position
-            }
-        default:
-            break
-        }
-        return columns
+    /// A connection that keeps reading the views as they are now, whatever is written after (for checks).
+    func snapshot() throws -> DatabaseSnapshot {
+        guard let pool = pool as? DatabasePool else { throw ViewError("a scratch file has no snapshots") }
+        return try pool.makeSnapshot()
     }
 }

@@ -1,74 +1,227 @@
 import Foundation
+import GRDB
 public import VigilModel
 import VigilStore
 
-/// Rebuilds the read models from the log offline (`vigilctl rebuild`) and proves whether the rebuild
-/// reproduced what was there: at the old checkpoint's position, each projection's digest is compared.
+/// Rebuilds the read models from the log, and checks views against a rebuild.
+///
+/// Both replay the log into a scratch file beside the views, in large transactions, decoding on every core
+/// while applying; memory stays bounded by the chunk size whatever the log's length. Views are compared
+/// projection by projection with ``ViewDigest`` (their rows in key order) at the position the views claimed,
+/// and a difference is named by table and key.
 public enum ProjectionRebuild {
     public struct Report: Sendable {
-        public var eventsReplayed: Int64
+        /// The log position the rebuild reached (or, for a check, the views' checkpoint it replayed to).
+        public var position: Int64
         public var seconds: Double
-        /// The previous checkpoint's position, if there was one.
+        /// The views' checkpoint before the rebuild, if there were views of this version.
         public var previousPosition: Int64?
-        /// Projections whose digest at the previous checkpoint differs from the one stored there.
-        public var mismatched: [ProjectionState.Projection]
+        /// Projections whose rows differ from a replay of the log up to `previousPosition`.
+        public var mismatched: [Projection]
+        /// For each mismatched projection, where it first differs.
+        public var differences: [String]
         public var undecodable: [Int64]
-        public var digests: ProjectionDigests
 
-        public var eventsPerSecond: Double { seconds > 0 ? Double(eventsReplayed) / seconds : 0 }
+        public var eventsPerSecond: Double { seconds > 0 ? Double(position) / seconds : 0 }
     }
 
+    /// Events per transaction when replaying.
+    static let chunk = 16384
+
+    /// Rebuilds the views at `projectionsPath` from the store: replays the log into a new file, compares it with
+    /// the old views at their checkpoint, replays the rest, and puts the new file in place of the old one.
+    ///
+    /// Run it with the daemon stopped. The safety rules (`reactor`) run for the events after the position the
+    /// old views had evaluated; alerts they decide wait in the new views' outbox for the daemon to append.
     public static func run(
-        storePath: String, projectionsPath: String, now: Timestamp = SystemWallClock().now()
+        storePath: String, projectionsPath: String, settings: RuleSettings = .default,
+        reactor: (any ProjectionReactor)? = nil, now: @escaping @Sendable () -> Timestamp = { SystemWallClock().now() }
     ) async throws -> Report {
         let reader = try LogReader(path: storePath)
         defer { reader.close() }
-        let views = try ProjectionDatabase.open(path: projectionsPath)
-        defer { try? views.close() }
-        let previous = try await views.checkpoint()
         let started = ContinuousClock.now
-        var state = LogReplay.initialState(anchors: try reader.anchorHistory())
-        var undecodable: [Int64] = []
-        var mismatched: [ProjectionState.Projection] = []
-        // Replay up to the previous checkpoint (views of this schema version), compare digests there ...
-        if let previous, previous.schemaVersion == ProjectionDatabase.schemaVersion {
-            undecodable += try await LogReplay.replay(into: &state, upTo: previous.position) {
-                try reader.entries(after: $0, limit: $1)
-            }
-            // A log shorter than the checkpoint means the views claimed what the log does not hold.
-            mismatched =
-                state.position == previous.position
-                ? compare(state, with: previous) : ProjectionState.Projection.allCases
+        let scratchPath = projectionsPath + ".rebuild"
+        try removeDatabase(at: scratchPath)
+        let scratch = try ProjectionDatabase.openScratch(path: scratchPath)
+        var old: ProjectionDatabase?
+        if FileManager.default.fileExists(atPath: projectionsPath) {
+            let views = try ProjectionDatabase.open(path: projectionsPath)
+            if views.createdEmpty { try views.close() } else { old = views }
         }
-        // ... then the rest of the log.
-        undecodable += try await LogReplay.replay(into: &state) { try reader.entries(after: $0, limit: $1) }
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        _ = state.takeChanges()
-        try await views.reset()
-        var digests = ProjectionDigests()
-        var documents: [ProjectionState.Projection: [(key: String, bytes: [UInt8]?, state: ViewColumns)]] = [:]
-        for projection in ProjectionState.Projection.allCases {
-            documents[projection] = state.keys(projection).sorted().map { key in
-                (
-                    key, digests.update(projection, key: key, document: state.document(projection, key: key)),
-                    ViewColumns.of(projection, key: key, in: state)
-                )
+        var report = Report(
+            position: 0, seconds: 0, previousPosition: nil, mismatched: [], differences: [], undecodable: [])
+        do {
+            var evaluated: Int64 = 0
+            if let old {
+                let previous = try await old.checkpoint()
+                report.previousPosition = previous.position
+                evaluated = previous.evaluated
+                try await carryOutbox(from: old, to: scratch, evaluated: evaluated)
             }
+            try await seed(scratch, anchors: LogReplay.anchors(try reader.anchorHistory()), settings: settings)
+            if let old, let previous = report.previousPosition {
+                report.position = try await replay(
+                    reader, into: scratch, upTo: previous, evaluated: evaluated, settings: settings, reactor: reactor,
+                    now: now, undecodable: &report.undecodable)
+                if report.position == previous {
+                    (report.mismatched, report.differences) = try await compare(old, scratch)
+                } else {
+                    // The old views claimed more of the log than it holds.
+                    report.mismatched = Projection.allCases
+                    report.differences = [
+                        "the views' checkpoint \(previous) is beyond the log's end \(report.position)"
+                    ]
+                }
+                try old.close()
+            }
+            report.position = try await replay(
+                reader, into: scratch, upTo: nil, evaluated: evaluated, settings: settings, reactor: reactor, now: now,
+                undecodable: &report.undecodable)
+            try scratch.closeIntoOneFile()
+        } catch {
+            try? old?.close()
+            try? scratch.close()
+            try? removeDatabase(at: scratchPath)
+            throw error
         }
-        try await views.write(documents, position: state.position, digests: digests, now: now)
-        return Report(
-            eventsReplayed: state.position, seconds: seconds, previousPosition: previous?.position,
-            mismatched: mismatched,
-            undecodable: undecodable, digests: digests
-        )
+        try removeDatabase(at: projectionsPath)
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: scratchPath + suffix) {
+            try FileManager.default.moveItem(atPath: scratchPath + suffix, toPath: projectionsPath + suffix)
+        }
+        report.seconds = (ContinuousClock.now - started) / .seconds(1)
+        return report
     }
 
-    static func compare(
-        _ state: ProjectionState, with checkpoint: ProjectionDatabase.Checkpoint
-    ) -> [ProjectionState.Projection] {
-        let digests = ProjectionDigests.of(state)
-        return ProjectionState.Projection.allCases.filter {
-            digests.digest($0) != (checkpoint.digests[$0] ?? ProjectionDigest())
+    /// Checks the views at `projectionsPath` against the log: replays the log into a scratch file up to the
+    /// views' checkpoint (as it is when the check starts) and compares. Nothing is changed; the daemon may run.
+    public static func check(
+        storePath: String, projectionsPath: String, scratchPath: String? = nil
+    ) async throws -> Report {
+        let views = try ProjectionDatabase.open(path: projectionsPath)
+        defer { try? views.close() }
+        return try await check(
+            storePath: storePath, views: views, scratchPath: scratchPath ?? projectionsPath + ".check")
+    }
+
+    /// Checks open views against the log (the daemon's periodic check), with a scratch file at `scratchPath`.
+    public static func check(
+        storePath: String, views: ProjectionDatabase, scratchPath: String,
+        pace: (@Sendable (_ events: Int) async -> Void)? = nil
+    ) async throws -> Report {
+        let reader = try LogReader(path: storePath)
+        defer { reader.close() }
+        let started = ContinuousClock.now
+        // What the views hold now, held still while the log is replayed.
+        let snapshot = try views.snapshot()
+        let target = try await snapshot.read { try ViewTables($0).checkpoint().position }
+        try removeDatabase(at: scratchPath)
+        let scratch = try ProjectionDatabase.openScratch(path: scratchPath)
+        defer {
+            try? scratch.close()
+            try? removeDatabase(at: scratchPath)
+        }
+        try await seed(scratch, anchors: LogReplay.anchors(try reader.anchorHistory()), settings: .default)
+        var report = Report(
+            position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
+        report.position = try await replay(
+            reader, into: scratch, upTo: target, evaluated: .max, settings: .default, reactor: nil,
+            now: { SystemWallClock().now() }, undecodable: &report.undecodable, pace: pace)
+        if report.position == target {
+            let expected = try await scratch.read { try ViewDigest.of($0.db) }
+            let found = try await snapshot.read { try ViewDigest.of($0) }
+            for projection in Projection.allCases where expected[projection] != found[projection] {
+                report.mismatched.append(projection)
+                let difference = try await snapshot.read { live in
+                    try scratch.pool.read { rebuilt in try ViewDigest.firstDifference(projection, live, rebuilt) }
+                }
+                report.differences.append("\(projection.rawValue): \(difference ?? "rows differ")")
+            }
+        } else {
+            report.mismatched = Projection.allCases
+            report.differences = ["the views' checkpoint \(target) is beyond the log's end \(report.position)"]
+        }
+        report.seconds = (ContinuousClock.now - started) / .seconds(1)
+        return report
+    }
+
+    // MARK: - Parts
+
+    /// Applies the log after the scratch views' checkpoint up to `end` (nil: the end), one transaction per chunk.
+    /// Returns the position reached.
+    static func replay(
+        _ reader: LogReader, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
+        settings: RuleSettings, reactor: (any ProjectionReactor)?, now: @escaping @Sendable () -> Timestamp,
+        undecodable: inout [Int64], pace: (@Sendable (_ events: Int) async -> Void)? = nil
+    ) async throws -> Int64 {
+        var position = try await views.checkpoint().position
+        var skipped: [Int64] = []
+        try await LogReplay.stream(
+            after: position, upTo: end, chunk: chunk, fetch: { try reader.entries(after: $0, limit: $1) }
+        ) { chunk in
+            let last = chunk.last!.entry.position
+            try await views.write(settings: settings) { writer in
+                for (_, event) in chunk {
+                    guard let event else { continue }
+                    try writer.apply(event)
+                    if let reactor, event.position > evaluated { try reactor.react(to: event, in: writer) }
+                }
+                try writer.setCheckpoint(
+                    position: last, evaluated: reactor != nil ? max(evaluated, last) : min(evaluated, last), now: now())
+            }
+            skipped += chunk.filter { $0.event == nil }.map(\.entry.position)
+            position = last
+            await pace?(chunk.count)
+        }
+        undecodable += skipped
+        return position
+    }
+
+    static func seed(_ views: ProjectionDatabase, anchors: [TrustAnchor], settings: RuleSettings) async throws {
+        try await views.write(settings: settings) { writer in
+            for anchor in anchors { try writer.seed(anchor) }
+        }
+    }
+
+    /// Keeps the alerts the old views had decided and not yet seen projected, and how far the rules had run.
+    static func carryOutbox(from old: ProjectionDatabase, to new: ProjectionDatabase, evaluated: Int64) async throws {
+        let rows = try await old.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT alert_id, rule, severity, session, payload, stored FROM outbox ORDER BY seq"
+            )
+            .map { row in
+                (row[0] as Data, row[1] as String, row[2] as String, row[3] as String?, row[4] as Data, row[5] as Bool)
+            }
+        }
+        try await new.pool.write { db in
+            for row in rows {
+                try db.execute(
+                    sql:
+                        "INSERT INTO outbox (alert_id, rule, severity, session, payload, stored) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [row.0, row.1, row.2, row.3, row.4, row.5])
+            }
+            try db.execute(sql: "UPDATE checkpoint SET evaluated = ? WHERE id = 1", arguments: [evaluated])
+        }
+    }
+
+    static func compare(_ old: ProjectionDatabase, _ new: ProjectionDatabase) async throws -> ([Projection], [String]) {
+        let found = try await old.read { try ViewDigest.of($0.db) }
+        let expected = try await new.read { try ViewDigest.of($0.db) }
+        var mismatched: [Projection] = []
+        var differences: [String] = []
+        for projection in Projection.allCases where found[projection] != expected[projection] {
+            mismatched.append(projection)
+            let difference = try await old.pool.read { live in
+                try new.pool.read { rebuilt in try ViewDigest.firstDifference(projection, live, rebuilt) }
+            }
+            differences.append("\(projection.rawValue): \(difference ?? "rows differ")")
+        }
+        return (mismatched, differences)
+    }
+
+    /// Removes a SQLite file with its WAL and shared-memory files.
+    static func removeDatabase(at path: String) throws {
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.removeItem(atPath: path + suffix)
         }
     }
 }

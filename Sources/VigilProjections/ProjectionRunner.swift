@@ -5,13 +5,24 @@ import Synchronization
 public import VigilModel
 public import VigilStore
 
+/// Something that acts on each event as it is projected, inside the flush (the safety rules).
+public protocol ProjectionReactor: Sendable {
+    /// Called for each event after the position up to which the rules have run, once it is applied, inside the
+    /// flush's transaction: what it writes (alerts decided) commits with the views, or not at all.
+    func react(to event: StoredEvent, in views: ViewWriter) throws
+
+    /// Called after each flush commits, and once at start: time to deliver what the flushes decided.
+    /// `updated` holds the alerts acknowledged or resolved by the flush.
+    func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async
+}
+
 /// Keeps the read models up to date with the log.
 ///
-/// At start it replays the log in memory up to the views' checkpoint and compares digests: equal, the views
-/// on disk are the log's; different (or from another schema version), they are rewritten. Then it follows
-/// each commit: new entries are applied and the changed views and the checkpoint written in one transaction.
-/// Ingest never waits for it. If writing fails (say the disk is full), health turns degraded, the error is
-/// logged and counted, and it retries with the changes kept, so nothing is skipped.
+/// At start it resumes from the views' checkpoint: only the events after it are applied. A full replay happens
+/// only when the views are new (first start, another schema version) or a rebuild is asked for. Then it follows
+/// each commit: new entries are applied in place and the checkpoint moved in the same transaction. Ingest never
+/// waits for it. If writing fails (say the disk is full), health turns degraded, the error is logged and
+/// counted, and the same events are tried again until they are written, so nothing is skipped or applied twice.
 public final class ProjectionRunner: Service, Sendable {
     public struct Status: Sendable, Equatable {
         /// The position every written view reflects.
@@ -20,34 +31,37 @@ public final class ProjectionRunner: Service, Sendable {
         public var caughtUp = false
         /// The last failure, while failing; nil when healthy.
         public var failure: String?
+        /// How many events this run applied (since start).
+        public var applied: Int64 = 0
     }
-
-    /// Something that wants every event after it is projected (the alert engine). Called for every event after
-    /// the checkpoint, before the checkpoint passes it; what it does must therefore be idempotent.
-    public typealias Observer = @Sendable (_ event: StoredEvent, _ state: ProjectionState) async -> Void
 
     let store: EventStore
     let database: ProjectionDatabase
+    let settings: Reloadable<RuleSettings>
+    let reactor: (any ProjectionReactor)?
+    let rebuild: Bool
     let clock: any WallClock
     let logger: Logger
-    let observer: Observer?
     private let status = Mutex(Status())
-    /// The state after the last batch applied, for readers that need more than the views (the alert scheduler).
-    private let published = Mutex<ProjectionState?>(nil)
     private let positionGauge: Gauge
     private let failures: Counter
     private let undecodable: Counter
-    static let batchSize = 2048
+    /// Events per flush while following; catching up reads larger chunks.
+    static let followChunk = 2048
+    static let catchUpChunk = 8192
 
     public init(
-        store: EventStore, database: ProjectionDatabase, clock: any WallClock = SystemWallClock(), logger: Logger,
-        metricsFactory: any MetricsFactory, observer: Observer? = nil
+        store: EventStore, database: ProjectionDatabase, settings: Reloadable<RuleSettings> = Reloadable(.default),
+        reactor: (any ProjectionReactor)? = nil, rebuild: Bool = false, clock: any WallClock = SystemWallClock(),
+        logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.store = store
         self.database = database
+        self.settings = settings
+        self.reactor = reactor
+        self.rebuild = rebuild
         self.clock = clock
         self.logger = logger
-        self.observer = observer
         positionGauge = Gauge(label: "vigil_projection_position", factory: metricsFactory)
         failures = Counter(label: "vigil_projection_failures_total", factory: metricsFactory)
         undecodable = Counter(label: "vigil_projection_undecodable_total", factory: metricsFactory)
@@ -55,137 +69,123 @@ public final class ProjectionRunner: Service, Sendable {
 
     public var currentStatus: Status { status.withLock { $0 } }
 
-    /// The read models' state as of the last batch, nil before the first one.
-    public var state: ProjectionState? { published.withLock { $0 } }
-
     public func run() async throws {
         let heads = store.heads()
-        var state = LogReplay.initialState(anchors: try await store.anchorHistory())
-        var digests = ProjectionDigests()
-        var pending: [ProjectionState.Projection: Set<String>] = [:]
-
-        // Start: rebuild the state in memory up to the checkpoint and check the views on disk against it.
-        let checkpoint = try await database.checkpoint()
-        if let checkpoint, checkpoint.schemaVersion == ProjectionDatabase.schemaVersion,
-            checkpoint.position <= store.head.size
-        {
-            try await catchUp(&state, to: checkpoint.position)
-            _ = state.takeChanges()
-            digests = ProjectionDigests.of(state)
-            // Compare with the views as they are on disk, not only with the digests the checkpoint claims.
-            let onDisk = try await database.digestsOnDisk()
-            let mismatched = ProjectionState.Projection.allCases.filter {
-                digests.digest($0) != (checkpoint.digests[$0] ?? ProjectionDigest())
-                    || digests.digest($0) != (onDisk[$0] ?? ProjectionDigest())
-            }
-            if mismatched.isEmpty {
-                logger.info(
-                    "read models verified against the log", metadata: ["projection.position": "\(checkpoint.position)"])
-            } else {
+        let anchors = LogReplay.anchors(try await store.anchorHistory())
+        var checkpoint = try await database.checkpoint()
+        if rebuild || checkpoint.position > store.head.size {
+            if checkpoint.position > store.head.size {
                 logger.error(
-                    "read models on disk differ from the log; rewriting them",
-                    metadata: [
-                        "projection.mismatched": "\(mismatched.map(\.rawValue).joined(separator: ","))",
-                        "projection.position": "\(checkpoint.position)",
-                    ]
-                )
-                failures.increment()
-                try await database.reset()
-                pending = Self.everything(in: state)
-                digests = ProjectionDigests()
-            }
-        } else {
-            if checkpoint != nil {
-                logger.notice("read models are from another version or ahead of the log; rebuilding them")
+                    "the read models claim more of the log than it holds; rebuilding them",
+                    metadata: ["projection.position": "\(checkpoint.position)", "log.size": "\(store.head.size)"])
+            } else {
+                logger.notice("rebuilding the read models, as asked")
             }
             try await database.reset()
+            checkpoint = try await database.checkpoint()
+        } else if database.createdEmpty {
+            logger.notice("the read models are new or from another version; building them from the log")
         }
-        status.withLock { $0.position = checkpoint.map { min($0.position, state.position) } ?? 0 }
-        if !pending.isEmpty { await flush(state: state, pending: &pending, digests: &digests) }
+        let rules = settings.value
+        try await database.write(settings: rules) { views in
+            for anchor in anchors { try views.seed(anchor) }
+        }
+        status.withLock { $0.position = checkpoint.position }
+        positionGauge.record(checkpoint.position)
+        logger.info(
+            "read models resume from their checkpoint",
+            metadata: [
+                "projection.position": "\(checkpoint.position)", "projection.evaluated": "\(checkpoint.evaluated)",
+                "log.size": "\(store.head.size)",
+            ])
+        // Alerts decided before a stop and not yet in the log go first.
+        await reactor?.flushed(database, updated: [])
 
+        do {
+            try await follow(heads, from: checkpoint, schedule: DeadlineSettings(rules))
+        } catch is CancellationError {
+            // Shutdown began while a flush was being retried or a chunk was in hand: it was not written, and
+            // the next start applies it from the checkpoint.
+        }
+    }
+
+    /// Applies what each commit added, until the store closes or shutdown begins.
+    private func follow(
+        _ heads: AsyncStream<Int64>, from checkpoint: ViewTables.Checkpoint, schedule start: DeadlineSettings
+    ) async throws {
+        var schedule = start
+        var evaluated = checkpoint.evaluated
+        var position = checkpoint.position
+        let store = self.store
         for await head in heads.cancelOnGracefulShutdown() {
-            while state.position < head && !Task.isShuttingDownGracefully {
-                let entries = try await store.entries(after: state.position, limit: Self.batchSize)
-                if entries.isEmpty { break }
-                let events = await LogReplay.decode(entries)
-                for (entry, event) in zip(entries, events) {
-                    guard let event else {
-                        state.skip(to: entry.position)
-                        undecodable.increment()
-                        logger.error(
-                            "a stored event does not decode; it is left out of the read models",
-                            metadata: ["event.position": "\(entry.position)"])
-                        continue
-                    }
-                    state.apply(event)
-                    // Before the checkpoint moves past the event, so what the observer appends (alerts) is
-                    // durable first: a crash in between repeats the observation, never loses it.
-                    if let observer { await observer(event, state) }
-                }
-                for (projection, keys) in state.takeChanges() { pending[projection, default: []].formUnion(keys) }
-                await flush(state: state, pending: &pending, digests: &digests)
-                published.withLock { $0 = state }
+            let now = DeadlineSettings(settings.value)
+            if now != schedule {
+                // The deadlines depend on these settings: derive them again, so the grid and the rule agree.
+                try await flushRetrying(settings: settings.value) { try $0.rescheduleAll() }
+                schedule = now
+                logger.notice("alert deadlines derived again for the new settings")
             }
-            let caughtUp = state.position >= head
-            if caughtUp { published.withLock { $0 = state } }
-            status.withLock { $0.caughtUp = $0.caughtUp || caughtUp }
+            guard position < head else {
+                status.withLock { $0.caughtUp = true }
+                continue
+            }
+            let chunk = head - position > Int64(Self.followChunk) ? Self.catchUpChunk : Self.followChunk
+            try await LogReplay.stream(
+                after: position, upTo: head, chunk: chunk, fetch: { try await store.entries(after: $0, limit: $1) }
+            ) {
+                chunk in
+                guard !Task.isShuttingDownGracefully else { throw CancellationError() }
+                let last = chunk.last!.entry.position
+                let evaluate = self.reactor != nil
+                let before = evaluated
+                let updated = try await self.flushRetrying(settings: self.settings.value) { views in
+                    for (_, event) in chunk {
+                        guard let event else { continue }
+                        try views.apply(event)
+                        if evaluate, event.position > before { try self.reactor?.react(to: event, in: views) }
+                    }
+                    try views.setCheckpoint(
+                        position: last, evaluated: evaluate ? max(before, last) : before, now: self.clock.now())
+                    return views.updatedAlerts
+                }
+                for (entry, event) in chunk where event == nil { self.reportUndecodable(entry.position) }
+                position = last
+                if evaluate { evaluated = max(evaluated, last) }
+                self.status.withLock {
+                    $0.position = last
+                    $0.applied += Int64(chunk.count)
+                }
+                self.positionGauge.record(last)
+                await self.reactor?.flushed(self.database, updated: updated)
+            }
+            status.withLock { $0.caughtUp = true }
         }
     }
 
-    /// Replays the log into `state` up to `position`, writing nothing.
-    private func catchUp(_ state: inout ProjectionState, to position: Int64) async throws {
-        let skipped = try await LogReplay.replay(into: &state, upTo: position) {
-            try await store.entries(after: $0, limit: $1)
-        }
-        for position in skipped {
-            undecodable.increment()
-            logger.error(
-                "a stored event does not decode; it is left out of the read models",
-                metadata: ["event.position": "\(position)"])
-        }
+    private func reportUndecodable(_ position: Int64) {
+        undecodable.increment()
+        logger.error(
+            "a stored event does not decode; it is left out of the read models (run vigilctl verify)",
+            metadata: ["event.position": "\(position)"])
     }
 
-    static func everything(in state: ProjectionState) -> [ProjectionState.Projection: Set<String>] {
-        var all: [ProjectionState.Projection: Set<String>] = [:]
-        for projection in ProjectionState.Projection.allCases { all[projection] = Set(state.keys(projection)) }
-        return all
-    }
-
-    /// Writes the pending views; on failure keeps them pending and retries until it succeeds or shutdown.
-    private func flush(
-        state: ProjectionState, pending: inout [ProjectionState.Projection: Set<String>],
-        digests: inout ProjectionDigests
-    ) async {
+    /// Writes one flush; on failure (nothing of it is kept) tries it again until it succeeds or shutdown begins.
+    private func flushRetrying<T: Sendable>(
+        settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
+    ) async throws -> T {
         var delay = Duration.milliseconds(100)
         while true {
-            var trial = digests
-            var documents: [ProjectionState.Projection: [(key: String, bytes: [UInt8]?, state: ViewColumns)]] = [:]
-            for (projection, keys) in pending {
-                documents[projection] = keys.sorted().map { key in
-                    let bytes = trial.update(projection, key: key, document: state.document(projection, key: key))
-                    return (key, bytes, ViewColumns.of(projection, key: key, in: state))
-                }
-            }
             do {
-                try await database.write(documents, position: state.position, digests: trial, now: clock.now())
-                digests = trial
-                pending = [:]
-                positionGauge.record(state.position)
+                let result = try await database.write(settings: settings, body)
                 let recovered = status.withLock { status -> Bool in
-                    defer {
-                        status.position = state.position
-                        status.failure = nil
-                    }
+                    defer { status.failure = nil }
                     return status.failure != nil
                 }
-                if recovered {
-                    logger.notice(
-                        "read models are being written again", metadata: ["projection.position": "\(state.position)"])
-                }
-                return
+                if recovered { logger.notice("read models are being written again") }
+                return result
             } catch {
                 failures.increment()
-                let described = Self.describe(error)
+                let described = String(describing: StoreError(error, while: "projections"))
                 let first = status.withLock { status -> Bool in
                     defer { status.failure = described }
                     return status.failure == nil
@@ -195,14 +195,23 @@ public final class ProjectionRunner: Service, Sendable {
                         "writing the read models failed; ingest goes on, views lag until it succeeds",
                         metadata: ["projection.error": "\(described)"])
                 }
-                guard !Task.isShuttingDownGracefully else { return }
+                guard !Task.isShuttingDownGracefully else { throw CancellationError() }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
     }
+}
 
-    static func describe(_ error: any Error) -> String {
-        String(describing: StoreError(error, while: "projections"))
+/// The rule settings the alert deadlines are derived with.
+struct DeadlineSettings: Equatable {
+    var followUp: FollowUpSchedule
+    var reminderDays: [Int]
+    var inventoryOverdueDays: Int
+
+    init(_ settings: RuleSettings) {
+        followUp = settings.followUp
+        reminderDays = [settings.reminderDayForSevenDayReports, settings.reminderDayForFifteenDayReports]
+        inventoryOverdueDays = settings.inventoryOverdueDays
     }
 }

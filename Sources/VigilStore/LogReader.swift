@@ -26,6 +26,11 @@ public final class LogReader: Sendable {
         try database.read { db in try EventStore.fetchEntries(db, after: position, limit: limit) }
     }
 
+    /// Whether the log holds an event with this id.
+    public func contains(eventID: EventID) throws -> Bool {
+        try database.read { db in try EventStore.contains(eventID, db) }
+    }
+
     public func anchorHistory() throws -> [AnchorChange] {
         try database.read { db in try EventStore.fetchAnchorChanges(db) }
     }

@@ -26,6 +26,9 @@ struct VigildCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Verify the whole log at start, not only from the last signed head.")
     var verifyFull = false
 
+    @Flag(name: .long, help: "Rebuild the read models from the log at start (they are current again once replayed).")
+    var rebuild = false
+
     func run() async throws {
         var configuration: VigilConfiguration
         do {
@@ -36,6 +39,7 @@ struct VigildCommand: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG
         }
         if verifyFull { configuration.fullStartupCheck = true }
+        if rebuild { configuration.rebuildViews = true }
         if checkConfig {
             print(
                 "configuration OK: database \(configuration.databasePath), listening on \(configuration.httpHost):\(configuration.httpPort), \(configuration.adminAnchors.count) admin key(s), \(configuration.tokens.count) token(s)"

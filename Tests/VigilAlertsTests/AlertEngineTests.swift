@@ -26,15 +26,15 @@ final class EngineFixture: Sendable {
         logger.logLevel = .critical
         store = try EventStore.open(path: folder + "/vigil.sqlite", anchors: keys.anchors, logger: logger)
         views = try ProjectionDatabase.open(path: folder + "/vigil.projections.sqlite")
+        let rules = Reloadable(settings)
         let engine = AlertEngine(
-            store: store, key: keys.daemon, settings: Reloadable(settings), broadcaster: AlertBroadcaster(),
-            webhook: nil, logger: logger,
-            metricsFactory: NOOPMetricsHandler.instance
+            store: store, database: views, key: keys.daemon, settings: rules, broadcaster: AlertBroadcaster(),
+            webhook: nil, logger: logger, metricsFactory: NOOPMetricsHandler.instance
         )
         self.engine = engine
         runner = ProjectionRunner(
-            store: store, database: views, logger: logger, metricsFactory: NOOPMetricsHandler.instance,
-            observer: { event, state in await engine.observe(event, state: state) }
+            store: store, database: views, settings: rules, reactor: engine, logger: logger,
+            metricsFactory: NOOPMetricsHandler.instance
         )
     }
 
@@ -196,19 +196,18 @@ final class EngineFixture: Sendable {
                         .sessionStarted(SessionStarted(number: 1)), participant: "P-0001", session: "P-0001-S1",
                         at: start), by: keys.clinician)
             }
-            let state = try #require(fixture.runner.state)
             // Day 3 ends on June 5th: days 1-3 are missed.
-            await fixture.engine.checkDeadlines(state: state, now: Timestamp(rfc3339: "2026-06-05T00:00:00Z")!)
-            await fixture.engine.checkDeadlines(state: state, now: Timestamp(rfc3339: "2026-06-05T00:00:01Z")!)
+            try await fixture.engine.checkDeadlines(now: Timestamp(rfc3339: "2026-06-05T00:00:00Z")!)
+            try await fixture.engine.checkDeadlines(now: Timestamp(rfc3339: "2026-06-05T00:00:01Z")!)
             var raised = try await fixture.raisedAlerts()
             #expect(raised.map(\.rule) == [.missedFollowUp, .missedFollowUp, .missedFollowUp])
             // A later tick, after a restart of the engine (fresh memory), adds only what is new.
             let again = AlertEngine(
-                store: fixture.store, key: keys.daemon, settings: Reloadable(RuleSettings()),
-                broadcaster: AlertBroadcaster(), webhook: nil,
-                logger: Logger(label: "test"), metricsFactory: NOOPMetricsHandler.instance
+                store: fixture.store, database: fixture.views, key: keys.daemon, settings: Reloadable(RuleSettings()),
+                broadcaster: AlertBroadcaster(), webhook: nil, logger: Logger(label: "test"),
+                metricsFactory: NOOPMetricsHandler.instance
             )
-            await again.checkDeadlines(state: state, now: Timestamp(rfc3339: "2026-06-06T00:00:00Z")!)
+            try await again.checkDeadlines(now: Timestamp(rfc3339: "2026-06-06T00:00:00Z")!)
             raised = try await fixture.raisedAlerts()
             #expect(raised.count == 4, "day 4 only")
             try await fixture.close()
@@ -240,14 +239,15 @@ final class EngineFixture: Sendable {
                         at: start), by: keys.clinician)
             }
             let size = fixture.store.head.size
-            let state = try #require(fixture.runner.state)
-            let fired = DoseCheck.evaluate(
+            let before = try await fixture.views.read { try ViewDigest.of($0.db) }
+            let fired = try await DoseCheck.evaluate(
                 DoseCheck.Request(
                     participant: "P-0001", session: "P-0001-S1", lot: "L-1", dose: Milligrams(100), kind: .initial),
-                state: state, engine: fixture.engine, settings: RuleSettings(), now: Fixtures.now()
-            )
+                engine: fixture.engine, now: Fixtures.now()
+            ).candidates
             #expect(Set(fired.map(\.rule)) == [.doseRegimen, .serotonergicComedication])
             #expect(fixture.store.head.size == size)
+            #expect(try await fixture.views.read { try ViewDigest.of($0.db) } == before, "the views are unchanged")
             try await fixture.close()
         }
     }

@@ -14,7 +14,7 @@ import VigilTestSupport
         harness.startSession("P-0100-S1")  // 2026-03-02 09:00 UTC
         harness.apply(.moodCheckCompleted(MoodCheckCompleted(day: 1, mood: 7)), at: harness.at(minutes: 0, days: 1))
         func due(_ text: String) -> [AlertCandidate] {
-            Deadlines.due(state: harness.state, now: Timestamp(rfc3339: text)!, settings: harness.settings)
+            harness.due(Timestamp(rfc3339: text)!)
         }
         #expect(due("2026-03-04T23:59:59Z").isEmpty, "day 1 was checked; day 2 is not over yet")
         let missed = due("2026-03-05T00:00:00Z")
@@ -34,11 +34,9 @@ import VigilTestSupport
         var harness = RuleHarness()
         harness.settings.utcOffsetMinutes = -300  // UTC-5
         harness.startSession("P-0100-S1")  // 2026-03-02 04:00 local
-        let due = Deadlines.due(
-            state: harness.state, now: Timestamp(rfc3339: "2026-03-04T04:59:59Z")!, settings: harness.settings)
+        let due = harness.due(Timestamp(rfc3339: "2026-03-04T04:59:59Z")!)
         #expect(due.isEmpty)
-        let later = Deadlines.due(
-            state: harness.state, now: Timestamp(rfc3339: "2026-03-04T05:00:00Z")!, settings: harness.settings)
+        let later = harness.due(Timestamp(rfc3339: "2026-03-04T05:00:00Z")!)
         #expect(later.count == 1)
     }
 
@@ -59,10 +57,7 @@ import VigilTestSupport
         let dayZero = harness.at(minutes: 0)
         report(&harness, [.hospitalization], awareAt: dayZero)
         func due(days: Double) -> [String] {
-            summary(
-                Deadlines.due(
-                    state: harness.state, now: dayZero.adding(microseconds: Int64(days * 86_400_000_000)),
-                    settings: harness.settings))
+            summary(harness.due(dayZero.adding(microseconds: Int64(days * 86_400_000_000))))
         }
         #expect(due(days: 11.99).isEmpty)
         #expect(due(days: 12) == ["expedited_report_due:urgent:expedited safety report for AE-9 (Seizur"])
@@ -78,11 +73,9 @@ import VigilTestSupport
         var harness = RuleHarness()
         let dayZero = harness.at(minutes: 0)
         report(&harness, [.lifeThreatening], awareAt: dayZero)
-        let reminder = Deadlines.due(
-            state: harness.state, now: dayZero.adding(seconds: 5 * 86_400), settings: harness.settings)
+        let reminder = harness.due(dayZero.adding(seconds: 5 * 86_400))
         #expect(reminder.map(\.severity) == [.urgent])
-        let overdue = Deadlines.due(
-            state: harness.state, now: dayZero.adding(seconds: 7 * 86_400), settings: harness.settings)
+        let overdue = harness.due(dayZero.adding(seconds: 7 * 86_400))
         #expect(overdue.map(\.severity) == [.critical])
     }
 
@@ -93,18 +86,13 @@ import VigilTestSupport
             .inventoryReceived(
                 InventoryReceived(lot: "L-7", substance: "MDMA HCl", quantity: Milligrams(500), supplier: "Acme")),
             at: received, participant: nil)
-        #expect(
-            Deadlines.due(state: harness.state, now: received.adding(seconds: 729 * 86_400), settings: harness.settings)
-                .isEmpty)
-        let due = Deadlines.due(
-            state: harness.state, now: received.adding(seconds: 730 * 86_400), settings: harness.settings)
+        #expect(harness.due(received.adding(seconds: 729 * 86_400)).isEmpty)
+        let due = harness.due(received.adding(seconds: 730 * 86_400))
         #expect(due.map(\.rule) == [.inventoryOverdue])
         let counted = received.adding(seconds: 700 * 86_400)
         harness.apply(
             .inventoryCounted(InventoryCounted(lot: "L-7", counted: Milligrams(500))), at: counted, participant: nil,
             witnesses: 1)
-        #expect(
-            Deadlines.due(state: harness.state, now: received.adding(seconds: 800 * 86_400), settings: harness.settings)
-                .isEmpty, "counted on day 700")
+        #expect(harness.due(received.adding(seconds: 800 * 86_400)).isEmpty, "counted on day 700")
     }
 }

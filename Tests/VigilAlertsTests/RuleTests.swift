@@ -1,13 +1,33 @@
+import Foundation
 import Testing
 import VigilAlerts
 import VigilModel
 import VigilProjections
 import VigilTestSupport
 
-/// Applies events to a projection state and evaluates the rules on each, as the engine does.
+/// Read models in a real SQLite file of their own, removed with the harness.
+final class HarnessViews: Sendable {
+    let folder: String
+    let database: ProjectionDatabase
+
+    init() {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        database = try! ProjectionDatabase.open(path: folder + "/views.sqlite")
+    }
+
+    deinit {
+        try? database.close()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
+
+/// Applies events to the read models on disk and evaluates the rules on each, as the engine does: in one
+/// transaction per event, the rules reading the views just after it.
 struct RuleHarness {
-    var state = ProjectionState()
+    let views = HarnessViews()
     var settings = RuleSettings()
+    var position: Int64 = 0
     let start = Timestamp(rfc3339: "2026-03-02T09:00:00Z")!
     let participant = "P-0100"
     var session = "P-0100-S1"
@@ -25,16 +45,19 @@ struct RuleHarness {
             id: .v7(at: time), occurredAt: time, participant: participant ?? self.participant,
             session: data.type.requiresSession || session != nil ? (session ?? self.session) : nil, data: data
         )
-        let signatures = (0...witnesses).map { _ in
-            EnvelopeSignature(keyID: SigningKey().id, signature: [UInt8](repeating: 0, count: 64))
-        }
+        position += 1
         let event = StoredEvent(
-            position: state.position + 1, recordedAt: time,
-            envelope: Envelope(payloadType: Envelope.eventPayloadType, payload: [], signatures: signatures),
-            payload: payload
-        )
-        state.apply(event)
-        return Rules.evaluate(event, state: state, settings: settings)
+            position: position, recordedAt: time, signers: (0...witnesses).map { _ in SigningKey().id },
+            payload: payload)
+        return try! views.database.writeBlocking(settings: settings) { views in
+            try views.apply(event)
+            return try Rules.evaluate(event, views: views.tables, settings: settings)
+        }
+    }
+
+    /// The deadlines that have passed at `now`, as the scheduler would raise them.
+    func due(_ now: Timestamp) -> [AlertCandidate] {
+        try! views.database.readBlocking { try Deadlines.due(views: $0, now: now, settings: settings) }
     }
 
     mutating func startSession(_ id: String, number: Int = 1, day: Double = 0) {

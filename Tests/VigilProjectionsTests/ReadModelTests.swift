@@ -21,10 +21,19 @@ func withCourse(_ body: (Course, EventStore, ReadModels, String) async throws ->
         let report = try await ProjectionRebuild.run(storePath: folder + "/vigil.sqlite", projectionsPath: viewsPath)
         #expect(report.undecodable.isEmpty)
         let views = try ProjectionDatabase.open(path: viewsPath)
-        let models = ReadModels(database: views) { report.eventsReplayed }
+        let models = ReadModels(database: views)
         try await body(course, store, models, folder)
         try views.close()
     }
+}
+
+/// A view in its one JSON encoding, parsed back: the assertions read what a client of the API reads.
+func json(_ view: some Encodable) throws -> JSONValue {
+    try JSONParser.parse(Array(try ViewCoding.encode(view)))
+}
+
+func json(_ view: (some Encodable)?) throws -> JSONValue? {
+    try view.map { try json($0) }
 }
 
 extension JSONValue {
@@ -46,7 +55,7 @@ extension JSONValue {
 @Suite struct ReadModelTests {
     @Test func inventoryBalancesByHand() async throws {
         try await withCourse { _, _, models, _ in
-            let lot = try #require(try await models.inventory()["lots"]?[0])
+            let lot = try #require(try json(await models.inventory())["lots"]?[0])
             #expect(lot["lot"]?.text == "L-9")
             #expect(lot["substance"]?.text == "MDMA HCl")
             #expect(lot["receivedMg"]?.number == "10000")
@@ -63,7 +72,7 @@ extension JSONValue {
 
     @Test func sessionsShowDosesRunningTotalsAndVitalPeaks() async throws {
         try await withCourse { course, _, models, _ in
-            let first = try #require(try await models.session("P-0007-S1"))
+            let first = try #require(try json(await models.session("P-0007-S1")))
             #expect(first["number"]?.number == "1")
             #expect(first["totalDoseMg"]?.number == "120")
             #expect(first["doses"]?[0]?["doseMg"]?.number == "80")
@@ -79,7 +88,7 @@ extension JSONValue {
             #expect(first["peaks"]?["heartRate"]?.number == "104")
             #expect(first["peaks"]?["temperatureC"]?.number == "37.8")
             #expect(first["initialDoseAt"]?.text == course.start.rfc3339)
-            let second = try #require(try await models.session("P-0007-S2"))
+            let second = try #require(try json(await models.session("P-0007-S2")))
             #expect(second["totalDoseMg"]?.number == "180")
             #expect(second["doses"]?[1]?["minutesFromInitialDose"]?.number == "95")
             #expect(second["adverseEvents"] == .array([.string("AE-1")]))
@@ -91,7 +100,7 @@ extension JSONValue {
         try await withCourse { course, _, models, _ in
             // Asked on day 3 after session 1: days 1-2 checked, 3 due, 4-7 upcoming.
             let dayThree = course.start.adding(seconds: 3 * 86_400)
-            let participant = try #require(try await models.participant(Course.participant, now: dayThree))
+            let participant = try #require(try json(await models.participant(Course.participant, now: dayThree)))
             #expect(participant["site"]?.text == "SITE-01")
             #expect(participant["medications"]?[0]?["name"]?.text == "propranolol")
             #expect(participant["serotonergicActive"] == .bool(false))
@@ -105,7 +114,7 @@ extension JSONValue {
             #expect(grid[0]?["date"]?.text == "2026-01-06")
             // Asked at the end of the course: session 1's days 3-7 were missed.
             let later = try #require(
-                try await models.participant(Course.participant, now: course.start.adding(seconds: 70 * 86_400)))
+                try json(await models.participant(Course.participant, now: course.start.adding(seconds: 70 * 86_400))))
             let laterStates = (0..<7).compactMap { later["followUp"]?[0]?["days"]?[$0]?["status"]?.text }
             #expect(laterStates == ["checked", "checked", "missing", "missing", "missing", "missing", "missing"])
             #expect(try await models.participant("P-9999", now: dayThree) == nil)
@@ -114,7 +123,7 @@ extension JSONValue {
 
     @Test func theAdverseEventRegisterCarriesTheRegulatoryClock() async throws {
         try await withCourse { course, _, models, _ in
-            let all = try await models.adverseEvents(openOnly: false)
+            let all = try json(await models.adverseEvents(openOnly: false))
             let event = try #require(all["adverseEvents"]?[0])
             let dayZero = course.start.adding(seconds: 28 * 86_400 + 480 * 60)
             #expect(event["awareAt"]?.text == dayZero.rfc3339)
@@ -123,13 +132,13 @@ extension JSONValue {
             #expect(event["reportDueAt"]?.text == dayZero.adding(seconds: 15 * 86_400).rfc3339)
             #expect(event["submittedAt"]?.text == course.start.adding(seconds: 35 * 86_400).rfc3339)
             #expect(event["open"] == .bool(false))
-            #expect(try await models.adverseEvents(openOnly: true)["adverseEvents"]?.count == 0)
+            #expect(try json(await models.adverseEvents(openOnly: true))["adverseEvents"]?.count == 0)
         }
     }
 
     @Test func alertsShowWhoActedAndWhen() async throws {
         try await withCourse { course, _, models, _ in
-            let resolved = try await models.alerts(status: .resolved)
+            let resolved = try json(await models.alerts(status: .resolved))
             let alert = try #require(resolved["alerts"]?[0])
             #expect(alert["alertId"]?.text == course.alertId.description)
             #expect(alert["rule"]?.text == "hypertension")
@@ -137,8 +146,8 @@ extension JSONValue {
             #expect(alert["acknowledged"]?["name"]?.text == "Sam Safety")
             #expect(alert["acknowledged"]?["note"]?.text == "site called")
             #expect(alert["resolved"]?["at"]?.text == course.start.adding(seconds: 240 * 60).rfc3339)
-            #expect(try await models.alerts(status: .open)["alerts"]?.count == 0)
-            #expect(try await models.alerts(status: nil, participant: Course.participant)["alerts"]?.count == 1)
+            #expect(try json(await models.alerts(status: .open))["alerts"]?.count == 0)
+            #expect(try json(await models.alerts(status: nil, participant: Course.participant))["alerts"]?.count == 1)
         }
     }
 }

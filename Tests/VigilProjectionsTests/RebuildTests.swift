@@ -9,72 +9,6 @@ import VigilProjections
 import VigilStore
 import VigilTestSupport
 
-/// A random but valid log: the cast's registrations, then `count` events in all, of every type, by signers
-/// of the right roles. Built on every core; the same seed gives the same log.
-func randomLog(keys: TestKeys, count: Int, seed: UInt64 = 7) async -> [VerifiedEvent] {
-    let now = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!
-    let registrations: [VerifiedEvent] = keys.registrable.map {
-        Fixtures.verified(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name, at: now), by: keys.admin)
-    }
-    let chunks = 16
-    let perChunk = (count - registrations.count + chunks - 1) / chunks
-    let parts = await Parallel.map(Array(0..<chunks), minimumChunk: 1) { chunk in
-        randomEvents(
-            keys: keys, count: min(perChunk, count - registrations.count - chunk * perChunk),
-            seed: seed &+ UInt64(chunk), now: now)
-    }
-    return registrations + parts.flatMap { $0 }
-}
-
-func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestamp) -> [VerifiedEvent] {
-    var rng = SplitMix(seed: seed)
-    var events: [VerifiedEvent] = []
-    events.reserveCapacity(max(0, count))
-    let participants = (0..<200).map { "P-\(1000 + $0)" }
-    while events.count < count {
-        var payload = RandomEvents.payload(using: &rng, now: now)
-        let author: SigningKey
-        switch payload.type {
-        case .keyRegistered, .keyRevoked: continue
-        case .alertRaised: author = keys.daemon
-        case .alertAcknowledged, .alertResolved, .adverseEventSubmitted, .adverseEventUpdated: author = keys.officer
-        case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted:
-            author = keys.pharmacist
-        case .vitalsRecorded: author = keys.device
-        default: author = keys.clinician
-        }
-        // Few participants, sessions and lots, so views accumulate many events each.
-        let participant = participants.randomElement(using: &rng)!
-        if payload.participant != nil { payload.participant = participant }
-        if payload.session != nil { payload.session = participant + "-S\(Int.random(in: 1...3, using: &rng))" }
-        switch payload.data {
-        case .doseDispensed(var body):
-            body.lot = "L-\(Int.random(in: 1...5, using: &rng))"
-            payload.data = .doseDispensed(body)
-        case .inventoryReceived(var body):
-            body.lot = "L-\(Int.random(in: 1...5, using: &rng))"
-            payload.data = .inventoryReceived(body)
-        default:
-            break
-        }
-        let witnesses = Array([keys.clinician2, keys.pharmacist2].prefix(payload.type.requiredWitnesses))
-        events.append(Fixtures.verified(payload, by: author, witnesses: witnesses))
-    }
-    return events
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Runs a projection runner over `store` until it has projected `position`, then stops it.
 func project(_ store: EventStore, views: ProjectionDatabase, until position: Int64) async throws -> ProjectionRunner {
     let runner = ProjectionRunner(
@@ -113,61 +47,119 @@ func project(_ store: EventStore, views: ProjectionDatabase, until position: Int
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
+            let live = try await views.read { try ViewDigest.of($0.db) }
             try views.close()
             #expect(store.head.size == 100_000)
             await store.close()
 
-            // Offline rebuild from scratch: at the live checkpoint, every digest must match.
+            // A check replays the log beside the views and finds them equal, projection by projection.
+            let check = try await ProjectionRebuild.check(storePath: storePath, projectionsPath: viewsPath)
+            #expect(check.position == 100_000)
+            #expect(check.mismatched.isEmpty, "\(check.differences)")
+            // An offline rebuild from scratch: at the live checkpoint, every projection must match.
             let report = try await ProjectionRebuild.run(storePath: storePath, projectionsPath: viewsPath)
-            #expect(report.eventsReplayed == 100_000)
+            #expect(report.position == 100_000)
             #expect(report.previousPosition == 100_000)
-            #expect(report.mismatched.isEmpty, "\(report.mismatched)")
+            #expect(report.mismatched.isEmpty, "\(report.differences)")
             #expect(report.undecodable.isEmpty)
-            // A second rebuild compares against the first.
-            let again = try await ProjectionRebuild.run(storePath: storePath, projectionsPath: viewsPath)
-            #expect(again.mismatched.isEmpty)
-            #expect(again.digests.digests == report.digests.digests)
+            let rebuilt = try ProjectionDatabase.open(path: viewsPath)
+            #expect(try await rebuilt.read { try ViewDigest.of($0.db) } == live)
+            try rebuilt.close()
         }
     }
 
-    @Test func theRunnerRepairsViewsThatDifferFromTheLog() async throws {
-        try await withCourse { course, _, models, folder in
+    @Test func aRestartAppliesOnlyTheEventsAfterTheCheckpoint() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let storePath = folder + "/vigil.sqlite"
             let viewsPath = folder + "/vigil.projections.sqlite"
-            // Someone edits a view: the inventory claims more on hand.
-            let raw = try DatabaseQueue(path: viewsPath)
-            try await raw.write { db in
-                try db.execute(
-                    sql: "UPDATE view_inventory SET doc = CAST(replace(CAST(doc AS TEXT), '9517.5', '9999') AS BLOB)")
-            }
-            try raw.close()
-            #expect(try await models.inventory()["lots"]?[0]?["onHandMg"]?.number == "9999")
+            let log = await randomLog(keys: keys, count: 20_000, seed: 11)
+            let store = try EventStore.open(path: storePath, anchors: keys.anchors, logger: Logger(label: "test"))
+            _ = await store.append(Array(log[..<15_000]))
+            var views = try ProjectionDatabase.open(path: viewsPath)
+            let first = try await project(store, views: views, until: 15_000)
+            #expect(first.currentStatus.applied == 15_000)
+            try views.close()
 
-            // A runner starting over this store replays, finds the digest differs, and rewrites the views.
+            // While the daemon is down, more events arrive; the next start applies those alone.
+            _ = await store.append(Array(log[15_000...]))
+            views = try ProjectionDatabase.open(path: viewsPath)
+            #expect(!views.createdEmpty)
+            let second = try await project(store, views: views, until: 20_000)
+            #expect(second.currentStatus.applied == 5_000, "only what came after the checkpoint")
+            try views.close()
+            await store.close()
+
+            let check = try await ProjectionRebuild.check(storePath: storePath, projectionsPath: viewsPath)
+            #expect(check.position == 20_000)
+            #expect(check.mismatched.isEmpty, "\(check.differences)")
+        }
+    }
+
+    @Test func anEditedViewRowIsReportedByTheCheckAndRepairedByARebuild() async throws {
+        try await withCourse { _, _, models, folder in
+            let storePath = folder + "/vigil.sqlite"
+            let viewsPath = folder + "/vigil.projections.sqlite"
+            // Someone edits a view: the inventory claims less was dispensed, so more on hand.
+            let raw = try DatabaseQueue(path: viewsPath)
+            try await raw.write { db in try db.execute(sql: "UPDATE lots SET dispensed = dispensed - 482000") }
+            try raw.close()
+            #expect(try json(await models.inventory())["lots"]?[0]?["onHandMg"]?.number == "9999.5")
+
+            let check = try await ProjectionRebuild.check(storePath: storePath, projectionsPath: viewsPath)
+            #expect(check.mismatched == [.inventory])
+            #expect(check.differences == ["inventory: lots: row (L-9) has other values"])
+            #expect(
+                try json(await models.inventory())["lots"]?[0]?["onHandMg"]?.number == "9999.5",
+                "a check changes nothing")
+
+            // A rebuild reports the same difference and puts views equal to the log in place.
+            let report = try await ProjectionRebuild.run(storePath: storePath, projectionsPath: viewsPath)
+            #expect(report.mismatched == [.inventory])
+            let views = try ProjectionDatabase.open(path: viewsPath)
+            #expect(
+                try json(await ReadModels(database: views).inventory())["lots"]?[0]?["onHandMg"]?.number == "9517.5")
+            try views.close()
+            let again = try await ProjectionRebuild.check(storePath: storePath, projectionsPath: viewsPath)
+            #expect(again.mismatched.isEmpty)
+        }
+    }
+
+    @Test func theDigestChangesWhenRowsAreReorderedDuplicatedOrEdited() {
+        func text(_ value: String) -> DatabaseValue { value.databaseValue }
+        func integer(_ value: Int64) -> DatabaseValue { value.databaseValue }
+        let a = [text("P-1"), integer(1), Data([1, 2]).databaseValue]
+        let b = [text("P-2"), integer(2), DatabaseValue.null]
+        let rows = ViewDigest.digest(rows: [a, b])
+        #expect(rows == ViewDigest.digest(rows: [a, b]))
+        #expect(rows != ViewDigest.digest(rows: [b, a]), "reordered")
+        #expect(rows != ViewDigest.digest(rows: [a, b, b]), "duplicated")
+        #expect(rows != ViewDigest.digest(rows: [a]), "removed")
+        #expect(rows != ViewDigest.digest(rows: [a, [text("P-2"), integer(3), .null]]), "edited")
+        // Values cannot be shifted across column or row boundaries without changing the digest.
+        #expect(
+            ViewDigest.digest(rows: [[text("ab"), text("c")]]) != ViewDigest.digest(rows: [[text("a"), text("bc")]]))
+        #expect(
+            ViewDigest.digest(rows: [[text("a")], [text("b")]]) != ViewDigest.digest(rows: [[text("a"), text("b")]]))
+        #expect(ViewDigest.digest(rows: [[integer(1)]]) != ViewDigest.digest(rows: [[Double(1).databaseValue]]))
+    }
+
+    @Test func viewsOfAnotherVersionAreDroppedAndRebuilt() async throws {
+        try await withCourse { course, _, _, folder in
+            let viewsPath = folder + "/vigil.projections.sqlite"
+            let raw = try DatabaseQueue(path: viewsPath)
+            try await raw.write { db in try db.execute(sql: "PRAGMA user_version = 1") }
+            try raw.close()
             let store = try EventStore.open(
                 path: folder + "/vigil.sqlite", anchors: course.keys.anchors, logger: Logger(label: "test"))
             let views = try ProjectionDatabase.open(path: viewsPath)
-            _ = try await project(store, views: views, until: store.head.size)
+            #expect(views.createdEmpty)
+            let runner = try await project(store, views: views, until: store.head.size)
+            #expect(runner.currentStatus.applied == store.head.size, "a full replay")
+            #expect(
+                try json(await ReadModels(database: views).inventory())["lots"]?[0]?["onHandMg"]?.number == "9517.5")
             try views.close()
             await store.close()
-            #expect(try await models.inventory()["lots"]?[0]?["onHandMg"]?.number == "9517.5")
-            let report = try await ProjectionRebuild.run(
-                storePath: folder + "/vigil.sqlite", projectionsPath: viewsPath)
-            #expect(report.mismatched.isEmpty)
-        }
-    }
-
-    @Test func aTamperedCheckpointIsReportedByTheRebuild() async throws {
-        try await withCourse { _, _, _, folder in
-            let viewsPath = folder + "/vigil.projections.sqlite"
-            let raw = try DatabaseQueue(path: viewsPath)
-            try await raw.write { db in
-                try db.execute(
-                    sql: "UPDATE checkpoint SET digests = replace(digests, '\"inventory\":\"', '\"inventory\":\"00')")
-            }
-            try raw.close()
-            let report = try await ProjectionRebuild.run(
-                storePath: folder + "/vigil.sqlite", projectionsPath: viewsPath)
-            #expect(report.mismatched == [.inventory])
         }
     }
 }

@@ -1,0 +1,539 @@
+public import Foundation
+public import GRDB
+public import VigilModel
+
+/// Typed reads of the views' tables, on one connection: inside a flush's transaction (what the safety rules
+/// read, seeing every event of the flush applied so far) or in a read transaction (what the API answers).
+///
+/// Every read goes through an index and touches only the rows it returns; none scans a table.
+public struct ViewTables {
+    public let db: Database
+
+    public init(_ db: Database) {
+        self.db = db
+    }
+
+    // MARK: - Checkpoint
+
+    /// How far the views reflect the log, and how far the safety rules have run.
+    public struct Checkpoint: Sendable, Equatable {
+        public var position: Int64
+        public var evaluated: Int64
+    }
+
+    public func checkpoint() throws -> Checkpoint {
+        let row = try Row.fetchOne(db, sql: "SELECT position, evaluated FROM checkpoint WHERE id = 1")
+        return Checkpoint(position: row?[0] ?? 0, evaluated: row?[1] ?? 0)
+    }
+
+    // MARK: - Signers
+
+    /// The printed name behind a key id, for records and exports.
+    public func signerName(_ key: KeyID) throws -> String {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT name FROM signers WHERE key_id = ?"), arguments: [key.blob])
+            ?? "unknown key \(key.short)"
+    }
+
+    public func signers() throws -> [SignerView] {
+        try Row.fetchAll(db, sql: "SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id")
+            .map { row in
+                SignerView(
+                    keyid: try KeyID(blob: row[0]), name: row[1], role: try Self.enumeration(row[2]),
+                    registeredAt: row[3], revokedAt: row[4])
+            }
+    }
+
+    // MARK: - Lots
+
+    static let lotColumns = """
+        lot, substance, received, dispensed, wasted, destroyed, last_activity, count_counted, count_expected, \
+        count_at, count_position, count_witnessed, count_event
+        """
+
+    public func lot(_ lot: String) throws -> LotView? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.lotColumns) FROM lots WHERE lot = ?"), arguments: [lot]
+        ).map(Self.lot)
+    }
+
+    public func lots() throws -> [LotView] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.lotColumns) FROM lots ORDER BY lot").map(Self.lot)
+    }
+
+    static func lot(_ row: Row) throws -> LotView {
+        let received = Milligrams(micrograms: row[2])
+        let dispensed = Milligrams(micrograms: row[3])
+        let wasted = Milligrams(micrograms: row[4])
+        let destroyed = Milligrams(micrograms: row[5])
+        var count: LotView.Count?
+        if let counted = row[7] as Int64? {
+            let expected = Milligrams(micrograms: row[8])
+            count = LotView.Count(
+                countedMg: Milligrams(micrograms: counted), expectedMg: expected,
+                differenceMg: Milligrams(micrograms: counted) - expected, at: Timestamp(micros: row[9]),
+                position: row[10], witnessed: row[11], eventId: try EventID(blob: row[12]))
+        }
+        return LotView(
+            lot: row[0], substance: row[1], receivedMg: received, dispensedMg: dispensed, wastedMg: wasted,
+            destroyedMg: destroyed, onHandMg: received - dispensed - wasted - destroyed, lastCount: count,
+            lastActivity: (row[6] as Int64?).map(Timestamp.init(micros:)))
+    }
+
+    /// Where a lot's biennial inventory clock starts: its last count, or else its first receipt.
+    public func inventoryClock(_ lot: String) throws -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?)? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT received - dispensed - wasted - destroyed, count_at, count_event, first_receipt_at,
+                        first_receipt_event FROM lots WHERE lot = ?
+                        """), arguments: [lot])
+        else { return nil }
+        let onHand = Milligrams(micrograms: row[0])
+        if let at = row[1] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[2]))) }
+        if let at = row[3] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[4]))) }
+        return (onHand, nil)
+    }
+
+    // MARK: - Participants
+
+    public struct ParticipantRecord: Sendable, Equatable {
+        public var code: String
+        public var enrolledAt: Timestamp?
+        public var site: String?
+    }
+
+    public func participant(_ code: String) throws -> ParticipantRecord? {
+        try db.rows("SELECT enrolled_at, site FROM participants WHERE code = ?", code) { row in
+            ParticipantRecord(
+                code: code, enrolledAt: Int64?.read(row, 0).map(Timestamp.init(micros:)), site: .read(row, 1))
+        }.first
+    }
+
+    /// Current medications, by name.
+    public func medications(of participant: String) throws -> [MedicationView] {
+        try db.rows(
+            "SELECT name, serotonergic, since FROM medications WHERE participant = ? ORDER BY name", participant
+        ) { row in
+            MedicationView(name: .read(row, 0), serotonergic: .read(row, 1), since: Timestamp(micros: .read(row, 2)))
+        }
+    }
+
+    /// The participant's session ids in the order they first appeared in the log.
+    public func sessionIDs(of participant: String) throws -> [String] {
+        try db.rows(
+            "SELECT session FROM participant_sessions WHERE participant = ? ORDER BY position", participant
+        ) { .read($0, 0) }
+    }
+
+    /// The participant's mood checks for one session, in log order.
+    public func moodChecks(session: String, participant: String) throws -> [MoodCheckView] {
+        try db.rows(
+            """
+            SELECT day, at, phq9_total, phq9_item9, cssrs_high_risk, mood FROM mood_checks
+            WHERE session = ? AND participant = ? ORDER BY position
+            """, session, participant
+        ) { row in
+            MoodCheckView(
+                day: .read(row, 0), at: Timestamp(micros: .read(row, 1)), phq9Total: .read(row, 2),
+                phq9Item9: .read(row, 3), cssrsHighRisk: .read(row, 4), mood: .read(row, 5))
+        }
+    }
+
+    /// The participant's latest reading (in time, then log order) across their sessions.
+    public func latestVitals(of participant: String) throws -> VitalsReading? {
+        var latest: VitalsReading?
+        for session in try sessionIDs(of: participant) {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? AND participant = ?
+                            ORDER BY at DESC, position DESC LIMIT 1
+                            """), arguments: [session, participant])
+            else { continue }
+            let reading = Self.reading(row, initialDoseAt: nil)
+            if let current = latest, (current.at, current.position) > (reading.at, reading.position) { continue }
+            latest = reading
+        }
+        return latest
+    }
+
+    /// Alerts of the participant not yet resolved, in id order.
+    public func unresolvedAlertIDs(of participant: String) throws -> [EventID] {
+        try Data.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT alert_id FROM alerts WHERE participant = ? AND status <> 'resolved' ORDER BY alert_id"),
+            arguments: [participant]
+        ).map { try EventID(blob: $0) }
+    }
+
+    /// The whole participant view, with the follow-up grid as of `now` under `schedule`.
+    public func participantView(
+        _ code: String, schedule: FollowUpSchedule, now: Timestamp
+    ) throws
+        -> ParticipantView?
+    {
+        guard let record = try participant(code) else { return nil }
+        let medications = try medications(of: code)
+        let sessions = try sessionIDs(of: code)
+        var moodChecks: [String: [MoodCheckView]] = [:]
+        var grids: [FollowUpGrid] = []
+        for id in sessions {
+            let checks = try self.moodChecks(session: id, participant: code)
+            if !checks.isEmpty { moodChecks[id] = checks }
+            guard let started = try session(id)?.startedAt else { continue }
+            let checked = Set(checks.map(\.day))
+            let days = schedule.days > 0 ? Array(1...schedule.days) : []
+            grids.append(
+                FollowUpGrid(
+                    session: id,
+                    days: days.map { day in
+                        FollowUpDay(
+                            day: day, date: schedule.date(of: day, sessionStart: started),
+                            status: schedule.status(
+                                of: day, sessionStart: started, checked: checked.contains(day), now: now))
+                    }))
+        }
+        return ParticipantView(
+            code: code, enrolledAt: record.enrolledAt, site: record.site, medications: medications,
+            serotonergicActive: medications.contains(where: \.serotonergic), sessions: sessions,
+            latestVitals: try latestVitals(of: code), moodChecks: moodChecks,
+            openAlerts: try unresolvedAlertIDs(of: code), followUp: grids, asOf: try checkpoint().position)
+    }
+
+    // MARK: - Sessions
+
+    public struct SessionRecord: Sendable, Equatable {
+        public var id: String
+        public var participant: String
+        public var number: Int?
+        public var startedAt: Timestamp?
+        /// The `session.started` event: the cause of follow-up alerts.
+        public var startedEvent: EventID?
+        public var endedAt: Timestamp?
+    }
+
+    public func session(_ id: String) throws -> SessionRecord? {
+        try db.rows(
+            "SELECT participant, number, started_at, started_event, ended_at FROM sessions WHERE id = ?", id
+        ) { row in
+            SessionRecord(
+                id: id, participant: .read(row, 0), number: .read(row, 1),
+                startedAt: Int64?.read(row, 2).map(Timestamp.init(micros:)),
+                startedEvent: try Data?.read(row, 3).map(EventID.init(blob:)),
+                endedAt: Int64?.read(row, 4).map(Timestamp.init(micros:)))
+        }.first
+    }
+
+    /// The session's doses in time order (then log order), with running totals and minutes from the first
+    /// initial dose.
+    public func doses(in session: String) throws -> [DoseView] {
+        var total = Milligrams.zero
+        var doses = try db.rows(
+            "SELECT event_id, at, position, dose, kind, lot FROM doses WHERE session = ? ORDER BY at, position", session
+        ) { row in
+            let dose = Milligrams(micrograms: .read(row, 3))
+            total = total + dose
+            return DoseView(
+                eventId: try EventID(blob: .read(row, 0)), at: Timestamp(micros: .read(row, 1)),
+                position: .read(row, 2),
+                doseMg: dose, kind: try Self.enumeration(.read(row, 4)), lot: .read(row, 5), runningTotalMg: total)
+        }
+        let initial = doses.first { $0.kind == .initial }?.at
+        for index in doses.indices {
+            doses[index].minutesFromInitialDose = initial.flatMap { Self.minutes(from: $0, to: doses[index].at) }
+        }
+        return doses
+    }
+
+    /// The time of the session's first initial dose, in time order.
+    public func initialDoseAt(in session: String) throws -> Timestamp? {
+        try db.value(
+            Int64.self, "SELECT at FROM doses WHERE session = ? AND kind = 'initial' ORDER BY at, position LIMIT 1",
+            session
+        ).map(Timestamp.init(micros:))
+    }
+
+    static let vitalsColumns = "at, session, position, systolic, diastolic, heart_rate, temperature, spo2"
+
+    /// The session's readings in time order (then log order).
+    public func vitals(in session: String, initialDoseAt: Timestamp?) throws -> [VitalsReading] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? ORDER BY at, position"),
+            arguments: [session]
+        ).map { Self.reading($0, initialDoseAt: initialDoseAt) }
+    }
+
+    /// How many of the session's readings have a heart rate above `rate`.
+    public func readings(in session: String, heartRateAbove rate: Double) throws -> Int {
+        Int(
+            try db.value(Int64.self, "SELECT COUNT(*) FROM vitals WHERE session = ? AND heart_rate > ?", session, rate)
+                ?? 0)
+    }
+
+    static func reading(_ row: Row, initialDoseAt: Timestamp?) -> VitalsReading {
+        let at = Timestamp(micros: row[0])
+        return VitalsReading(
+            at: at, session: row[1], position: row[2], systolic: row[3], diastolic: row[4], heartRate: row[5],
+            temperatureC: row[6], spo2: row[7],
+            minutesFromInitialDose: initialDoseAt.flatMap { minutes(from: $0, to: at) })
+    }
+
+    /// The adverse events reported for the session, in log order.
+    public func adverseEventIDs(in session: String) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT ae_id FROM session_adverse_events WHERE session = ? ORDER BY position"),
+            arguments: [session])
+    }
+
+    public func sessionView(_ id: String) throws -> SessionView? {
+        guard let record = try session(id) else { return nil }
+        let doses = try doses(in: id)
+        let initial = doses.first { $0.kind == .initial }?.at
+        let vitals = try vitals(in: id, initialDoseAt: initial)
+        return SessionView(
+            id: id, participant: record.participant, number: record.number, startedAt: record.startedAt,
+            endedAt: record.endedAt, totalDoseMg: doses.last?.runningTotalMg ?? .zero, initialDoseAt: initial,
+            doses: doses, vitals: vitals, peaks: VitalsPeaks(vitals), adverseEvents: try adverseEventIDs(in: id),
+            asOf: try checkpoint().position)
+    }
+
+    /// Minutes from `start` to `time`, one decimal; nil before `start`.
+    static func minutes(from start: Timestamp, to time: Timestamp) -> Double? {
+        guard time >= start else { return nil }
+        let minutes = Double(time.microsecondsSinceEpoch - start.microsecondsSinceEpoch) / 60_000_000
+        return (minutes * 10).rounded() / 10
+    }
+
+    // MARK: - Adverse events
+
+    static let adverseEventColumns = """
+        participant, ae_id, term, onset, severity, serious, criteria, expected, suspected, aware_at, session, \
+        outcome, submitted_at, reference, reported_position, reported_event
+        """
+
+    public func adverseEvent(participant: String, aeId: String) throws -> AdverseEventView? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT \(Self.adverseEventColumns) FROM adverse_events WHERE participant = ? AND ae_id = ?"),
+            arguments: [participant, aeId]
+        ).map(Self.adverseEvent)
+    }
+
+    /// The register in key order; only events whose expedited report is due and not filed, with `openOnly`.
+    public func adverseEvents(openOnly: Bool) throws -> [AdverseEventView] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(Self.adverseEventColumns) FROM adverse_events \(openOnly ? "WHERE open = 1" : "")
+                ORDER BY participant, ae_id
+                """
+        ).map(Self.adverseEvent)
+    }
+
+    static func adverseEvent(_ row: Row) throws -> AdverseEventView {
+        let criteria: String = row[6]
+        return AdverseEventView(
+            participant: row[0], aeId: row[1], term: row[2], onset: CalendarDate(daysSinceEpoch: row[3]),
+            severity: row[4], serious: row[5],
+            criteria: try criteria.split(separator: ",").map { try enumeration(String($0)) },
+            expected: row[7], suspected: row[8], awareAt: Timestamp(micros: row[9]), session: row[10],
+            outcome: try (row[11] as String?).map { try enumeration($0) },
+            submittedAt: (row[12] as Int64?).map(Timestamp.init(micros:)), reference: row[13],
+            reportedPosition: row[14], reportedEventId: try EventID(blob: row[15]))
+    }
+
+    // MARK: - Alerts
+
+    static let alertColumns = """
+        alert_id, position, rule, severity, participant, session, causes, message, raised_at, \
+        ack_key, ack_name, ack_at, ack_note, ack_position, resolve_key, resolve_name, resolve_at, resolve_note, \
+        resolve_position
+        """
+
+    public func alert(_ id: EventID) throws -> AlertView? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.alertColumns) FROM alerts WHERE alert_id = ?"),
+            arguments: [id.blob]
+        ).map(Self.alert)
+    }
+
+    /// Alerts in log order: of one status, of one participant, raised after a position (each optional).
+    public func alerts(
+        status: AlertView.Status? = nil, participant: String? = nil, after position: Int64 = 0
+    )
+        throws -> [AlertView]
+    {
+        var conditions = ["position > ?"]
+        var arguments: StatementArguments = [position]
+        if let status {
+            conditions.append("status = ?")
+            arguments += [status.rawValue]
+        }
+        if let participant {
+            conditions.append("participant = ?")
+            arguments += [participant]
+        }
+        return try Row.fetchAll(
+            db,
+            sql:
+                "SELECT \(Self.alertColumns) FROM alerts WHERE \(conditions.joined(separator: " AND ")) ORDER BY position",
+            arguments: arguments
+        ).map(Self.alert)
+    }
+
+    /// Severities of the alerts of `rule` for `session` not yet resolved.
+    public func unresolvedSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
+        try String.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT severity FROM alerts WHERE session = ? AND rule = ? AND status <> 'resolved'"),
+            arguments: [session, rule.rawValue]
+        ).map { try Self.enumeration($0) }
+    }
+
+    static func alert(_ row: Row) throws -> AlertView {
+        func action(_ first: Int) throws -> AlertAction? {
+            guard let key = row[first] as Data? else { return nil }
+            return AlertAction(
+                keyid: try KeyID(blob: key), name: row[first + 1], at: Timestamp(micros: row[first + 2]),
+                note: row[first + 3], position: row[first + 4])
+        }
+        let causes: Data = row[6]
+        return AlertView(
+            alertId: try EventID(blob: row[0]), rule: try enumeration(row[2]), severity: try enumeration(row[3]),
+            participant: row[4], session: row[5],
+            causes: try stride(from: 0, to: causes.count, by: 16).map {
+                try EventID(blob: causes[causes.startIndex + $0..<causes.startIndex + $0 + 16])
+            },
+            message: row[7], raisedAt: Timestamp(micros: row[8]), position: row[1], acknowledged: try action(9),
+            resolved: try action(14))
+    }
+
+    // MARK: - Outbox
+
+    /// Whether an alert is in the views or decided and on its way to the log.
+    public func isKnown(alert id: EventID) throws -> Bool {
+        try db.value(
+            Int64.self,
+            """
+            SELECT EXISTS (SELECT 1 FROM alerts WHERE alert_id = ?1) OR EXISTS (SELECT 1 FROM outbox WHERE alert_id = ?1)
+            """, id.blob) == 1
+    }
+
+    /// Severities of the alerts of `rule` for `session` decided but not yet projected.
+    public func pendingSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
+        try String.fetchAll(
+            db.cachedStatement(sql: "SELECT severity FROM outbox WHERE session = ? AND rule = ?"),
+            arguments: [session, rule.rawValue]
+        ).map { try Self.enumeration($0) }
+    }
+
+    /// One alert of the outbox: its payload (not yet signed) and whether the log holds it already.
+    public struct OutboxEntry: Sendable, Equatable {
+        public var alertId: EventID
+        public var payload: [UInt8]
+        public var stored: Bool
+    }
+
+    /// The alerts decided and not yet appended to the log, in the order they were decided.
+    public func unsentAlerts() throws -> [OutboxEntry] {
+        try Row.fetchAll(db, sql: "SELECT alert_id, payload FROM outbox WHERE stored = 0 ORDER BY seq").map {
+            OutboxEntry(alertId: try EventID(blob: $0[0]), payload: [UInt8]($0[1] as Data), stored: false)
+        }
+    }
+
+    // MARK: - Deadlines
+
+    /// A pending deadline of the alert scheduler.
+    public struct Deadline: Sendable, Equatable {
+        public enum Kind: String, Sendable {
+            /// The next unchecked follow-up day after a session (`subject`: the session id).
+            case followUp = "follow_up"
+            /// The reminder before an expedited report is due (`subject`: the adverse event's id).
+            case reportReminder = "report_reminder"
+            /// An expedited report's due date (`subject`: the adverse event's id).
+            case reportOverdue = "report_overdue"
+            /// A lot's biennial inventory (`subject`: the lot).
+            case inventory
+        }
+
+        public var kind: Kind
+        /// The participant of a follow-up or a report.
+        public var participant: String?
+        public var subject: String
+        /// For a follow-up: the first day still open.
+        public var day: Int?
+        public var dueAt: Timestamp
+        public var alertId: EventID
+    }
+
+    /// Deadlines that have passed at `now`, earliest first.
+    public func deadlines(dueBy now: Timestamp, limit: Int = 1000) throws -> [Deadline] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT kind, participant, subject, day, due_at, alert_id FROM deadlines WHERE due_at <= ?
+                    ORDER BY due_at LIMIT ?
+                    """
+            ), arguments: [now.microsecondsSinceEpoch, limit]
+        ).map(Self.deadline)
+    }
+
+    static func deadline(_ row: Row) throws -> Deadline {
+        Deadline(
+            kind: try enumeration(row[0]), participant: row[1], subject: row[2], day: row[3],
+            dueAt: Timestamp(micros: row[4]), alertId: try EventID(blob: row[5]))
+    }
+
+    // MARK: - Decoding columns
+
+    static func enumeration<E: RawRepresentable>(_ text: String) throws -> E where E.RawValue == String {
+        guard let value = E(rawValue: text) else {
+            throw ViewError("the views hold an unknown \(E.self) value; rebuild them (vigilctl rebuild)")
+        }
+        return value
+    }
+}
+
+extension ViewTables.Deadline {
+    /// The row's key: one deadline of each kind per subject.
+    static func key(_ kind: Kind, participant: String?, _ subject: String) -> String {
+        [kind.rawValue, participant ?? "", subject].joined(separator: "|")
+    }
+}
+
+/// The views' file holds something this version cannot read.
+public struct ViewError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Timestamp {
+    init(micros: Int64) { self.init(microsecondsSinceEpoch: micros) }
+}
+
+extension EventID {
+    /// The 16 bytes as a blob column.
+    public var blob: Data { Data(bytes) }
+
+    init(blob: Data) throws {
+        guard let id = EventID(bytes: blob) else { throw ViewError("the views hold an event id that is not 16 bytes") }
+        self = id
+    }
+}
+
+extension KeyID {
+    public var blob: Data { Data(bytes) }
+
+    init(blob: Data) throws {
+        guard blob.count == 32, let id = KeyID(hex: Hex.encode(blob)) else {
+            throw ViewError("the views hold a key id that is not 32 bytes")
+        }
+        self = id
+    }
+}
