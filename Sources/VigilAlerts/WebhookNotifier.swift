@@ -51,9 +51,7 @@ public final class WebhookNotifier: Service, Sendable {
     public func enqueue(_ alert: AlertView, envelope: Envelope) {
         guard settings.severities.contains(alert.severity) else { return }
         var body = JSONObject()
-        guard let encoded = try? ViewCoding.encode(alert), let view = try? JSONParser.parse(Array(encoded)) else {
-            return
-        }
+        guard let view = try? JSONValueEncoder.value(of: alert) else { return }
         body["alert"] = view
         body["envelope"] = envelope.json
         input.yield((alert, JSONWriter.bytes(.object(body))))

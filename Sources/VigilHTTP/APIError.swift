@@ -62,7 +62,7 @@ public enum JSONResponse {
 
     /// A read model in its one JSON encoding (``ViewCoding``).
     public static func make(status: HTTPResponse.Status, view: some Encodable) throws -> Response {
-        var bytes = [UInt8](try ViewCoding.encode(view))
+        var bytes = try JSONValueEncoder.bytes(of: view)
         bytes.append(0x0A)
         return make(status: status, bytes: bytes)
     }

@@ -271,31 +271,47 @@ public struct AlertView: Codable, Sendable, Equatable {
     }
 }
 
-/// `GET /v1/alerts`.
+/// `GET /v1/alerts`: a page of alerts in log order.
 public struct AlertList: Codable, Sendable, Equatable {
     public var alerts: [AlertView]
     public var asOf: Int64
+    /// When more alerts match: the `after` that asks for the next page.
+    public var next: Int64?
+
+    public init(alerts: [AlertView], asOf: Int64, next: Int64? = nil) {
+        self.alerts = alerts
+        self.asOf = asOf
+        self.next = next
+    }
 }
 
 /// `GET /v1/inventory`.
 public struct LotList: Codable, Sendable, Equatable {
     public var lots: [LotView]
     public var asOf: Int64
+
+    public init(lots: [LotView], asOf: Int64) {
+        self.lots = lots
+        self.asOf = asOf
+    }
 }
 
 /// `GET /v1/adverse-events`.
 public struct AdverseEventList: Codable, Sendable, Equatable {
     public var adverseEvents: [AdverseEventView]
     public var asOf: Int64
+
+    public init(adverseEvents: [AdverseEventView], asOf: Int64) {
+        self.adverseEvents = adverseEvents
+        self.asOf = asOf
+    }
 }
 
 /// The one JSON encoding of the views, shared by the daemon and vigilctl.
 public enum ViewCoding {
-    /// Compact JSON with sorted keys.
+    /// Compact JSON with sorted keys (``JSONValueEncoder``).
     public static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
+        Data(try JSONValueEncoder.bytes(of: value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {

@@ -68,11 +68,23 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         return out
     }
 
+    /// The canonical 8-4-4-4-12 form, lowercase.
     public var description: String {
-        let hex = Hex.encode(bytes)
-        let chars = Array(hex)
-        return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-            + String(chars[16..<20]) + "-" + String(chars[20..<32])
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var out = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    buffer[out] = UInt8(ascii: "-")
+                    out += 1
+                }
+                let half = nibble < 16 ? high : low
+                let shift = UInt64(60 - 4 * (nibble % 16))
+                buffer[out] = digits.utf8Start[Int((half >> shift) & 0xF)]
+                out += 1
+            }
+            return out
+        }
     }
 
     public static func < (lhs: EventID, rhs: EventID) -> Bool {

@@ -94,10 +94,37 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let micros = microsecondsSinceEpoch.modulo(1_000_000)
         let seconds = (microsecondsSinceEpoch - micros) / 1_000_000
         let secondOfDay = seconds.modulo(86_400)
-        let date = CalendarDate(daysSinceEpoch: (seconds - secondOfDay) / 86_400)
-        return date.iso8601 + "T" + Self.pad(Int(secondOfDay / 3600), 2) + ":"
-            + Self.pad(Int(secondOfDay % 3600 / 60), 2) + ":" + Self.pad(Int(secondOfDay % 60), 2) + "."
-            + Self.pad(Int(micros), 6) + "Z"
+        let (year, month, day) = CalendarDate(daysSinceEpoch: (seconds - secondOfDay) / 86_400).components
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var value = value
+                for index in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[at + index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                at += width
+            }
+            func put(_ byte: Character) {
+                buffer[at] = byte.asciiValue!
+                at += 1
+            }
+            put(year, 4)
+            put("-")
+            put(month, 2)
+            put("-")
+            put(day, 2)
+            put("T")
+            put(Int(secondOfDay / 3600), 2)
+            put(":")
+            put(Int(secondOfDay % 3600 / 60), 2)
+            put(":")
+            put(Int(secondOfDay % 60), 2)
+            put(".")
+            put(Int(micros), 6)
+            put("Z")
+            return at
+        }
     }
 
     static func digit(_ byte: UInt8) -> Int? {
