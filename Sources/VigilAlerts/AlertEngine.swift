@@ -32,7 +32,7 @@ public struct AlertDecider: ProjectionReactor {
         _ = try decide(Rules.evaluate(event, views: views.tables, settings: views.settings), in: views)
     }
 
-    public func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async {}
+    public func flushed(updated: [AlertView], decided: [EventPayload]) async {}
 
     /// Records in the outbox each candidate that is neither known nor quiet; returns those (in order).
     public func decide(_ candidates: [AlertCandidate], in views: ViewWriter) throws -> [AlertCandidate] {
@@ -75,7 +75,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     public let broadcaster: AlertBroadcaster
     let webhook: WebhookNotifier?
     private let metricsFactory: any MetricsFactory
-    /// Whether a flush may have left alerts to append.
+    /// Whether the outbox may hold alerts not yet appended (at start, and after an append that failed).
     private let unsent = Atomic<Bool>(true)
     /// One drain at a time: the runner's and the scheduler's may meet.
     private let draining = Mutex<Bool>(false)
@@ -100,14 +100,22 @@ public final class AlertEngine: ProjectionReactor, Sendable {
 
     public func react(to event: StoredEvent, in views: ViewWriter) throws {
         try decider.react(to: event, in: views)
-        if views.hasUnsentAlerts { unsent.store(true, ordering: .releasing) }
     }
 
-    /// After a flush: appends what it decided and tells live subscribers of acknowledgements and resolutions.
-    public func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async {
+    /// After a flush: appends what it decided (at once, from memory: the outbox row is there for a crash) and
+    /// tells live subscribers of acknowledgements and resolutions.
+    public func flushed(updated: [AlertView], decided: [EventPayload]) async {
         for view in updated {
             let position = max(view.acknowledged?.position ?? 0, view.resolved?.position ?? 0)
             broadcaster.publish(view, position: position, kind: .updated)
+        }
+        if !decided.isEmpty {
+            do {
+                let held = try await append(decided.map(\.jsonBytes))
+                if held.count < decided.count { unsent.store(true, ordering: .releasing) }
+            } catch {
+                unsent.store(true, ordering: .releasing)
+            }
         }
         await drain()
     }
@@ -175,11 +183,10 @@ public final class AlertEngine: ProjectionReactor, Sendable {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
+                // An alert appended before and not yet projected is appended again: the store answers duplicate.
                 let entries = try await database.read { try $0.unsentAlerts() }
                 guard !entries.isEmpty else { return }
-                let stored = try await append(entries)
-                try await database.write(settings: settings.value) { try $0.markStored(stored) }
-                if stored.count == entries.count { return }
+                if try await append(entries.map(\.payload)).count == entries.count { return }
             } catch {
                 logger.error("alerts could not be appended yet; retrying", metadata: ["alert.error": "\(error)"])
             }
@@ -188,12 +195,12 @@ public final class AlertEngine: ProjectionReactor, Sendable {
         }
     }
 
-    /// Signs and appends outbox entries; returns the ids the log now holds.
-    private func append(_ entries: [ViewTables.OutboxEntry]) async throws -> [EventID] {
+    /// Signs and appends alerts (their payloads' bytes); returns the ids the log now holds.
+    private func append(_ payloads: [[UInt8]]) async throws -> [EventID] {
         var events: [VerifiedEvent] = []
-        for entry in entries {
-            let payload = try EventPayload.decode(entry.payload, context: .replay)
-            let envelope = Envelope.sign(payload: entry.payload, author: key)
+        for bytes in payloads {
+            let payload = try EventPayload.decode(bytes, context: .replay)
+            let envelope = Envelope.sign(payload: bytes, author: key)
             events.append(VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload))
         }
         var held: [EventID] = []

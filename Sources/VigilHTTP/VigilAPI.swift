@@ -259,8 +259,11 @@ public struct VigilAPI: Sendable {
             status = parsed
         }
         let participant = query["participant"].map(String.init)
+        let after = try Self.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let limit = try Self.integerParameter(query["limit"], name: "limit", default: 1000, range: 1...1000)
         return try JSONResponse.make(
-            status: .ok, view: try await models().alerts(status: status, participant: participant))
+            status: .ok,
+            view: try await models().alerts(status: status, participant: participant, after: after, limit: Int(limit)))
     }
 
     func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -342,7 +345,7 @@ public struct VigilAPI: Sendable {
 
     /// One Server-Sent Event: the alert in its one JSON encoding on a single `data:` line.
     static func event(_ name: String, id: Int64, data: AlertView) throws -> [UInt8] {
-        Array("id: \(id)\nevent: \(name)\ndata: ".utf8) + (try ViewCoding.encode(data)) + Array("\n\n".utf8)
+        Array("id: \(id)\nevent: \(name)\ndata: ".utf8) + (try JSONValueEncoder.bytes(of: data)) + Array("\n\n".utf8)
     }
 
     /// Which rules would fire if this dose were dispensed now; nothing is stored.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 public import VigilModel
 
 /// Where the read models live: a SQLite file of their own beside the event store, so that writing views never
@@ -22,10 +23,29 @@ public final class ProjectionDatabase: Sendable {
         return base + ".projections.sqlite"
     }
 
+    /// A connection of its own for WAL checkpoints, opened when first needed.
+    private let checkpointer = Mutex<DatabaseQueue?>(nil)
+
     private init(path: String, pool: any DatabaseWriter, createdEmpty: Bool) {
         self.path = path
         self.pool = pool
         self.createdEmpty = createdEmpty
+    }
+
+    /// Copies what the write-ahead log holds into the views' file (a passive checkpoint), on a connection of its
+    /// own: it takes no writer lock, so flushes go on meanwhile and never pay for the file's sync.
+    public func moveLogIntoFile() async throws {
+        guard pool is DatabasePool else { return }
+        let connection = try checkpointer.withLock { connection -> DatabaseQueue in
+            if let connection { return connection }
+            var configuration = Configuration()
+            configuration.label = "vigil.projections.checkpoint"
+            configuration.busyMode = .timeout(10)
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            connection = opened
+            return opened
+        }
+        try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }
 
     /// Opens (creating if needed) the views at `path`; views of another schema version are dropped.
@@ -38,6 +58,9 @@ public final class ProjectionDatabase: Sendable {
             // A bounded page cache per connection: the views' memory does not grow with their size.
             try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? 2048 : 16384)")
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            // No checkpoint at commit: it would sync the file inside a flush and delay the alerts decided there.
+            // ``moveLogIntoFile()`` does it on a connection of its own instead.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         // Views can always be rebuilt from the log: GRDB's NORMAL durability in WAL mode is enough here. A power
         // loss may take the last flushes back, checkpoint included, and they are applied again.
@@ -54,7 +77,7 @@ public final class ProjectionDatabase: Sendable {
             try db.execute(sql: "PRAGMA journal_mode = OFF")
             try db.execute(sql: "PRAGMA synchronous = OFF")
             try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         return try prepare(path: path, DatabaseQueue(path: path, configuration: configuration))
     }
@@ -74,6 +97,10 @@ public final class ProjectionDatabase: Sendable {
     }
 
     public func close() throws {
+        try checkpointer.withLock { connection in
+            try connection?.close()
+            connection = nil
+        }
         try pool.close()
     }
 

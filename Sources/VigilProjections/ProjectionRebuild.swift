@@ -26,7 +26,7 @@ public enum ProjectionRebuild {
     }
 
     /// Events per transaction when replaying.
-    static let chunk = 16384
+    static let chunk = 8192
 
     /// Rebuilds the views at `projectionsPath` from the store: replays the log into a new file, compares it with
     /// the old views at their checkpoint, replays the rest, and puts the new file in place of the old one.

@@ -11,9 +11,10 @@ public protocol ProjectionReactor: Sendable {
     /// flush's transaction: what it writes (alerts decided) commits with the views, or not at all.
     func react(to event: StoredEvent, in views: ViewWriter) throws
 
-    /// Called after each flush commits, and once at start: time to deliver what the flushes decided.
-    /// `updated` holds the alerts acknowledged or resolved by the flush.
-    func flushed(_ database: ProjectionDatabase, updated: [AlertView]) async
+    /// Called after each flush commits, and once at start (with nothing): time to deliver what the flush decided
+    /// (`decided`, the alerts' payloads, in order) and what it changed (`updated`: alerts acknowledged or
+    /// resolved).
+    func flushed(updated: [AlertView], decided: [EventPayload]) async
 }
 
 /// Keeps the read models up to date with the log.
@@ -99,7 +100,7 @@ public final class ProjectionRunner: Service, Sendable {
                 "log.size": "\(store.head.size)",
             ])
         // Alerts decided before a stop and not yet in the log go first.
-        await reactor?.flushed(database, updated: [])
+        await reactor?.flushed(updated: [], decided: [])
 
         do {
             try await follow(heads, from: checkpoint, schedule: DeadlineSettings(rules))
@@ -146,7 +147,7 @@ public final class ProjectionRunner: Service, Sendable {
                     }
                     try views.setCheckpoint(
                         position: last, evaluated: evaluate ? max(before, last) : before, now: self.clock.now())
-                    return views.updatedAlerts
+                    return (views.updatedAlerts, views.decidedAlerts)
                 }
                 for (entry, event) in chunk where event == nil { self.reportUndecodable(entry.position) }
                 position = last
@@ -156,7 +157,7 @@ public final class ProjectionRunner: Service, Sendable {
                     $0.applied += Int64(chunk.count)
                 }
                 self.positionGauge.record(last)
-                await self.reactor?.flushed(self.database, updated: updated)
+                await self.reactor?.flushed(updated: updated.0, decided: updated.1)
             }
             status.withLock { $0.caughtUp = true }
         }
@@ -213,5 +214,36 @@ struct DeadlineSettings: Equatable {
         followUp = settings.followUp
         reminderDays = [settings.reminderDayForSevenDayReports, settings.reminderDayForFifteenDayReports]
         inventoryOverdueDays = settings.inventoryOverdueDays
+    }
+}
+
+/// Moves the views' write-ahead log into their file every `interval`, beside the flushes (which never
+/// checkpoint themselves), so the log stays short and no flush waits for a sync of the file.
+public struct ViewLogService: Service {
+    let database: ProjectionDatabase
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: ProjectionDatabase, interval: Duration = .seconds(1), logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                try await database.moveLogIntoFile()
+            } catch {
+                logger.warning(
+                    "the views' write-ahead log could not be moved into their file",
+                    metadata: ["projection.error": "\(StoreError(error, while: "checkpoint"))"])
+            }
+        }
     }
 }

@@ -12,11 +12,16 @@ public struct ReadModels: Sendable {
         self.settings = settings
     }
 
-    public func alerts(status: AlertView.Status?, participant: String? = nil) async throws -> AlertList {
+    /// Alerts in log order, a page of at most `limit` raised after `after`; `next` asks for the following page.
+    public func alerts(
+        status: AlertView.Status?, participant: String? = nil, after: Int64 = 0, limit: Int = 1000
+    ) async throws -> AlertList {
         try await database.read { views in
-            AlertList(
-                alerts: try views.alerts(status: status, participant: participant),
-                asOf: try views.checkpoint().position)
+            var alerts = try views.alerts(status: status, participant: participant, after: after, limit: limit + 1)
+            let more = alerts.count > limit
+            if more { alerts.removeLast() }
+            return AlertList(
+                alerts: alerts, asOf: try views.checkpoint().position, next: more ? alerts.last?.position : nil)
         }
     }
 

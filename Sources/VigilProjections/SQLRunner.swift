@@ -67,6 +67,13 @@ extension Optional: SQLBindable where Wrapped: SQLBindable {
     }
 }
 
+/// The current row of a stepped statement; `row[i]` reads column `i` as the type the context asks for.
+struct SQLRow {
+    let statement: OpaquePointer
+
+    subscript<T: SQLColumn>(_ column: Int) -> T { T.read(statement, Int32(column)) }
+}
+
 /// A column read straight from a stepped statement.
 protocol SQLColumn {
     static func read(_ statement: OpaquePointer, _ column: Int32) -> Self
@@ -129,12 +136,12 @@ extension Database {
     func value<T: SQLColumn, each Value: SQLBindable>(
         _ type: T.Type, _ sql: String, _ values: repeat each Value
     ) throws -> T? {
-        try rows(sql, repeat each values) { T.read($0, 0) }.first
+        try rows(sql, repeat each values) { $0[0] as T }.first
     }
 
     /// Every row, each read by `row` from the stepped statement; the statement is reset after.
     func rows<T, each Value: SQLBindable>(
-        _ sql: String, _ values: repeat each Value, row: (OpaquePointer) throws -> T
+        _ sql: String, _ values: repeat each Value, row: (SQLRow) throws -> T
     ) throws -> [T] {
         let statement = try cachedStatement(sql: sql).sqliteStatement
         sqlite3_reset(statement)
@@ -149,7 +156,7 @@ extension Database {
         while true {
             let code = sqlite3_step(statement)
             switch code {
-            case SQLITE_ROW: found.append(try row(statement))
+            case SQLITE_ROW: found.append(try row(SQLRow(statement: statement)))
             case SQLITE_DONE: return found
             default: throw error(code, sql)
             }

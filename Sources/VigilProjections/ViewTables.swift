@@ -22,26 +22,24 @@ public struct ViewTables {
     }
 
     public func checkpoint() throws -> Checkpoint {
-        let row = try Row.fetchOne(db, sql: "SELECT position, evaluated FROM checkpoint WHERE id = 1")
-        return Checkpoint(position: row?[0] ?? 0, evaluated: row?[1] ?? 0)
+        try db.rows("SELECT position, evaluated FROM checkpoint WHERE id = 1") {
+            Checkpoint(position: $0[0], evaluated: $0[1])
+        }.first ?? Checkpoint(position: 0, evaluated: 0)
     }
 
     // MARK: - Signers
 
     /// The printed name behind a key id, for records and exports.
     public func signerName(_ key: KeyID) throws -> String {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT name FROM signers WHERE key_id = ?"), arguments: [key.blob])
-            ?? "unknown key \(key.short)"
+        try db.value(String.self, "SELECT name FROM signers WHERE key_id = ?", key) ?? "unknown key \(key.short)"
     }
 
     public func signers() throws -> [SignerView] {
-        try Row.fetchAll(db, sql: "SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id")
-            .map { row in
-                SignerView(
-                    keyid: try KeyID(blob: row[0]), name: row[1], role: try Self.enumeration(row[2]),
-                    registeredAt: row[3], revokedAt: row[4])
-            }
+        try db.rows("SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id") { row in
+            SignerView(
+                keyid: try KeyID(blob: row[0]), name: row[1], role: try Self.enumeration(row[2]),
+                registeredAt: row[3], revokedAt: row[4])
+        }
     }
 
     // MARK: - Lots
@@ -52,16 +50,14 @@ public struct ViewTables {
         """
 
     public func lot(_ lot: String) throws -> LotView? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(Self.lotColumns) FROM lots WHERE lot = ?"), arguments: [lot]
-        ).map(Self.lot)
+        try db.rows("SELECT \(Self.lotColumns) FROM lots WHERE lot = ?", lot, row: Self.lot).first
     }
 
     public func lots() throws -> [LotView] {
-        try Row.fetchAll(db, sql: "SELECT \(Self.lotColumns) FROM lots ORDER BY lot").map(Self.lot)
+        try db.rows("SELECT \(Self.lotColumns) FROM lots ORDER BY lot", row: Self.lot)
     }
 
-    static func lot(_ row: Row) throws -> LotView {
+    static func lot(_ row: SQLRow) throws -> LotView {
         let received = Milligrams(micrograms: row[2])
         let dispensed = Milligrams(micrograms: row[3])
         let wasted = Milligrams(micrograms: row[4])
@@ -82,18 +78,17 @@ public struct ViewTables {
 
     /// Where a lot's biennial inventory clock starts: its last count, or else its first receipt.
     public func inventoryClock(_ lot: String) throws -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?)? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT received - dispensed - wasted - destroyed, count_at, count_event, first_receipt_at,
-                        first_receipt_event FROM lots WHERE lot = ?
-                        """), arguments: [lot])
-        else { return nil }
-        let onHand = Milligrams(micrograms: row[0])
-        if let at = row[1] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[2]))) }
-        if let at = row[3] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[4]))) }
-        return (onHand, nil)
+        try db.rows(
+            """
+            SELECT received - dispensed - wasted - destroyed, count_at, count_event, first_receipt_at,
+            first_receipt_event FROM lots WHERE lot = ?
+            """, lot
+        ) { row -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?) in
+            let onHand = Milligrams(micrograms: row[0])
+            if let at = row[1] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[2]))) }
+            if let at = row[3] as Int64? { return (onHand, (Timestamp(micros: at), try EventID(blob: row[4]))) }
+            return (onHand, nil)
+        }.first
     }
 
     // MARK: - Participants
@@ -107,7 +102,7 @@ public struct ViewTables {
     public func participant(_ code: String) throws -> ParticipantRecord? {
         try db.rows("SELECT enrolled_at, site FROM participants WHERE code = ?", code) { row in
             ParticipantRecord(
-                code: code, enrolledAt: Int64?.read(row, 0).map(Timestamp.init(micros:)), site: .read(row, 1))
+                code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1])
         }.first
     }
 
@@ -116,7 +111,7 @@ public struct ViewTables {
         try db.rows(
             "SELECT name, serotonergic, since FROM medications WHERE participant = ? ORDER BY name", participant
         ) { row in
-            MedicationView(name: .read(row, 0), serotonergic: .read(row, 1), since: Timestamp(micros: .read(row, 2)))
+            MedicationView(name: row[0], serotonergic: row[1], since: Timestamp(micros: row[2]))
         }
     }
 
@@ -124,7 +119,7 @@ public struct ViewTables {
     public func sessionIDs(of participant: String) throws -> [String] {
         try db.rows(
             "SELECT session FROM participant_sessions WHERE participant = ? ORDER BY position", participant
-        ) { .read($0, 0) }
+        ) { $0[0] }
     }
 
     /// The participant's mood checks for one session, in log order.
@@ -136,8 +131,8 @@ public struct ViewTables {
             """, session, participant
         ) { row in
             MoodCheckView(
-                day: .read(row, 0), at: Timestamp(micros: .read(row, 1)), phq9Total: .read(row, 2),
-                phq9Item9: .read(row, 3), cssrsHighRisk: .read(row, 4), mood: .read(row, 5))
+                day: row[0], at: Timestamp(micros: row[1]), phq9Total: row[2],
+                phq9Item9: row[3], cssrsHighRisk: row[4], mood: row[5])
         }
     }
 
@@ -146,14 +141,13 @@ public struct ViewTables {
         var latest: VitalsReading?
         for session in try sessionIDs(of: participant) {
             guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? AND participant = ?
-                            ORDER BY at DESC, position DESC LIMIT 1
-                            """), arguments: [session, participant])
+                let reading = try db.rows(
+                    """
+                    SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? AND participant = ?
+                    ORDER BY at DESC, position DESC LIMIT 1
+                    """, session, participant, row: { Self.reading($0, initialDoseAt: nil) }
+                ).first
             else { continue }
-            let reading = Self.reading(row, initialDoseAt: nil)
             if let current = latest, (current.at, current.position) > (reading.at, reading.position) { continue }
             latest = reading
         }
@@ -162,11 +156,9 @@ public struct ViewTables {
 
     /// Alerts of the participant not yet resolved, in id order.
     public func unresolvedAlertIDs(of participant: String) throws -> [EventID] {
-        try Data.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT alert_id FROM alerts WHERE participant = ? AND status <> 'resolved' ORDER BY alert_id"),
-            arguments: [participant]
-        ).map { try EventID(blob: $0) }
+        try db.rows(
+            "SELECT alert_id FROM alerts WHERE participant = ? AND status <> 'resolved' ORDER BY alert_id", participant
+        ) { try EventID(blob: $0[0]) }
     }
 
     /// The whole participant view, with the follow-up grid as of `now` under `schedule`.
@@ -220,10 +212,10 @@ public struct ViewTables {
             "SELECT participant, number, started_at, started_event, ended_at FROM sessions WHERE id = ?", id
         ) { row in
             SessionRecord(
-                id: id, participant: .read(row, 0), number: .read(row, 1),
-                startedAt: Int64?.read(row, 2).map(Timestamp.init(micros:)),
-                startedEvent: try Data?.read(row, 3).map(EventID.init(blob:)),
-                endedAt: Int64?.read(row, 4).map(Timestamp.init(micros:)))
+                id: id, participant: row[0], number: row[1],
+                startedAt: (row[2] as Int64?).map(Timestamp.init(micros:)),
+                startedEvent: try (row[3] as Data?).map(EventID.init(blob:)),
+                endedAt: (row[4] as Int64?).map(Timestamp.init(micros:)))
         }.first
     }
 
@@ -234,12 +226,12 @@ public struct ViewTables {
         var doses = try db.rows(
             "SELECT event_id, at, position, dose, kind, lot FROM doses WHERE session = ? ORDER BY at, position", session
         ) { row in
-            let dose = Milligrams(micrograms: .read(row, 3))
+            let dose = Milligrams(micrograms: row[3])
             total = total + dose
             return DoseView(
-                eventId: try EventID(blob: .read(row, 0)), at: Timestamp(micros: .read(row, 1)),
-                position: .read(row, 2),
-                doseMg: dose, kind: try Self.enumeration(.read(row, 4)), lot: .read(row, 5), runningTotalMg: total)
+                eventId: try EventID(blob: row[0]), at: Timestamp(micros: row[1]),
+                position: row[2],
+                doseMg: dose, kind: try Self.enumeration(row[4]), lot: row[5], runningTotalMg: total)
         }
         let initial = doses.first { $0.kind == .initial }?.at
         for index in doses.indices {
@@ -260,11 +252,9 @@ public struct ViewTables {
 
     /// The session's readings in time order (then log order).
     public func vitals(in session: String, initialDoseAt: Timestamp?) throws -> [VitalsReading] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? ORDER BY at, position"),
-            arguments: [session]
-        ).map { Self.reading($0, initialDoseAt: initialDoseAt) }
+        try db.rows("SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? ORDER BY at, position", session) {
+            Self.reading($0, initialDoseAt: initialDoseAt)
+        }
     }
 
     /// How many of the session's readings have a heart rate above `rate`.
@@ -274,7 +264,7 @@ public struct ViewTables {
                 ?? 0)
     }
 
-    static func reading(_ row: Row, initialDoseAt: Timestamp?) -> VitalsReading {
+    static func reading(_ row: SQLRow, initialDoseAt: Timestamp?) -> VitalsReading {
         let at = Timestamp(micros: row[0])
         return VitalsReading(
             at: at, session: row[1], position: row[2], systolic: row[3], diastolic: row[4], heartRate: row[5],
@@ -284,10 +274,7 @@ public struct ViewTables {
 
     /// The adverse events reported for the session, in log order.
     public func adverseEventIDs(in session: String) throws -> [String] {
-        try String.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT ae_id FROM session_adverse_events WHERE session = ? ORDER BY position"),
-            arguments: [session])
+        try db.rows("SELECT ae_id FROM session_adverse_events WHERE session = ? ORDER BY position", session) { $0[0] }
     }
 
     public func sessionView(_ id: String) throws -> SessionView? {
@@ -317,25 +304,22 @@ public struct ViewTables {
         """
 
     public func adverseEvent(participant: String, aeId: String) throws -> AdverseEventView? {
-        try Row.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT \(Self.adverseEventColumns) FROM adverse_events WHERE participant = ? AND ae_id = ?"),
-            arguments: [participant, aeId]
-        ).map(Self.adverseEvent)
+        try db.rows(
+            "SELECT \(Self.adverseEventColumns) FROM adverse_events WHERE participant = ? AND ae_id = ?", participant,
+            aeId, row: Self.adverseEvent
+        ).first
     }
 
     /// The register in key order; only events whose expedited report is due and not filed, with `openOnly`.
     public func adverseEvents(openOnly: Bool) throws -> [AdverseEventView] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT \(Self.adverseEventColumns) FROM adverse_events \(openOnly ? "WHERE open = 1" : "")
-                ORDER BY participant, ae_id
-                """
-        ).map(Self.adverseEvent)
+        try db.rows(
+            """
+            SELECT \(Self.adverseEventColumns) FROM adverse_events \(openOnly ? "WHERE open = 1" : "")
+            ORDER BY participant, ae_id
+            """, row: Self.adverseEvent)
     }
 
-    static func adverseEvent(_ row: Row) throws -> AdverseEventView {
+    static func adverseEvent(_ row: SQLRow) throws -> AdverseEventView {
         let criteria: String = row[6]
         return AdverseEventView(
             participant: row[0], aeId: row[1], term: row[2], onset: CalendarDate(daysSinceEpoch: row[3]),
@@ -356,61 +340,46 @@ public struct ViewTables {
         """
 
     public func alert(_ id: EventID) throws -> AlertView? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(Self.alertColumns) FROM alerts WHERE alert_id = ?"),
-            arguments: [id.blob]
-        ).map(Self.alert)
+        try db.rows("SELECT \(Self.alertColumns) FROM alerts WHERE alert_id = ?", id, row: Self.alert).first
     }
 
-    /// Alerts in log order: of one status, of one participant, raised after a position (each optional).
+    /// Alerts in log order, raised after a position: of one status, of one participant (each optional), at most
+    /// `limit` of them.
     public func alerts(
-        status: AlertView.Status? = nil, participant: String? = nil, after position: Int64 = 0
-    )
-        throws -> [AlertView]
-    {
-        var conditions = ["position > ?"]
-        var arguments: StatementArguments = [position]
-        if let status {
-            conditions.append("status = ?")
-            arguments += [status.rawValue]
-        }
-        if let participant {
-            conditions.append("participant = ?")
-            arguments += [participant]
-        }
-        return try Row.fetchAll(
-            db,
-            sql:
-                "SELECT \(Self.alertColumns) FROM alerts WHERE \(conditions.joined(separator: " AND ")) ORDER BY position",
-            arguments: arguments
-        ).map(Self.alert)
+        status: AlertView.Status? = nil, participant: String? = nil, after position: Int64 = 0, limit: Int = .max
+    ) throws -> [AlertView] {
+        let sql = """
+            SELECT \(Self.alertColumns) FROM alerts WHERE position > ?1
+            \(status == nil ? "" : "AND status = ?2") \(participant == nil ? "" : "AND participant = ?3")
+            ORDER BY position LIMIT ?4
+            """
+        return try db.rows(sql, position, status?.rawValue, participant, limit, row: Self.alert)
     }
 
     /// Severities of the alerts of `rule` for `session` not yet resolved.
     public func unresolvedSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
-        try String.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT severity FROM alerts WHERE session = ? AND rule = ? AND status <> 'resolved'"),
-            arguments: [session, rule.rawValue]
-        ).map { try Self.enumeration($0) }
+        try db.rows(
+            "SELECT severity FROM alerts WHERE session = ? AND rule = ? AND status <> 'resolved'", session,
+            rule.rawValue
+        ) { try Self.enumeration($0[0]) }
     }
 
-    static func alert(_ row: Row) throws -> AlertView {
+    static func alert(_ row: SQLRow) throws -> AlertView {
         func action(_ first: Int) throws -> AlertAction? {
             guard let key = row[first] as Data? else { return nil }
             return AlertAction(
                 keyid: try KeyID(blob: key), name: row[first + 1], at: Timestamp(micros: row[first + 2]),
                 note: row[first + 3], position: row[first + 4])
         }
-        let causes: Data = row[6]
+        let causes = (row[6] as Data)
         return AlertView(
-            alertId: try EventID(blob: row[0]), rule: try enumeration(row[2]), severity: try enumeration(row[3]),
-            participant: row[4], session: row[5],
+            alertId: try EventID(blob: row[0]), rule: try enumeration(row[2]),
+            severity: try enumeration(row[3]), participant: row[4], session: row[5],
             causes: try stride(from: 0, to: causes.count, by: 16).map {
                 try EventID(blob: causes[causes.startIndex + $0..<causes.startIndex + $0 + 16])
             },
-            message: row[7], raisedAt: Timestamp(micros: row[8]), position: row[1], acknowledged: try action(9),
-            resolved: try action(14))
+            message: row[7], raisedAt: Timestamp(micros: row[8]), position: row[1],
+            acknowledged: try action(9), resolved: try action(14))
     }
 
     // MARK: - Outbox
@@ -421,28 +390,26 @@ public struct ViewTables {
             Int64.self,
             """
             SELECT EXISTS (SELECT 1 FROM alerts WHERE alert_id = ?1) OR EXISTS (SELECT 1 FROM outbox WHERE alert_id = ?1)
-            """, id.blob) == 1
+            """, id) == 1
     }
 
     /// Severities of the alerts of `rule` for `session` decided but not yet projected.
     public func pendingSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
-        try String.fetchAll(
-            db.cachedStatement(sql: "SELECT severity FROM outbox WHERE session = ? AND rule = ?"),
-            arguments: [session, rule.rawValue]
-        ).map { try Self.enumeration($0) }
+        try db.rows("SELECT severity FROM outbox WHERE session = ? AND rule = ?", session, rule.rawValue) {
+            try Self.enumeration($0[0])
+        }
     }
 
-    /// One alert of the outbox: its payload (not yet signed) and whether the log holds it already.
+    /// One alert of the outbox: its payload, not yet signed.
     public struct OutboxEntry: Sendable, Equatable {
         public var alertId: EventID
         public var payload: [UInt8]
-        public var stored: Bool
     }
 
     /// The alerts decided and not yet appended to the log, in the order they were decided.
     public func unsentAlerts() throws -> [OutboxEntry] {
-        try Row.fetchAll(db, sql: "SELECT alert_id, payload FROM outbox WHERE stored = 0 ORDER BY seq").map {
-            OutboxEntry(alertId: try EventID(blob: $0[0]), payload: [UInt8]($0[1] as Data), stored: false)
+        try db.rows("SELECT alert_id, payload FROM outbox WHERE stored = 0 ORDER BY seq") {
+            OutboxEntry(alertId: try EventID(blob: $0[0]), payload: [UInt8]($0[1] as Data))
         }
     }
 
@@ -473,17 +440,14 @@ public struct ViewTables {
 
     /// Deadlines that have passed at `now`, earliest first.
     public func deadlines(dueBy now: Timestamp, limit: Int = 1000) throws -> [Deadline] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT kind, participant, subject, day, due_at, alert_id FROM deadlines WHERE due_at <= ?
-                    ORDER BY due_at LIMIT ?
-                    """
-            ), arguments: [now.microsecondsSinceEpoch, limit]
-        ).map(Self.deadline)
+        try db.rows(
+            """
+            SELECT kind, participant, subject, day, due_at, alert_id FROM deadlines WHERE due_at <= ?
+            ORDER BY due_at LIMIT ?
+            """, now.microsecondsSinceEpoch, limit, row: Self.deadline)
     }
 
-    static func deadline(_ row: Row) throws -> Deadline {
+    static func deadline(_ row: SQLRow) throws -> Deadline {
         Deadline(
             kind: try enumeration(row[0]), participant: row[1], subject: row[2], day: row[3],
             dueAt: Timestamp(micros: row[4]), alertId: try EventID(blob: row[5]))
@@ -518,9 +482,6 @@ extension Timestamp {
 }
 
 extension EventID {
-    /// The 16 bytes as a blob column.
-    public var blob: Data { Data(bytes) }
-
     init(blob: Data) throws {
         guard let id = EventID(bytes: blob) else { throw ViewError("the views hold an event id that is not 16 bytes") }
         self = id
@@ -528,8 +489,6 @@ extension EventID {
 }
 
 extension KeyID {
-    public var blob: Data { Data(bytes) }
-
     init(blob: Data) throws {
         guard blob.count == 32, let id = KeyID(hex: Hex.encode(blob)) else {
             throw ViewError("the views hold a key id that is not 32 bytes")

@@ -19,8 +19,8 @@ public final class ViewWriter {
     public let settings: RuleSettings
     /// Alerts acknowledged or resolved in this flush, as they now stand: for live subscribers.
     public private(set) var updatedAlerts: [AlertView] = []
-    /// Whether this flush decided alerts that the log does not hold yet.
-    public private(set) var hasUnsentAlerts = false
+    /// The alerts this flush decided that the log does not hold yet, in order (their payloads, unsigned).
+    public private(set) var decidedAlerts: [EventPayload] = []
     /// Rows this flush already made sure exist: most events of a flush concern the same few sessions.
     private var ensuredParticipants: Set<String> = []
     private var ensuredSessions: Set<SessionLink> = []
@@ -279,12 +279,7 @@ public final class ViewWriter {
         try db.run(
             "INSERT OR IGNORE INTO outbox (alert_id, rule, severity, session, payload, stored) VALUES (?, ?, ?, ?, ?, ?)",
             payload.id, rule.rawValue, severity.rawValue, payload.session, Data(payload.jsonBytes), stored)
-        if !stored { hasUnsentAlerts = true }
-    }
-
-    /// Marks alerts of the outbox as held by the log.
-    public func markStored(_ ids: [EventID]) throws {
-        for id in ids { try db.run("UPDATE outbox SET stored = 1 WHERE alert_id = ?", id) }
+        if !stored { decidedAlerts.append(payload) }
     }
 
     // MARK: - Deadlines
@@ -292,13 +287,14 @@ public final class ViewWriter {
     /// Derives every deadline again from the views (after the settings they depend on changed).
     public func rescheduleAll() throws {
         try db.execute(sql: "DELETE FROM deadlines")
-        for id in try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE started_at IS NOT NULL") {
+        for id in try db.rows("SELECT id FROM sessions WHERE started_at IS NOT NULL", row: { $0[0] as String }) {
             try scheduleFollowUp(session: id)
         }
-        for row in try Row.fetchAll(db, sql: "SELECT participant, ae_id FROM adverse_events WHERE open = 1") {
-            try scheduleReport(participant: row[0], aeId: row[1])
+        let open = try db.rows("SELECT participant, ae_id FROM adverse_events WHERE open = 1") {
+            (participant: $0[0] as String, aeId: $0[1] as String)
         }
-        for lot in try String.fetchAll(db, sql: "SELECT lot FROM lots") { try scheduleInventory(lot: lot) }
+        for event in open { try scheduleReport(participant: event.participant, aeId: event.aeId) }
+        for lot in try db.rows("SELECT lot FROM lots", row: { $0[0] as String }) { try scheduleInventory(lot: lot) }
     }
 
     private func setDeadline(
@@ -373,13 +369,11 @@ public final class ViewWriter {
 
     /// An alert was projected: the deadline it answered moves on.
     private func deadlineRaised(_ alert: EventID) throws {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT kind, participant, subject FROM deadlines WHERE alert_id = ?"),
-            arguments: [alert.blob])
-        for row in rows {
-            let participant: String? = row[1]
-            let subject: String = row[2]
-            switch ViewTables.Deadline.Kind(rawValue: row[0]) {
+        let rows = try db.rows("SELECT kind, participant, subject FROM deadlines WHERE alert_id = ?", alert) {
+            (kind: $0[0] as String, participant: $0[1] as String?, subject: $0[2] as String)
+        }
+        for (kind, participant, subject) in rows {
+            switch ViewTables.Deadline.Kind(rawValue: kind) {
             case .followUp: try scheduleFollowUp(session: subject)
             case .reportReminder, .reportOverdue:
                 if let participant { try scheduleReport(participant: participant, aeId: subject) }

@@ -47,6 +47,11 @@ extension JSONValue {
         return nil
     }
 
+    var arrayCount: Int? {
+        if case .array(let items) = self { return items.count }
+        return nil
+    }
+
     var literal: String? {
         switch self {
         case .string(let text): text
@@ -82,6 +87,17 @@ extension JSONValue {
             var rules: [String] = []
             if case .array(let alerts)? = open["alerts"] { rules = alerts.compactMap { $0["rule"]?.literal }.sorted() }
             #expect(rules == ["count_discrepancy", "serious_adverse_event", "tachycardia"])
+            #expect(open["next"] == nil, "everything fitted in one page")
+            // Pages: two at a time, then the rest from where the first page ended.
+            let first = try await daemon.json("/v1/alerts?status=open&limit=2")
+            #expect(first["alerts"]?.arrayCount == 2)
+            let next = try #require(first["next"]?.literal)
+            #expect(next == first["alerts"]?[1]?["position"]?.literal)
+            let rest = try await daemon.json("/v1/alerts?status=open&limit=2&after=\(next)")
+            #expect(rest["alerts"]?.arrayCount == 1)
+            #expect(rest["next"] == nil)
+            #expect(
+                try await daemon.client.get("/v1/alerts?limit=0", token: Tokens.officer).errorCode == "invalid_query")
             let register = try await daemon.json("/v1/adverse-events")
             #expect(register["adverseEvents"]?[0]?["reportDays"]?.literal == "15")
             #expect(try await daemon.json("/v1/adverse-events?open=true")["adverseEvents"] == .array([]))
