@@ -187,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilProjections",
+                "VigilModel", "VigilStore", "VigilProjections", "VigilAlerts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -66,4 +66,33 @@ struct HTTPLoadConnection {
             }
         }
     }
+
+    /// Sends GET for each path in turn with a bearer token; calls `done` with the status and the latency.
+    static func get(
+        host: String, port: Int, paths: some Sequence<String>, token: String,
+        done: (_ status: Int, _ nanoseconds: UInt64) -> Void
+    ) async throws {
+        let channel = try await connect(host: host, port: port)
+        try await channel.executeThenClose { inbound, outbound in
+            var responses = inbound.makeAsyncIterator()
+            for path in paths {
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: host)
+                headers.add(name: "Authorization", value: "Bearer \(token)")
+                let started = DispatchTime.now().uptimeNanoseconds
+                try await outbound.write(
+                    .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
+                try await outbound.write(.end(nil))
+                var status = 0
+                reading: while let part = try await responses.next() {
+                    switch part {
+                    case .head(let head): status = Int(head.status.code)
+                    case .body: break
+                    case .end: break reading
+                    }
+                }
+                done(status, DispatchTime.now().uptimeNanoseconds - started)
+            }
+        }
+    }
 }

@@ -1,19 +1,26 @@
 import Foundation
 import GRDB
+import VigilAlerts
 import VigilModel
 import VigilProjections
+import VigilStore
 
-/// Flat cost (issue 7): batch ingest into a store that already holds many events, beside the same into an
-/// empty store, in one run; the daemon's resident memory; the store's size against its envelope bytes.
+/// Flat cost at scale (issues 7 and 12), in one run: batch ingest into an empty store beside the same into a
+/// store of `stored` events; over that store, how long vigild takes to report READY=1 and to have its views
+/// current, its resident memory idle and under load, and the p99 of officers' reads.
 enum ScaleScenario {
     struct Results {
         var stored: Int64
         var empty: Measurement
         var full: Measurement
-        /// Seconds from vigild's start to its read models following the log.
-        var catchUpSeconds: Double
-        /// Peak resident memory (VmHWM) of the daemon on the full store, in bytes.
+        /// From process start to READY=1, seconds.
+        var readySeconds: Double
+        /// From READY=1 to views following the whole log, seconds.
+        var currentSeconds: Double
+        /// Resident memory (VmRSS) once started, idle, and the peak (VmHWM) by the end of the load, in bytes.
+        var idleResident: Int
         var peakResident: Int
+        var reads: [(name: String, measurement: Measurement)]
         var storeBytes: Int
         var envelopeBytes: Int
     }
@@ -24,67 +31,131 @@ enum ScaleScenario {
         let empty = try await Scenario.run(vigild: vigild, title: "scale: batch ingest into an empty store") {
             try await $0.batch(events: events, batchSize: batchSize, connections: connections)
         }
-        var stored: Int64 = 0
-        var catchUp = 0.0
-        var peak = 0
-        var storeBytes = 0
-        var envelopeBytes = 0
-        let full = try await Scenario.run(
-            vigild: vigild, title: "scale: batch ingest into a store of \(count) events",
-            prepare: { folder, admin in
-                let started = ContinuousClock.now
-                // The daemon's own key, where vigild will find it, signs the generated log's head.
-                let daemon = SigningKey()
-                try KeyFile.pem(privateKey: daemon).write(
-                    toFile: folder + "/daemon.key", atomically: true, encoding: .utf8)
-                stored = try await ClinicLog.write(count, to: folder + "/vigil.sqlite", admin: admin, daemon: daemon)
-                // Read models as a daemon that had followed the log would have left them.
-                _ = try await ProjectionRebuild.run(
-                    storePath: folder + "/vigil.sqlite", projectionsPath: folder + "/vigil.projections.sqlite")
-                say(
-                    String(
-                        format: "wrote %lld events and built the read models in %.1f s", stored,
-                        (ContinuousClock.now - started) / .seconds(1)))
-            }
-        ) { scenario in
-            let started = ContinuousClock.now
-            while true {
-                let (status, body) = try await scenario.get("/healthz")
-                if status == 200, String(decoding: body, as: UTF8.self).contains("following") { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            catchUp = (ContinuousClock.now - started) / .seconds(1)
-            say(String(format: "read models following the log %.1f s after registration", catchUp))
-            let measurement = try await scenario.batch(events: events, batchSize: batchSize, connections: connections)
-            peak = residentPeak(of: scenario.process.processIdentifier)
-            let queue = try DatabaseQueue(path: scenario.folder + "/vigil.sqlite")
-            envelopeBytes = try await queue.read { db in
-                try Int.fetchOne(db, sql: "SELECT SUM(LENGTH(envelope)) FROM events") ?? 0
-            }
-            try queue.close()
-            storeBytes = ["", "-wal"].reduce(0) { total, suffix in
-                let attributes = try? FileManager.default.attributesOfItem(
-                    atPath: scenario.folder + "/vigil.sqlite" + suffix)
-                return total + ((attributes?[.size] as? Int) ?? 0)
-            }
-            return measurement
+        say("\n== vigil scale: a store of \(count) events")
+        let folder = NSTemporaryDirectory() + "vigil-bench-scale-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let admin = SigningKey()
+        let stored = try await prepare(folder: folder, count: count, admin: admin)
+
+        // A first start appends the alerts the rebuild decided and projects them; a clean stop signs the head.
+        let warm = try await Scenario.launch(vigild: vigild, folder: folder, admin: admin)
+        _ = try await waitUntilCurrent(warm)
+        warm.stop()
+
+        // The measured start: as systemd would see it.
+        let notify = try NotifySocket(folder: folder)
+        defer { notify.stop() }
+        let launched = ContinuousClock.now
+        let scenario = try await Scenario.launch(vigild: vigild, folder: folder, admin: admin, notify: notify)
+        defer { scenario.stop() }
+        guard let ready = try await notify.wait(for: "READY=1", timeout: 600) else {
+            throw BenchError("vigild never reported READY=1")
+        }
+        let readySeconds = (ready - launched) / .seconds(1)
+        let current = try await waitUntilCurrent(scenario)
+        let currentSeconds = max(0, (current - ready) / .seconds(1))
+        let idle = scenario.resident
+        say(
+            String(
+                format: "READY=1 %.2f s after start; views current %.2f s after READY; resident %.0f MB idle",
+                readySeconds, currentSeconds, Double(idle) / 1e6))
+
+        let reads = try await officerReads(scenario, stored: stored)
+        try await scenario.registerDevices()
+        let full = try await scenario.batch(events: events, batchSize: batchSize, connections: connections)
+        full.report("vigil, batch ingest into the full store")
+        let peak = Scenario.status(scenario.process.processIdentifier, "VmHWM:")
+        say(
+            String(
+                format: "resident %.0f MB after the load, peak %.0f MB", Double(scenario.resident) / 1e6,
+                Double(peak) / 1e6))
+        let queue = try DatabaseQueue(path: folder + "/vigil.sqlite")
+        let envelopeBytes = try await queue.read { db in
+            try Int.fetchOne(db, sql: "SELECT SUM(LENGTH(envelope)) FROM events") ?? 0
+        }
+        try queue.close()
+        let storeBytes = ["", "-wal"].reduce(0) { total, suffix in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/vigil.sqlite" + suffix)
+            return total + ((attributes?[.size] as? Int) ?? 0)
         }
         say(
             String(
-                format: "daemon peak resident memory %.0f MB; store %.0f MB for %.0f MB of envelopes (%.2fx)",
-                Double(peak) / 1e6, Double(storeBytes) / 1e6, Double(envelopeBytes) / 1e6,
-                Double(storeBytes) / Double(max(1, envelopeBytes))))
+                format: "store %.0f MB for %.0f MB of envelopes (%.2fx)", Double(storeBytes) / 1e6,
+                Double(envelopeBytes) / 1e6, Double(storeBytes) / Double(max(1, envelopeBytes))))
         return Results(
-            stored: stored, empty: empty, full: full, catchUpSeconds: catchUp, peakResident: peak,
-            storeBytes: storeBytes, envelopeBytes: envelopeBytes)
+            stored: stored, empty: empty, full: full, readySeconds: readySeconds, currentSeconds: currentSeconds,
+            idleResident: idle, peakResident: peak, reads: reads, storeBytes: storeBytes, envelopeBytes: envelopeBytes)
     }
 
-    /// VmHWM of a process, in bytes.
-    static func residentPeak(of pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes * 1024
+    /// The generated clinic log with a head signed by the daemon's key (where vigild finds it), and read models
+    /// built offline with the rules, as a daemon that had followed the log would have left them.
+    static func prepare(folder: String, count: Int, admin: SigningKey) async throws -> Int64 {
+        let started = ContinuousClock.now
+        let daemon = SigningKey()
+        try KeyFile.pem(privateKey: daemon).write(toFile: folder + "/daemon.key", atomically: true, encoding: .utf8)
+        let written = try await ClinicLog.write(count, to: folder + "/vigil.sqlite", admin: admin, daemon: daemon)
+        say(String(format: "wrote %lld events in %.1f s", written, (ContinuousClock.now - started) / .seconds(1)))
+        let reader = try LogReader(path: folder + "/vigil.sqlite")
+        defer { reader.close() }
+        let rebuild = try await ProjectionRebuild.run(
+            storePath: folder + "/vigil.sqlite", projectionsPath: folder + "/vigil.projections.sqlite",
+            reactor: AlertDecider(settings: Reloadable(.default), logHolds: { try reader.contains(eventID: $0) }))
+        say(
+            String(
+                format: "built the read models (rules included) at %.0f events/s (%.1f s)", rebuild.eventsPerSecond,
+                rebuild.seconds))
+        return written
+    }
+
+    /// Waits until /healthz says the views follow the whole log and the log holds still; returns when.
+    static func waitUntilCurrent(_ scenario: Scenario) async throws -> ContinuousClock.Instant {
+        var last = ""
+        while true {
+            let (_, body) = try await scenario.get("/healthz")
+            let text = String(decoding: body, as: UTF8.self)
+            if let range = text.range(of: "following; at position "),
+                let of = text[range.upperBound...].range(of: " of ")
+            {
+                let position = text[range.upperBound..<of.lowerBound]
+                let size = text[of.upperBound...].prefix { $0.isNumber }
+                if position == size {
+                    if String(position) == last { return ContinuousClock.now }
+                    last = String(position)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The p99 of each read an officer makes, over participants, sessions and lots spread across the log.
+    static func officerReads(
+        _ scenario: Scenario, stored: Int64
+    ) async throws -> [(name: String, measurement: Measurement)] {
+        // Participants of the waves the log holds whole (or of the first, whose first session is always there).
+        let waves = max(1, Int(stored) / ClinicLog.waveSize)
+        let sessions = Int(stored) >= ClinicLog.waveSize ? 3 : 1
+        var generator = SystemRandomNumberGenerator()
+        func someone() -> String {
+            "P-\(Int.random(in: 0..<waves, using: &generator))-\(Int.random(in: 0..<ClinicLog.participantsPerWave, using: &generator))"
+        }
+        let kinds: [(String, () -> String)] = [
+            ("participant", { "/v1/participants/" + someone() }),
+            ("session", { "/v1/sessions/" + someone() + "-S\(Int.random(in: 1...sessions, using: &generator))" }),
+            ("inventory (every lot)", { "/v1/inventory" }),
+            ("alerts?status=open", { "/v1/alerts?status=open" }),
+            ("adverse-events?open=true", { "/v1/adverse-events?open=true" }),
+        ]
+        var results: [(String, Measurement)] = []
+        for (name, path) in kinds {
+            _ = try await scenario.reads((0..<50).map { _ in path() })
+            let measurement = try await scenario.reads((0..<1000).map { _ in path() })
+            say(
+                String(
+                    format: "read %@: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, measurement.p50 / 1e6,
+                    measurement.p99 / 1e6, measurement.max / 1e6))
+            results.append((name, measurement))
+        }
+        return results
     }
 }

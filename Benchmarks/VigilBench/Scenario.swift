@@ -32,9 +32,24 @@ struct Scenario {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let admin = SigningKey()
         try await prepare(folder, admin)
+        let scenario = try await launch(vigild: vigild, folder: folder, admin: admin)
+        defer { scenario.stop() }
+        try await scenario.registerDevices()
+        let measurement = try await body(scenario)
+        measurement.report("vigil", latency: latency)
+        return measurement
+    }
+
+    /// Starts vigild on the store in `folder` and waits until it listens; with `notify`, as systemd would
+    /// (NOTIFY_SOCKET set), so that the caller sees READY=1.
+    static func launch(
+        vigild: String, folder: String, admin: SigningKey, notify: NotifySocket? = nil
+    ) async throws -> Scenario {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vigild)
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("VIGIL_") && !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"].contains($0.key)
+        }
         environment["VIGIL_DATABASE_PATH"] = folder + "/vigil.sqlite"
         environment["VIGIL_DAEMON_KEYPATH"] = folder + "/daemon.key"
         environment["VIGIL_HTTP_PORT"] = "0"
@@ -42,6 +57,7 @@ struct Scenario {
         environment["VIGIL_LOG_LEVEL"] = "notice"
         environment["VIGIL_HTTP_MAXBATCHITEMS"] = "10000"
         environment["VIGIL_AUTH_TOKENS"] = Hex.encode(KeyID(publicKey: Array(Scenario.token.utf8)).bytes) + ":officer"
+        if let notify { environment["NOTIFY_SOCKET"] = notify.path }
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors
@@ -51,26 +67,39 @@ struct Scenario {
             if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()
-        defer {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGTERM)
-                process.waitUntilExit()
-            }
-        }
         var port: Int?
-        for _ in 0..<600 where port == nil {
-            try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<12_000 where port == nil {
+            try await Task.sleep(for: .milliseconds(5))
             port = log.text.withLock { text in
                 text.range(of: "http.port=").flatMap { Int(text[$0.upperBound...].prefix { $0.isNumber }) }
             }
+            if !process.isRunning { break }
         }
-        guard let port else { throw BenchError("vigild did not start:\n\(log.text.withLock { $0 })") }
-        let devices = (0..<16).map { _ in SigningKey() }
-        let scenario = Scenario(port: port, admin: admin, devices: devices, process: process, folder: folder)
-        try await scenario.registerDevices()
-        let measurement = try await body(scenario)
-        measurement.report("vigil", latency: latency)
-        return measurement
+        guard let port else {
+            if process.isRunning { process.terminate() }
+            throw BenchError("vigild did not start:\n\(log.text.withLock { $0 })")
+        }
+        return Scenario(
+            port: port, admin: admin, devices: (0..<16).map { _ in SigningKey() }, process: process, folder: folder)
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+
+    /// The daemon's resident memory now (VmRSS), in bytes.
+    var resident: Int { Self.status(process.processIdentifier, "VmRSS:") }
+
+    /// A line of /proc/PID/status in kB, as bytes.
+    static func status(_ pid: Int32, _ field: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes * 1024
     }
 
     func registerDevices() async throws {
@@ -250,6 +279,23 @@ struct Scenario {
             }
             return (status, body)
         }
+    }
+
+    /// GETs `paths` in turn on one keep-alive connection with the officer's token; latency per request.
+    func reads(_ paths: [String]) async throws -> Measurement {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var failures = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        try await HTTPLoadConnection.get(host: "127.0.0.1", port: port, paths: paths, token: Scenario.token) {
+            status, nanoseconds in
+            if status != 200 { failures += 1 }
+            _ = histogram.record(nanoseconds)
+        }
+        if failures > 0 { say("WARNING: \(failures) reads were not answered 200") }
+        return Measurement(
+            events: paths.count, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+            p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
+            p999: Double(histogram.valueAtPercentile(99.9)), max: Double(histogram.max))
     }
 
     func single(events: Int, connections: Int) async throws -> Measurement {

@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, replay, scale (default: all but scale; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, scale (default: all but decode and scale; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -107,6 +107,10 @@ struct VigilBench: AsyncParsableCommand {
                 try await $0.alertLatency(count: 1000, rate: 50)
             }
         }
+        if wanted.contains("decode") {
+            await DecodeScenario.run(events: 100_000)
+            try EncodeScenario.run(alerts: 700)
+        }
         if enabled("replay") { results.replay = try await ReplayScenario.run(events: replayEvents) }
         if wanted.contains("scale") {
             results.scale = try await ScaleScenario.run(
@@ -140,6 +144,12 @@ struct Results {
         }
         if let batch, let swiftCrypto {
             say(String(format: "batch ingest / swift-crypto verify (all)    %.2f", batch.eventsPerSecond / swiftCrypto))
+        }
+        if let single, let openssl {
+            say(
+                String(
+                    format: "single ingest / openssl verify (2 cores)    %.2f   (goal >= 0.5, issue 12)",
+                    single.eventsPerSecond / openssl))
         }
         if let single, let sqlite {
             say(
@@ -188,8 +198,20 @@ struct Results {
                     scale.full.eventsPerSecond / scale.empty.eventsPerSecond))
             say(
                 String(
-                    format: "daemon peak resident memory                 %.0f MB (goal <= 150 MB)",
-                    Double(scale.peakResident) / 1e6))
+                    format: "daemon resident memory, idle / peak         %.0f / %.0f MB (goal <= 150 MB)",
+                    Double(scale.idleResident) / 1e6, Double(scale.peakResident) / 1e6))
+            say(
+                String(
+                    format: "start to READY=1                            %.2f s (goal <= 5 s)", scale.readySeconds))
+            say(
+                String(
+                    format: "READY=1 to views current                    %.2f s (goal <= 1 s)", scale.currentSeconds))
+            for (name, read) in scale.reads {
+                say(
+                    String(
+                        format: "officer read p99, %@ %.2f ms (goal <= 5 ms)",
+                        name.padding(toLength: 27, withPad: " ", startingAt: 0), read.p99 / 1e6))
+            }
             say(
                 String(
                     format: "store size / envelope bytes                 %.2f   (goal <= 1.3)",
