@@ -56,20 +56,39 @@ struct Alerts: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            var parameters: [String] = []
+            var parameters = ["limit=1000"]
             if let status { parameters.append("status=\(status)") }
             if let participant { parameters.append("participant=\(participant)") }
-            let path = "/v1/alerts" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
-            try await query(server, path, as: AlertList.self, json: json) { list in
-                var rows = [["ALERT", "RAISED AT", "RULE", "SEVERITY", "PARTICIPANT", "STATUS", "MESSAGE"]]
-                for alert in list.alerts {
-                    rows.append([
-                        String(alert.alertId.description.prefix(13)), cell(alert.raisedAt), alert.rule.rawValue,
-                        alert.severity.rawValue, cell(alert.participant), alert.status.rawValue, alert.message,
-                    ])
+            // Every page, in log order.
+            var list = AlertList(alerts: [], asOf: 0)
+            var after: Int64 = 0
+            while true {
+                let path = "/v1/alerts?" + (parameters + ["after=\(after)"]).joined(separator: "&")
+                let (status, body) = try await DaemonClient.send("GET", server.baseURL + path, token: server.bearer)
+                guard status == 200 else { throw CLIFailure(DaemonClient.describeError(status: status, body: body)) }
+                let page: AlertList
+                do {
+                    page = try ViewCoding.decode(AlertList.self, from: Data(body))
+                } catch {
+                    throw CLIFailure("unexpected answer from the daemon: \(error)")
                 }
-                return Table.render(rows)
+                list.alerts += page.alerts
+                list.asOf = max(list.asOf, page.asOf)
+                guard let next = page.next else { break }
+                after = next
             }
+            if json {
+                print(String(decoding: try ViewCoding.encode(list), as: UTF8.self))
+                return
+            }
+            var rows = [["ALERT", "RAISED AT", "RULE", "SEVERITY", "PARTICIPANT", "STATUS", "MESSAGE"]]
+            for alert in list.alerts {
+                rows.append([
+                    String(alert.alertId.description.prefix(13)), cell(alert.raisedAt), alert.rule.rawValue,
+                    alert.severity.rawValue, cell(alert.participant), alert.status.rawValue, alert.message,
+                ])
+            }
+            print(Table.render(rows))
         }
     }
 }

@@ -260,7 +260,7 @@ public struct VigilAPI: Sendable {
         }
         let participant = query["participant"].map(String.init)
         let after = try Self.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
-        let limit = try Self.integerParameter(query["limit"], name: "limit", default: 1000, range: 1...1000)
+        let limit = try Self.integerParameter(query["limit"], name: "limit", default: 200, range: 1...1000)
         return try JSONResponse.make(
             status: .ok,
             view: try await models().alerts(status: status, participant: participant, after: after, limit: Int(limit)))

@@ -14,7 +14,7 @@ public struct ReadModels: Sendable {
 
     /// Alerts in log order, a page of at most `limit` raised after `after`; `next` asks for the following page.
     public func alerts(
-        status: AlertView.Status?, participant: String? = nil, after: Int64 = 0, limit: Int = 1000
+        status: AlertView.Status?, participant: String? = nil, after: Int64 = 0, limit: Int = 200
     ) async throws -> AlertList {
         try await database.read { views in
             var alerts = try views.alerts(status: status, participant: participant, after: after, limit: limit + 1)
