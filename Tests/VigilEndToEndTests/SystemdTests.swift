@@ -63,32 +63,50 @@ import VigilTestSupport
                 Fixtures.batch(keys.registrations()))
             #expect(registered.status == 200)
 
-            // Another process takes the database's write lock for 5 seconds: the writer's next commit waits.
+            // Another process takes the database's write lock until told to let go: the writer's next commit
+            // waits (at most its 10-second busy timeout).
+            let locked = Atomic<Bool>(false)
+            let release = Atomic<Bool>(false)
             let lock = Task.detached {
                 let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
                 try raw.writeWithoutTransaction { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
-                    Thread.sleep(forTimeInterval: 5)
+                    locked.store(true, ordering: .releasing)
+                    for _ in 0..<900 where !release.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
                     try db.execute(sql: "ROLLBACK")
                 }
                 try raw.close()
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // The event goes in only once the lock is held (a busy machine may take a while to get there).
+            while !locked.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
             let client = daemon.client
             let submit = Task {
                 try await client.post("/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device))
             }
-            try await Task.sleep(for: .seconds(2))
-            let windowStart = Date()
-            let health = try await daemon.client.get("/healthz")
+            // Once the commit has waited longer than writerStallSeconds (1 s), health says so (a loaded machine
+            // may take a moment to get the event that far).
+            var health = try await daemon.client.get("/healthz")
+            for _ in 0..<90 where health.status != 503 {
+                try await Task.sleep(for: .milliseconds(100))
+                health = try await daemon.client.get("/healthz")
+            }
             #expect(health.status == 503)
             #expect(health.text.contains("degraded"))
-            try await Task.sleep(for: .seconds(1.5))
-            #expect(
-                listener.count(of: "WATCHDOG=1", between: windowStart, and: Date()) == 0,
-                "pings went on while the writer was stuck")
-
+            let stalledAt = Date()
+            // The stall goes on for 2.5 s more, then the lock is let go.
+            try await Task.sleep(for: .seconds(2.5))
+            release.store(true, ordering: .releasing)
             try await lock.value
+            // While the writer was stuck the pings stopped: a gap of well over the 300 ms ping period. (Judged
+            // by the gap rather than a fixed window: a loaded machine delays when pings are seen to arrive.)
+            let released = Date()
+            let pings = listener.messages.filter { $0.message.contains("WATCHDOG=1") }.map(\.time)
+            let gaps = zip(pings, pings.dropFirst() + [released]).filter { $0.1 > stalledAt.addingTimeInterval(-3) }
+                .map { $0.1.timeIntervalSince($0.0) }
+            #expect(
+                (gaps.max() ?? 0) >= 2,
+                "pings went on while the writer was stuck: gaps \(gaps)")
+
             let stored = try await submit.value
             #expect(stored.status == 201, "the waiting event is stored once the lock is gone: \(stored.text)")
             #expect(try await listener.wait(for: "WATCHDOG=1", after: Date(), timeout: 3) != nil, "pings resume")
