@@ -15,6 +15,8 @@ struct Scenario {
     let admin: SigningKey
     let devices: [SigningKey]
     let process: Process
+    /// What the daemon writes to stderr, as it arrives.
+    let log: Log
 
     /// Where the scenario's daemon keeps its store.
     let folder: String
@@ -43,7 +45,8 @@ struct Scenario {
     /// Starts vigild on the store in `folder` and waits until it listens; with `notify`, as systemd would
     /// (NOTIFY_SOCKET set), so that the caller sees READY=1.
     static func launch(
-        vigild: String, folder: String, admin: SigningKey, notify: NotifySocket? = nil
+        vigild: String, folder: String, admin: SigningKey, notify: NotifySocket? = nil,
+        environment overrides: [String: String] = [:]
     ) async throws -> Scenario {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vigild)
@@ -58,13 +61,14 @@ struct Scenario {
         environment["VIGIL_HTTP_MAXBATCHITEMS"] = "10000"
         environment["VIGIL_AUTH_TOKENS"] = Hex.encode(KeyID(publicKey: Array(Scenario.token.utf8)).bytes) + ":officer"
         if let notify { environment["NOTIFY_SOCKET"] = notify.path }
+        environment.merge(overrides) { $1 }
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors
         let log = Log()
         errors.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
         }
         try process.run()
         var port: Int?
@@ -80,7 +84,8 @@ struct Scenario {
             throw BenchError("vigild did not start:\n\(log.text.withLock { $0 })")
         }
         return Scenario(
-            port: port, admin: admin, devices: (0..<16).map { _ in SigningKey() }, process: process, folder: folder)
+            port: port, admin: admin, devices: (0..<16).map { _ in SigningKey() }, process: process, log: log,
+            folder: folder)
     }
 
     /// Stops the daemon with SIGTERM and waits for it.
@@ -121,8 +126,16 @@ struct Scenario {
         }
     }
 
-    /// Vitals envelopes signed by the device keys, on every core.
-    func presign(_ count: Int) -> [[UInt8]] {
+    /// How many log lines the daemon has written so far.
+    var logLength: Int { log.lines.withLock { $0.count } }
+
+    /// The daemon's log lines after the first `count`, with the time each arrived.
+    func logLines(since count: Int) -> [(time: ContinuousClock.Instant, text: String)] {
+        log.lines.withLock { Array($0.dropFirst(count)) }
+    }
+
+    /// Vitals envelopes signed by the device keys, on every core, spread over `sessions` sessions.
+    func presign(_ count: Int, sessions: Int = 500) -> [[UInt8]] {
         let started = DispatchTime.now().uptimeNanoseconds
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let chunk = (count + cores - 1) / cores
@@ -137,8 +150,8 @@ struct Scenario {
             for index in start..<end {
                 let now = SystemWallClock().now()
                 let payload = EventPayload(
-                    id: .v7(at: now), occurredAt: now, participant: "P-\(1000 + index % 500)",
-                    session: "P-\(1000 + index % 500)-S1",
+                    id: .v7(at: now), occurredAt: now, participant: "P-\(1000 + index % sessions)",
+                    session: "P-\(1000 + index % sessions)-S1",
                     data: .vitalsRecorded(
                         VitalsRecorded(
                             systolic: 120 + Double(index % 40), diastolic: 80, heartRate: 70 + Double(index % 30)))
@@ -329,6 +342,15 @@ final class DriveState: Sendable {
 
 final class Log: Sendable {
     let text = Mutex("")
+    let lines = Mutex<[(time: ContinuousClock.Instant, text: String)]>([])
+
+    func append(_ chunk: String) {
+        text.withLock { $0 += chunk }
+        let now = ContinuousClock.now
+        lines.withLock { lines in
+            for line in chunk.split(separator: "\n") { lines.append((now, String(line))) }
+        }
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, scale (default: all but decode and scale; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale (default: all but decode, soak and scale; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -57,6 +57,18 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(help: "Seconds the latency scenario lasts.")
     var seconds = 10
+
+    @Option(help: "Seconds the soak scenario lasts (issue 20 asks for 30 minutes or more).")
+    var soakSeconds = 1800
+
+    @Option(help: "Events per second offered in the soak scenario.")
+    var soakRate = 600
+
+    @Option(help: "Sessions the soak scenario's readings are spread over.")
+    var soakSessions = 300
+
+    @Option(help: "Settings of the soak scenario's daemon, as VIGIL_KEY=VALUE (repeatable).")
+    var soakEnvironment: [String] = ["VIGIL_LOG_LEVEL=info", "VIGIL_INTEGRITY_VIEWSCHECKINTERVALSECONDS=600"]
 
     @Option(help: "Events stored for the replay scenario.")
     var replayEvents = 300_000
@@ -112,6 +124,16 @@ struct VigilBench: AsyncParsableCommand {
             try EncodeScenario.run(alerts: 700)
         }
         if enabled("replay") { results.replay = try await ReplayScenario.run(events: replayEvents) }
+        if wanted.contains("soak") {
+            _ = try await SoakScenario.run(
+                vigild: daemonPath, rate: soakRate, seconds: soakSeconds, sessions: soakSessions,
+                environment: Dictionary(
+                    soakEnvironment.compactMap { setting in
+                        setting.firstIndex(of: "=").map {
+                            (String(setting[..<$0]), String(setting[setting.index(after: $0)...]))
+                        }
+                    }, uniquingKeysWith: { $1 }))
+        }
         if wanted.contains("scale") {
             results.scale = try await ScaleScenario.run(
                 vigild: daemonPath, stored: scaleEvents, events: batchEvents / 2, batchSize: batchSize,

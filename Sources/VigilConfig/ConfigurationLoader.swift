@@ -37,6 +37,7 @@ public enum ConfigurationLoader {
         ("integrity.startupCheck", "tail"),
         ("integrity.verifyIntervalSeconds", "300"),
         ("integrity.viewsCheckIntervalSeconds", "86400"),
+        ("integrity.backgroundShare", "0.25"),
         ("alerts.webhook.url", ""),
         ("alerts.webhook.severities", "urgent,critical"),
         ("alerts.webhook.maxAttempts", "8"),
@@ -299,6 +300,7 @@ public enum ConfigurationLoader {
         configuration.verifyIntervalSeconds = try integer("integrity.verifyIntervalSeconds", in: 0...86_400 * 7)
         configuration.viewsCheckIntervalSeconds = try integer(
             "integrity.viewsCheckIntervalSeconds", in: 0...86_400 * 31)
+        configuration.backgroundShare = try number("integrity.backgroundShare", in: 0.01...1)
         configuration.requestTimeoutSeconds = try integer("http.requestTimeoutSeconds", in: 1...3600)
         configuration.maxHeaderBytes = try integer("http.maxHeaderBytes", in: 1024...(1 << 20))
         configuration.maxConnections = try integer("http.maxConnections", in: 1...100_000)

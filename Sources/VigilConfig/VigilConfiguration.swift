@@ -73,6 +73,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// `integrity.viewsCheckIntervalSeconds`: how often the read models are checked against a replay of the log
     /// into a scratch file, in the background (0: never).
     public var viewsCheckIntervalSeconds = 86_400
+    /// `integrity.backgroundShare`: the share of one core each background check may take while running (the
+    /// periodic log check and the views check pause between chunks to stay under it).
+    public var backgroundShare = 0.25
     /// Not a file key: rebuild the read models from the log at start (`vigild --rebuild`).
     public var rebuildViews = false
     /// `rules.*`: the safety thresholds.

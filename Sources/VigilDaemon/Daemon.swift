@@ -248,12 +248,17 @@ public enum Daemon {
             storePath: configuration.databasePath, views: views,
             interval: configuration.viewsCheckIntervalSeconds > 0
                 ? .seconds(configuration.viewsCheckIntervalSeconds) : nil,
-            runner: runner, logger: logger, metricsFactory: metricsFactory)
+            runner: runner, share: configuration.backgroundShare, logger: logger, metricsFactory: metricsFactory)
+        let integrity = IntegrityService(
+            store: store, gate: gate, engine: engine, clock: clock,
+            interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
+            share: configuration.backgroundShare, logger: logger, metricsFactory: metricsFactory,
+            startupFailure: startupFailure)
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
             Self.health(
-                store: store, projections: runner.currentStatus, views: viewCheck.currentStatus, clock: clock,
-                stallSeconds: stall, gate: gate)
+                store: store, projections: runner.currentStatus, views: viewCheck.currentStatus,
+                integrity: integrity.currentStatus, clock: clock, stallSeconds: stall, gate: gate)
         }
         var api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
@@ -272,12 +277,7 @@ public enum Daemon {
             ViewLogService(database: views, logger: logger),
             AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
             AlertStreamService(broadcaster: broadcaster),
-            IntegrityService(
-                store: store, gate: gate, engine: engine, clock: clock,
-                interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
-                logger: logger,
-                startupFailure: startupFailure
-            ),
+            integrity,
             viewCheck,
             HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
         ]
@@ -300,7 +300,7 @@ public enum Daemon {
     /// commit failed (a full disk), the read models cannot be written, or an integrity check holds writes.
     static func health(
         store: EventStore, projections: ProjectionRunner.Status?, views: ViewCheckService.Status? = nil,
-        clock: any WallClock, stallSeconds: Double, gate: WriteGate? = nil
+        integrity: IntegrityService.Status? = nil, clock: any WallClock, stallSeconds: Double, gate: WriteGate? = nil
     ) -> HealthReport {
         let head = store.head
         let (writerOK, detail) = writer(store: store, clock: clock, stallSeconds: stallSeconds)
@@ -326,7 +326,15 @@ public enum Daemon {
         if let gate {
             let refusal = gate.refusal
             healthy = healthy && refusal == nil
-            checks.append(("integrity", refusal == nil, refusal?.message ?? "verified"))
+            let verified =
+                integrity.map { status in
+                    status.passes == 0
+                        ? "verified at start"
+                        : String(
+                            format: "verified to position %lld (last check %.1f s)", status.verifiedSize,
+                            status.lastPassSeconds)
+                } ?? "verified"
+            checks.append(("integrity", refusal == nil, refusal?.message ?? verified))
         }
         return HealthReport(status: healthy ? .ok : .degraded, checks: checks)
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
+import Synchronization
 import VigilAlerts
 import VigilIngest
 import VigilModel
@@ -12,24 +14,62 @@ import VigilStore
 ///
 /// The check starts at the last head the daemon signed (its signature and chain hash vouch for what came
 /// before) and rehashes and re-verifies everything after it; `integrity.startupCheck: full` checks the whole
-/// log at start.
-struct IntegrityService: Service {
+/// log at start. At start it runs on every core, before the daemon serves; while running, it is paced: on one
+/// thread of its own at a lower priority, pausing after each chunk so that it stays under
+/// `integrity.backgroundShare` of one core. Its cost is spread over the interval instead of paid in a burst
+/// that would hold requests back.
+final class IntegrityService: Service, Sendable {
+    /// What the periodic check last found, for `/healthz`.
+    struct Status: Sendable {
+        var verifiedSize: Int64 = 0
+        var lastPassSeconds: Double = 0
+        var passes = 0
+    }
+
     let store: EventStore
     let gate: WriteGate
     let engine: AlertEngine
     let clock: any WallClock
     let interval: Duration?
+    let share: Double
     let logger: Logger
     /// What the start-up check found, if it found something.
     let startupFailure: VerificationFailure?
+    private let status = Mutex(Status())
+    private let passes: Counter
+    private let busy: Metrics.Timer
+    private let verified: Gauge
 
-    /// The check itself, on a thread of its own (it reads and hashes, and a full check takes a while).
-    static func check(_ path: String, full: Bool) async -> Result<VerificationReport, StoreError> {
+    init(
+        store: EventStore, gate: WriteGate, engine: AlertEngine, clock: any WallClock, interval: Duration?,
+        share: Double, logger: Logger, metricsFactory: any MetricsFactory, startupFailure: VerificationFailure?
+    ) {
+        self.store = store
+        self.gate = gate
+        self.engine = engine
+        self.clock = clock
+        self.interval = interval
+        self.share = share
+        self.logger = logger
+        self.startupFailure = startupFailure
+        passes = Counter(label: "vigil_integrity_checks_total", factory: metricsFactory)
+        busy = Metrics.Timer(label: "vigil_integrity_check_busy_seconds", factory: metricsFactory)
+        verified = Gauge(label: "vigil_integrity_verified_size", factory: metricsFactory)
+    }
+
+    var currentStatus: Status { status.withLock { $0 } }
+
+    /// The check itself, on a thread of its own (it reads and hashes, and a full check takes a while). With a
+    /// share, the thread runs at a lower priority (nice 10) and the check is paced to that share of one core.
+    static func check(_ path: String, full: Bool, share: Double? = nil) async -> Result<VerificationReport, StoreError>
+    {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
+                // On Linux the nice value belongs to the thread: this lowers the check alone.
+                if share != nil { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
                 continuation.resume(
                     returning: Result { () throws(StoreError) -> VerificationReport in
-                        try LogVerifier.verify(path: path, options: .init(fromLastSignedHead: !full))
+                        try LogVerifier.verify(path: path, options: .init(fromLastSignedHead: !full, share: share))
                     }
                 )
             }
@@ -96,15 +136,26 @@ struct IntegrityService: Service {
         if let startupFailure { await raise(startupFailure) }
         await repeatEvery(interval) {
             guard gate.refusal == nil else { return }
-            switch await Self.check(store.path, full: false) {
+            switch await Self.check(store.path, full: false, share: share) {
             case .success(let report):
+                passes.increment()
+                busy.recordSeconds(report.busySeconds)
                 if let failure = report.failure {
                     Self.fail(failure, gate: gate, logger: logger)
                     await raise(failure)
                 } else {
-                    logger.debug(
+                    verified.record(report.head.size)
+                    status.withLock {
+                        $0.verifiedSize = report.head.size
+                        $0.lastPassSeconds = report.elapsedSeconds
+                        $0.passes += 1
+                    }
+                    logger.info(
                         "event log verified from the last signed head",
-                        metadata: ["integrity.entries": "\(report.entriesChecked)"])
+                        metadata: [
+                            "integrity.entries": "\(report.entriesChecked)", "integrity.size": "\(report.head.size)",
+                            "integrity.busy": "\(report.busySeconds)", "integrity.seconds": "\(report.elapsedSeconds)",
+                        ])
                 }
             case .failure(let error):
                 logger.warning("the periodic log verification could not run", metadata: ["integrity.error": "\(error)"])

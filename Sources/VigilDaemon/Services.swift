@@ -35,7 +35,7 @@ struct HeadSigningService: Service {
         do {
             let record = try await store.signHead(with: key)
             lastSigned = record.head.size
-            logger.debug("log head signed", metadata: ["log.size": "\(record.head.size)"])
+            logger.info("log head signed", metadata: ["log.size": "\(record.head.size)"])
         } catch {
             logger.warning("could not sign the log head", metadata: ["store.error": "\(type(of: error))"])
         }

@@ -7,6 +7,7 @@ import VigilProjections
 /// Checks the read models against the log in the background: every `interval`, the log is replayed into a
 /// scratch file beside the views up to their checkpoint, and the two are compared projection by projection.
 ///
+/// The replay is paced to `integrity.backgroundShare` of the machine, so it never holds requests back.
 /// A difference (an edited views file, a bug) is logged as critical with the table and key where it starts,
 /// counted, and turns `/healthz` degraded until a check finds the views equal again; `vigilctl rebuild` (daemon
 /// stopped) or `vigild --rebuild` repairs them. Reads and ingest go on meanwhile.
@@ -21,19 +22,22 @@ final class ViewCheckService: Service, Sendable {
     let views: ProjectionDatabase
     let interval: Duration?
     let runner: ProjectionRunner
+    /// The share of one core the check may take.
+    let share: Double
     let logger: Logger
     private let status = Mutex(Status())
     private let mismatches: Counter
     private let checks: Counter
 
     init(
-        storePath: String, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner, logger: Logger,
-        metricsFactory: any MetricsFactory
+        storePath: String, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner, share: Double,
+        logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.storePath = storePath
         self.views = views
         self.interval = interval
         self.runner = runner
+        self.share = share
         self.logger = logger
         mismatches = Counter(label: "vigil_views_check_mismatches_total", factory: metricsFactory)
         checks = Counter(label: "vigil_views_checks_total", factory: metricsFactory)

@@ -104,9 +104,11 @@ public enum ProjectionRebuild {
     }
 
     /// Checks open views against the log (the daemon's periodic check), with a scratch file at `scratchPath`.
+    ///
+    /// - Parameter share: when set, the replay pauses after each chunk so that it stays under this share of
+    ///   the machine (a check running beside requests); nil: as fast as it goes.
     public static func check(
-        storePath: String, views: ProjectionDatabase, scratchPath: String,
-        pace: (@Sendable (_ events: Int) async -> Void)? = nil
+        storePath: String, views: ProjectionDatabase, scratchPath: String, share: Double? = nil
     ) async throws -> Report {
         let reader = try LogReader(path: storePath)
         defer { reader.close() }
@@ -125,7 +127,7 @@ public enum ProjectionRebuild {
             position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
         report.position = try await replay(
             reader, into: scratch, upTo: target, evaluated: .max, settings: .default, reactor: nil,
-            now: { SystemWallClock().now() }, undecodable: &report.undecodable, pace: pace)
+            now: { SystemWallClock().now() }, undecodable: &report.undecodable, share: share)
         if report.position == target {
             let expected = try await scratch.read { try ViewDigest.of($0.db) }
             let found = try await snapshot.read { try ViewDigest.of($0) }
@@ -151,13 +153,14 @@ public enum ProjectionRebuild {
     static func replay(
         _ reader: LogReader, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
         settings: RuleSettings, reactor: (any ProjectionReactor)?, now: @escaping @Sendable () -> Timestamp,
-        undecodable: inout [Int64], pace: (@Sendable (_ events: Int) async -> Void)? = nil
+        undecodable: inout [Int64], share: Double? = nil
     ) async throws -> Int64 {
         var position = try await views.checkpoint().position
         var skipped: [Int64] = []
         try await LogReplay.stream(
             after: position, upTo: end, chunk: chunk, fetch: { try reader.entries(after: $0, limit: $1) }
         ) { chunk in
+            let started = ContinuousClock.now
             let last = chunk.last!.entry.position
             try await views.write(settings: settings) { writer in
                 for (_, event) in chunk {
@@ -170,7 +173,10 @@ public enum ProjectionRebuild {
             }
             skipped += chunk.filter { $0.event == nil }.map(\.entry.position)
             position = last
-            await pace?(chunk.count)
+            if let share, share > 0, share < 1 {
+                // The chunk kept about two cores busy (decoding beside applying): pause for the rest of the share.
+                try await Task.sleep(for: (ContinuousClock.now - started) * (2 / share - 1))
+            }
         }
         undecodable += skipped
         return position

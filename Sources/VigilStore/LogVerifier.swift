@@ -33,6 +33,9 @@ public struct VerificationReport: Sendable {
     public var failure: VerificationFailure?
     /// In a check from the last signed head: the head's size (entries up to it were not rehashed).
     public var startedAfter: Int64 = 0
+    /// Seconds spent checking, and from start to end (pauses included, when the check was paced).
+    public var busySeconds: Double = 0
+    public var elapsedSeconds: Double = 0
 
     public var isValid: Bool { failure == nil }
 }
@@ -54,11 +57,20 @@ public enum LogVerifier {
         /// hash vouch for the entries before it, and only the entries after it are rehashed and their
         /// signatures verified (the quick check at start-up and in the background).
         public var fromLastSignedHead = false
+        /// At most this share of one core (0-1), on the calling thread alone: after each chunk the check
+        /// pauses long enough that its work stays under the share, so a check in the background never takes
+        /// the machine from the requests. Nil: every core, as fast as it can (an offline check, the start).
+        public var share: Double? = nil
 
-        public init(checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil, fromLastSignedHead: Bool = false) {
+        public init(
+            checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil, fromLastSignedHead: Bool = false,
+            share: Double? = nil
+        ) {
             self.checkSignatures = checkSignatures
             self.anchors = anchors
             self.fromLastSignedHead = fromLastSignedHead
+            self.share = share
+            if share != nil { chunkSize = 256 }
         }
     }
 
@@ -147,6 +159,9 @@ public enum LogVerifier {
         }
 
         mutating func verify() throws -> VerificationReport {
+            let clock = ContinuousClock()
+            let started = clock.now
+            var busy = Duration.zero
             let wantedSizes = Set(signedHeads.map(\.size))
             var after: Int64 = 0
             if options.fromLastSignedHead, let last = signedHeads.max(by: { $0.size < $1.size }), last.size > 0 {
@@ -155,15 +170,26 @@ public enum LogVerifier {
                 startedAfter = last.size
             }
             chunks: while failure == nil {
+                let chunkStarted = clock.now
+                defer {
+                    let spent = clock.now - chunkStarted
+                    busy += spent
+                    // Paced: pause so that the work stays under its share of one core.
+                    if let share = options.share, share > 0, share < 1 {
+                        Thread.sleep(forTimeInterval: (spent / .seconds(1)) * (1 / share - 1))
+                    }
+                }
                 let entries = try Self.fetchRaw(db, after: after, limit: options.chunkSize)
                 if entries.isEmpty { break }
-                // Hashing and decoding need nothing but the entry and its predecessor: on every core. The
-                // positions, the registry and the signers' standing follow in order; then the signatures,
-                // on every core.
+                // Hashing and decoding need nothing but the entry and its predecessor: on every core (or on
+                // this thread alone, paced). The positions, the registry and the signers' standing follow in
+                // order; then the signatures, on every core.
                 let checkSignatures = options.checkSignatures
-                let prepared = Parallel.mapBlocking(Array(entries.indices), minimumChunk: 256) {
-                    Prepared(entries, at: $0, decoding: checkSignatures)
-                }
+                let prepared =
+                    options.share == nil
+                    ? Parallel.mapBlocking(Array(entries.indices), minimumChunk: 256) {
+                        Prepared(entries, at: $0, decoding: checkSignatures)
+                    } : entries.indices.map { Prepared(entries, at: $0, decoding: checkSignatures) }
                 var messages: [[UInt8]] = []
                 var pending: [PendingSignature] = []
                 for (entry, prepared) in zip(entries, prepared) {
@@ -185,7 +211,8 @@ public enum LogVerifier {
                 entriesChecked: size - startedAfter, signaturesChecked: signaturesChecked,
                 signedHeadsChecked: headsChecked,
                 head: LogHead(size: size, chainHash: chain, lastRecordedAt: lastRecordedAt), failure: failure,
-                startedAfter: startedAfter
+                startedAfter: startedAfter, busySeconds: busy / .seconds(1),
+                elapsedSeconds: (clock.now - started) / .seconds(1)
             )
         }
 
@@ -321,9 +348,18 @@ public enum LogVerifier {
             return true
         }
 
-        /// Starts verifying signatures on every core, without waiting; ``finishVerifying()`` collects.
+        /// Starts verifying signatures on every core, without waiting; ``finishVerifying()`` collects. A paced
+        /// check verifies them here and now, on its own thread.
         mutating func startVerifying(_ pending: [PendingSignature], messages: [[UInt8]]) {
             guard !pending.isEmpty else { return }
+            if options.share != nil {
+                signaturesChecked += Int64(pending.count)
+                if let bad = pending.first(where: { !$0.key.isValidSignature($0.signature, for: messages[$0.message]) })
+                {
+                    fail(bad.position, "a signature does not verify")
+                }
+                return
+            }
             // Slices small enough that the cores finish together, large enough to cost nothing to queue.
             let slice = 256
             let workers = (pending.count + slice - 1) / slice

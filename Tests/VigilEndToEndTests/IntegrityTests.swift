@@ -106,28 +106,44 @@ func tamperWith(_ path: String, _ sql: String) async throws {
         }
     }
 
-    @Test func thePeriodicCheckCatchesTamperingWhileRunning() async throws {
+    @Test func thePeriodicCheckCatchesTamperingWhileLoadRuns() async throws {
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()
             try await populatedStore(folder: folder, keys: keys)
             let daemon = try await DaemonProcess.start(
-                folder: folder, adminKey: keys.admin, extraEnvironment: ["VIGIL_INTEGRITY_VERIFYINTERVALSECONDS": "1"]
+                folder: folder, adminKey: keys.admin, extraEnvironment: ["VIGIL_INTEGRITY_VERIFYINTERVALSECONDS": "2"]
             )
             #expect(
                 try await daemon.client.post("/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device)).status
                     == 201)
+            let tampered = try await daemon.client.logHead(token: "e2e-auditor").size
             try await tamperWith(
                 folder + "/data/vigil.sqlite",
-                "UPDATE events SET envelope = CAST(replace(CAST(envelope AS TEXT), 'eyJ', 'eyK') AS BLOB) WHERE position = (SELECT MAX(position) FROM events)"
+                "UPDATE events SET envelope = CAST(replace(CAST(envelope AS TEXT), 'eyJ', 'eyK') AS BLOB) WHERE position = \(tampered)"
             )
+            // Then load goes on while the paced check runs; the change is found within an interval or two.
+            let load = Task {
+                var status = 201
+                while status == 201 || status == 200, !Task.isCancelled {
+                    status = try await daemon.client.post(
+                        "/v1/events", Fixtures.envelope(Fixtures.vitals(heartRate: 70), by: keys.device)
+                    ).status
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return status
+            }
+            let tamperedAt = ContinuousClock.now
             var status = 201
-            for _ in 0..<50 where status != 503 {
-                try await Task.sleep(for: .milliseconds(200))
+            for _ in 0..<100 where status != 503 {
+                try await Task.sleep(for: .milliseconds(100))
                 status = try await daemon.client.post(
                     "/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device)
                 ).status
             }
             #expect(status == 503)
+            #expect(ContinuousClock.now - tamperedAt < .seconds(6), "found within about two intervals")
+            #expect(try await load.value == 503, "the load ran until writes were held")
+            #expect(daemon.logText.contains("integrity.position=\(tampered)"), "\(daemon.logText)")
             #expect(try await daemon.stop() == 0)
         }
     }

@@ -46,6 +46,32 @@ func tamper(_ path: String, _ sql: String...) throws {
         }
     }
 
+    /// The background check's pacing: on one thread, it pauses after each chunk so that its work stays under
+    /// its share of a core, and it finds the same things as the check at full speed.
+    @Test func aPacedCheckStaysUnderItsShareAndFindsTheSame() async throws {
+        try await withStore { fixture, store in
+            for _ in 0..<4 {
+                _ = await store.append(
+                    (0..<500).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device) })
+            }
+            await store.close()
+            let paced = try LogVerifier.verify(path: fixture.path, options: .init(share: 0.2))
+            #expect(paced.isValid)
+            #expect(paced.signaturesChecked == 2006)
+            #expect(paced.busySeconds > 0)
+            #expect(
+                paced.busySeconds / paced.elapsedSeconds <= 0.25,
+                "busy \(paced.busySeconds) s of \(paced.elapsedSeconds) s")
+            try tamper(
+                fixture.path,
+                "UPDATE events SET envelope = CAST(replace(CAST(envelope AS TEXT), 'eyJ', 'eyK') AS BLOB) WHERE position = 1500"
+            )
+            let found = try LogVerifier.verify(path: fixture.path, options: .init(share: 0.5))
+            #expect(found.failure == (try LogVerifier.verify(path: fixture.path)).failure)
+            #expect(found.failure?.position == 1500)
+        }
+    }
+
     @Test func oneChangedByteNamesItsPosition() async throws {
         try await populatedStore { fixture in
             // Flip one byte inside the stored envelope of position 9.

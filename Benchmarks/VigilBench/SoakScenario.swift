@@ -1,0 +1,148 @@
+import Dispatch
+import Foundation
+import Histogram
+import Synchronization
+import VigilModel
+
+/// Steady load for a long time (issue 20): a fixed rate of single-event requests over 16 keep-alive
+/// connections, readings spread over many sessions, with latency counted from each request's scheduled send
+/// time. Reported per 10-second window (p50, p99, p99.9, max, and the background tasks the daemon logged in
+/// it), with the daemon's resident memory each minute, so that a stall or a creep shows where it happens.
+enum SoakScenario {
+    struct Results {
+        var overall: Measurement
+        var windows: [Window]
+        /// Resident memory (VmRSS) at the end of each minute, bytes.
+        var residentByMinute: [Int]
+    }
+
+    struct Window {
+        var start: Int
+        var requests: Int
+        var p50: Double
+        var p99: Double
+        var p999: Double
+        var max: Double
+        var tasks: [String]
+    }
+
+    static let windowSeconds = 10
+
+    static func run(
+        vigild: String, rate: Int, seconds: Int, sessions: Int, environment: [String: String]
+    ) async throws -> Results {
+        say("\n== vigil soak: \(rate) events/s for \(seconds) s over \(sessions) sessions, 16 connections")
+        let folder = NSTemporaryDirectory() + "vigil-bench-soak-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scenario = try await Scenario.launch(
+            vigild: vigild, folder: folder, admin: SigningKey(), environment: environment)
+        defer { scenario.stop() }
+        try await scenario.registerDevices()
+        let envelopes = scenario.presign(rate * seconds, sessions: sessions)
+
+        let connections = 16
+        let interval = Duration.nanoseconds(1_000_000_000 * connections / rate)
+        let shared = Shared(windows: seconds / windowSeconds + 1)
+        let port = scenario.port
+        let pid = scenario.process.processIdentifier
+        let started = ContinuousClock.now
+        let logStart = scenario.logLength
+        let per = (envelopes.count + connections - 1) / connections
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Resident memory at the end of each minute.
+                for _ in 0..<(seconds / 60) {
+                    try await Task.sleep(for: .seconds(60))
+                    let bytes = Scenario.status(pid, "VmRSS:")
+                    shared.resident.withLock { $0.append(bytes) }
+                }
+            }
+            for connection in 0..<connections {
+                let slice = envelopes[
+                    min(envelopes.count, connection * per)..<min(envelopes.count, (connection + 1) * per)]
+                let offset = interval * Double(connection) / Double(connections)
+                group.addTask {
+                    var index = 0
+                    try await HTTPLoadConnection.post(
+                        host: "127.0.0.1", port: port, path: "/v1/events", bodies: slice, interval: interval,
+                        offset: offset
+                    ) { status, _, nanoseconds in
+                        if status != 200 && status != 201 { shared.failures.add(1, ordering: .relaxed) }
+                        let scheduled = offset + interval * index
+                        shared.record(nanoseconds, window: Int(scheduled / .seconds(windowSeconds)))
+                        index += 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = (ContinuousClock.now - started) / .seconds(1)
+        if shared.failures.load(ordering: .relaxed) > 0 {
+            say("WARNING: \(shared.failures.load(ordering: .relaxed)) requests were not answered 200/201")
+        }
+        // What ran in the background, by window: the daemon's log lines since the load began, with their times.
+        let tasks = scenario.logLines(since: logStart).compactMap { line -> (Int, String)? in
+            let offset = (line.time - started) / .seconds(1)
+            guard offset >= 0 else { return nil }
+            for (marker, name) in [
+                ("event log verified from the last signed head", "log check"),
+                ("read models checked against the log", "views check"),
+                ("log head signed", "head signed"),
+            ] where line.text.contains(marker) {
+                return (Int(offset) / windowSeconds, name)
+            }
+            return nil
+        }
+        let perWindow = shared.windows.withLock { $0 }
+        var results: [Window] = []
+        for (index, histogram) in perWindow.enumerated() where histogram.totalCount > 0 {
+            results.append(
+                Window(
+                    start: index * windowSeconds, requests: Int(histogram.totalCount),
+                    p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
+                    p999: Double(histogram.valueAtPercentile(99.9)), max: Double(histogram.max),
+                    tasks: tasks.filter { $0.0 == index }.map(\.1)))
+        }
+        say("window  requests  p50 ms  p99 ms  p99.9 ms  max ms  background")
+        for window in results {
+            say(
+                String(
+                    format: "%5d s  %8d  %6.2f  %6.2f  %8.2f  %6.2f  %@", window.start, window.requests,
+                    window.p50 / 1e6, window.p99 / 1e6, window.p999 / 1e6, window.max / 1e6,
+                    window.tasks.joined(separator: ", ")))
+        }
+        let minutes = shared.resident.withLock { $0 }
+        say(
+            "resident memory by minute (MB): "
+                + minutes.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
+        let histogram = shared.overall.withLock { $0 }
+        let measurement = Measurement(
+            events: Int(histogram.totalCount), seconds: elapsed, p50: Double(histogram.valueAtPercentile(50)),
+            p99: Double(histogram.valueAtPercentile(99)), p999: Double(histogram.valueAtPercentile(99.9)),
+            max: Double(histogram.max))
+        measurement.report("vigil soak", latency: "latency from scheduled send")
+        return Results(overall: measurement, windows: results, residentByMinute: minutes)
+    }
+}
+
+/// What the soak's connections share.
+private final class Shared: Sendable {
+    let windows: Mutex<[Histogram<UInt64>]>
+    let overall = Mutex(
+        Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three))
+    let failures = Atomic<Int>(0)
+    let resident = Mutex<[Int]>([])
+
+    init(windows count: Int) {
+        windows = Mutex(
+            (0..<count).map { _ in
+                Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+            })
+    }
+
+    func record(_ nanoseconds: UInt64, window: Int) {
+        windows.withLock { _ = $0[min(window, $0.count - 1)].record(nanoseconds) }
+        overall.withLock { _ = $0.record(nanoseconds) }
+    }
+}
