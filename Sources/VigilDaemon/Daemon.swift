@@ -274,7 +274,7 @@ public enum Daemon {
         var services: [any Service] = [
             StoreService(store: store),
             ProjectionService(runner: runner, database: views),
-            LogFilesService(store: store, views: views, logger: logger),
+            ViewLogService(database: views, logger: logger),
             AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
             AlertStreamService(broadcaster: broadcaster),
             integrity,

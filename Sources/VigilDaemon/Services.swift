@@ -52,24 +52,3 @@ struct ProjectionService: Service {
         try await runner.run()
     }
 }
-
-/// Moves the store's and the views' write-ahead logs into their files every second, beside the commits and
-/// the flushes, which never checkpoint themselves: no request and no alert waits for a sync of a whole file.
-struct LogFilesService: Service {
-    let store: EventStore
-    let views: ProjectionDatabase
-    let logger: Logger
-
-    func run() async throws {
-        await repeatEvery(.seconds(1)) {
-            do {
-                try await store.moveLogIntoFile()
-                try await views.moveLogIntoFile()
-            } catch {
-                logger.warning(
-                    "a write-ahead log could not be moved into its file",
-                    metadata: ["store.error": "\(StoreError(error, while: "checkpoint"))"])
-            }
-        }
-    }
-}

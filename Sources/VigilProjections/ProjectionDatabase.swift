@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
+import Synchronization
 public import VigilModel
-import VigilStore
 
 /// Where the read models live: a SQLite file of their own beside the event store, so that writing views never
 /// takes the event store's write lock.
@@ -23,19 +23,29 @@ public final class ProjectionDatabase: Sendable {
         return base + ".projections.sqlite"
     }
 
-    private let checkpointer: WALCheckpointer
+    /// A connection of its own for WAL checkpoints, opened when first needed.
+    private let checkpointer = Mutex<DatabaseQueue?>(nil)
 
     private init(path: String, pool: any DatabaseWriter, createdEmpty: Bool) {
         self.path = path
         self.pool = pool
         self.createdEmpty = createdEmpty
-        self.checkpointer = WALCheckpointer(path: path)
     }
 
-    /// Copies the write-ahead log into the views' file, beside the flushes (see ``WALCheckpointer``).
+    /// Copies what the write-ahead log holds into the views' file (a passive checkpoint), on a connection of its
+    /// own: it takes no writer lock, so flushes go on meanwhile and never pay for the file's sync.
     public func moveLogIntoFile() async throws {
         guard pool is DatabasePool else { return }
-        try await checkpointer.checkpoint()
+        let connection = try checkpointer.withLock { connection -> DatabaseQueue in
+            if let connection { return connection }
+            var configuration = Configuration()
+            configuration.label = "vigil.projections.checkpoint"
+            configuration.busyMode = .timeout(10)
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            connection = opened
+            return opened
+        }
+        try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }
 
     /// Opens (creating if needed) the views at `path`; views of another schema version are dropped.
@@ -50,7 +60,7 @@ public final class ProjectionDatabase: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             // No checkpoint at commit: it would sync the file inside a flush and delay the alerts decided there.
             // ``moveLogIntoFile()`` does it on a connection of its own instead.
-            try db.execute(sql: WALCheckpointer.noAutomaticCheckpoint)
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         // Views can always be rebuilt from the log: GRDB's NORMAL durability in WAL mode is enough here. A power
         // loss may take the last flushes back, checkpoint included, and they are applied again.
@@ -87,7 +97,10 @@ public final class ProjectionDatabase: Sendable {
     }
 
     public func close() throws {
-        try checkpointer.close()
+        try checkpointer.withLock { connection in
+            try connection?.close()
+            connection = nil
+        }
         try pool.close()
     }
 

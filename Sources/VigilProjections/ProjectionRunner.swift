@@ -216,3 +216,34 @@ struct DeadlineSettings: Equatable {
         inventoryOverdueDays = settings.inventoryOverdueDays
     }
 }
+
+/// Moves the views' write-ahead log into their file every `interval`, beside the flushes (which never
+/// checkpoint themselves), so the log stays short and no flush waits for a sync of the file.
+public struct ViewLogService: Service {
+    let database: ProjectionDatabase
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: ProjectionDatabase, interval: Duration = .seconds(1), logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                try await database.moveLogIntoFile()
+            } catch {
+                logger.warning(
+                    "the views' write-ahead log could not be moved into their file",
+                    metadata: ["projection.error": "\(StoreError(error, while: "checkpoint"))"])
+            }
+        }
+    }
+}

@@ -16,19 +16,12 @@ public final class EventStore: Sendable {
     let database: DatabasePool
     private let committer: GroupCommitter
     private let logger: Logger
-    private let checkpointer: WALCheckpointer
 
     private init(path: String, database: DatabasePool, committer: GroupCommitter, logger: Logger) {
         self.path = path
         self.database = database
         self.committer = committer
         self.logger = logger
-        self.checkpointer = WALCheckpointer(path: path)
-    }
-
-    /// Copies the write-ahead log into the store's file, beside the commits (see ``WALCheckpointer``).
-    public func moveLogIntoFile() async throws {
-        try await checkpointer.checkpoint()
     }
 
     /// Opens (creating if needed) the store at `path`, migrates it, and loads the head and key registry.
@@ -46,9 +39,6 @@ public final class EventStore: Sendable {
             configuration.prepareDatabase { db in
                 // Truncate the WAL back to at most 64 MiB after checkpoints instead of letting it keep its peak size.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-                // Commits never checkpoint (a checkpoint syncs the file and the commit's waiters would wait for
-                // it); the daemon moves the log into the file every second on a connection of its own.
-                try db.execute(sql: WALCheckpointer.noAutomaticCheckpoint)
             }
             let database = try DatabasePool(path: path, configuration: configuration)
             // GRDB's DatabasePool sets synchronous = NORMAL on WAL databases; durability needs FULL.
@@ -135,7 +125,6 @@ public final class EventStore: Sendable {
     public func close() async {
         await committer.close()
         do {
-            try checkpointer.close()
             try database.close()
         } catch {
             logger.warning("closing the event store failed", metadata: ["store.error": "\(type(of: error))"])
