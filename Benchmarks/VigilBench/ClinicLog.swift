@@ -88,7 +88,7 @@ enum ClinicLog {
             }
             _ = await store.append(batch)
         }
-        _ = try await store.signHead(with: daemon)
+        _ = try await store.signHead(with: LogSigner(key: daemon, origin: "bench.invalid/vigil"))
         let written = store.head.size
         await store.close()
         return written

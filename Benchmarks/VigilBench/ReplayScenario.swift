@@ -46,6 +46,21 @@ enum ReplayScenario {
             String(
                 format: "verify, with signatures: %.0f entries/s, %.0f signatures/s (%.2f s)",
                 Double(full.entriesChecked) / fullSeconds, Double(full.signaturesChecked) / fullSeconds, fullSeconds))
+        // Proofs from the store, as `GET /v1/proofs/...` builds them (without HTTP): one at a time, random.
+        let store = try EventStore.open(path: storePath, anchors: [], logger: Logger(label: "vigil-bench"))
+        let size = store.head.size
+        for (name, proof) in [
+            ("inclusion", { try await store.inclusionProof(position: .random(in: 1...size), size: size) }),
+            ("consistency", { try await store.consistencyProof(from: .random(in: 1...size), to: size) }),
+        ] as [(String, () async throws -> [[UInt8]])] {
+            clock = ContinuousClock.now
+            for _ in 0..<2000 { _ = try await proof() }
+            say(
+                String(
+                    format: "%@ proof at size %lld: %.1f us each", name, size,
+                    (ContinuousClock.now - clock) / .microseconds(1) / 2000))
+        }
+        await store.close()
         return Results(
             events: Int(written), replayPerSecond: rebuild.eventsPerSecond,
             hashesPerSecond: Double(hashes.entriesChecked) / hashSeconds,

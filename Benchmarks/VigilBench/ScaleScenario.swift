@@ -128,6 +128,11 @@ enum ScaleScenario {
         }
     }
 
+    /// A tile index in C2SP tlog-tiles' path form (`x001/x234/067`).
+    static func tilePath(_ index: Int64) -> String {
+        TileAddress(level: 0, index: UInt64(index), width: 256).path.dropFirst(2).description
+    }
+
     /// The p99 of each read an officer makes, over participants, sessions and lots spread across the log.
     static func officerReads(
         _ scenario: Scenario, stored: Int64
@@ -146,10 +151,28 @@ enum ScaleScenario {
             ("alerts?status=open", { "/v1/alerts?status=open" }),
             ("adverse-events?open=true", { "/v1/adverse-events?open=true" }),
         ]
+        // What a regulator's or a witness's client asks, without a token (under the public rate limit).
+        let proofs: [(String, () -> String)] = [
+            ("checkpoint", { "/v1/checkpoint" }),
+            (
+                "inclusion proof",
+                {
+                    "/v1/proofs/inclusion?position=\(Int64.random(in: 1...stored, using: &generator))&size=\(stored)"
+                }
+            ),
+            (
+                "consistency proof",
+                {
+                    "/v1/proofs/consistency?from=\(Int64.random(in: 1...stored, using: &generator))&to=\(stored)"
+                }
+            ),
+            ("tile", { "/tile/0/\(Self.tilePath(Int64.random(in: 0..<stored / 256, using: &generator)))" }),
+        ]
         var results: [(String, Measurement)] = []
-        for (name, path) in kinds {
+        for (index, (name, path)) in (kinds + proofs).enumerated() {
+            let count = index < kinds.count ? 1000 : 300
             _ = try await scenario.reads((0..<50).map { _ in path() })
-            let measurement = try await scenario.reads((0..<1000).map { _ in path() })
+            let measurement = try await scenario.reads((0..<count).map { _ in path() })
             say(
                 String(
                     format: "read %@: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, measurement.p50 / 1e6,

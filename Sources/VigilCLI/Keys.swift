@@ -41,9 +41,28 @@ struct PublicKey: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the key id (SHA-256 of the public key) instead.")
     var keyid = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Print the signed-note verifier key under this name instead: for the daemon's key, the log's origin "
+                + "(transparency.origin), as verify-bundle and tlog tools take it.", valueName: "name"))
+    var noteName: String?
+
+    @Flag(name: .long, help: "With --note-name: a witness's cosigning key (signature type 0x04) instead of a log's.")
+    var cosigner = false
+
     func run() async throws {
         try await reportingFailures {
             let signingKey = try Files.signingKey(at: key)
+            if let noteName {
+                do {
+                    let kind: NoteKey.Kind = cosigner ? .cosignature : .ed25519
+                    print(try NoteKey(name: noteName, publicKey: signingKey.verifyingKey, kind: kind).verifierKey)
+                } catch {
+                    throw CLIFailure("--note-name: \(error)", status: 64)
+                }
+                return
+            }
             print(keyid ? signingKey.id.hex : Base64.encode(signingKey.publicKey))
         }
     }

@@ -72,7 +72,7 @@ struct Verify: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print(
-                "OK: \(report.entriesChecked) entries, \(report.signaturesChecked) signatures, \(report.signedHeadsChecked) signed heads verified"
+                "OK: \(report.entriesChecked) entries, \(report.signaturesChecked) signatures, \(report.signedHeadsChecked) signed heads, \(report.checkpointsChecked) checkpoints verified"
             )
             print("head: size \(report.head.size), chainHash \(Hex.encode(report.head.chainHash))")
             print(

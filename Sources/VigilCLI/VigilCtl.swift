@@ -12,7 +12,7 @@ public struct VigilCtl: AsyncParsableCommand {
             Keygen.self, PublicKey.self, NewEvent.self, Sign.self, Countersign.self, Submit.self, Events.self,
             Head.self, Health.self, Verify.self, Alerts.self, Participant.self, Session.self, Inventory.self,
             AdverseEvents.self,
-            Rebuild.self, Export.self, Backup.self,
+            Rebuild.self, Export.self, Backup.self, Prove.self, VerifyBundle.self, WitnessCommand.self,
         ]
     )
 

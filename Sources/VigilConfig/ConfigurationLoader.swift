@@ -38,6 +38,9 @@ public enum ConfigurationLoader {
         ("integrity.verifyIntervalSeconds", "300"),
         ("integrity.viewsCheckIntervalSeconds", "86400"),
         ("integrity.backgroundShare", "0.25"),
+        ("transparency.origin", ""),
+        ("transparency.witnesses", ""),
+        ("transparency.publicRequestsPerSecond", "500"),
         ("alerts.webhook.url", ""),
         ("alerts.webhook.severities", "urgent,critical"),
         ("alerts.webhook.maxAttempts", "8"),
@@ -71,7 +74,8 @@ public enum ConfigurationLoader {
     ]
 
     static let listKeys: Set<String> = [
-        "trust.adminKeys", "auth.tokens", "alerts.webhook.severities", "rules.doseRegimen.initialDosesMg",
+        "transparency.witnesses", "trust.adminKeys", "auth.tokens", "alerts.webhook.severities",
+        "rules.doseRegimen.initialDosesMg",
     ]
 
     /// The environment variable that overrides `key`.
@@ -310,6 +314,30 @@ public enum ConfigurationLoader {
         }
         configuration.unixSocketMode = mode
         configuration.unixSocketGroup = try string("http.unixSocketGroup")
+        let origin = try string("transparency.origin")
+        configuration.checkpointOrigin = origin.isEmpty ? ProcessInfo.processInfo.hostName + "/vigil" : origin
+        guard
+            configuration.checkpointOrigin.unicodeScalars.allSatisfy({
+                $0.value > 0x20 && $0.value < 0x7F && $0 != "+"
+            })
+        else {
+            throw ConfigurationError(
+                key: "transparency.origin",
+                "must be printable ASCII without spaces or '+', such as clinic.example.org/vigil")
+        }
+        configuration.publicRequestsPerSecond = try integer("transparency.publicRequestsPerSecond", in: 1...100_000)
+        configuration.witnesses = try list("transparency.witnesses").map { (entry) throws(ConfigurationError) in
+            let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].hasPrefix("http://") || parts[0].hasPrefix("https://"),
+                let key = try? NoteKey(verifierKey: String(parts[1])), key.kind == .cosignature
+            else {
+                throw ConfigurationError(
+                    key: "transparency.witnesses",
+                    "each witness is '<URL> <verifier key>', the key of type 0x04 that the witness prints at start")
+            }
+            let url = parts[0].hasSuffix("/") ? parts[0].dropLast() : parts[0]
+            return WitnessEndpoint(url: String(url), key: key)
+        }
         configuration.rules = rules
         configuration.webhookURL = webhookURL
         configuration.webhookSeverities = webhookSeverities

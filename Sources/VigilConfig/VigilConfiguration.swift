@@ -76,6 +76,14 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// `integrity.backgroundShare`: the share of one core each background check may take while running (the
     /// periodic log check and the views check pause between chunks to stay under it).
     public var backgroundShare = 0.25
+    /// `transparency.origin`: the log's name in its checkpoints and the name of the daemon's note key
+    /// (empty in the file: `<hostname>/vigil`).
+    public var checkpointOrigin = "localhost/vigil"
+    /// `transparency.publicRequestsPerSecond`: the rate the routes without a token (checkpoint, proofs, tiles)
+    /// answer together, on average; bursts may reach twice it. Beyond it: 429.
+    public var publicRequestsPerSecond = 500
+    /// `transparency.witnesses`: the witnesses each new checkpoint is submitted to for cosigning.
+    public var witnesses: [WitnessEndpoint] = []
     /// Not a file key: rebuild the read models from the log at start (`vigild --rebuild`).
     public var rebuildViews = false
     /// `rules.*`: the safety thresholds.
@@ -110,6 +118,21 @@ public struct VigilConfiguration: Sendable, Equatable {
         self.writerStallSeconds = writerStallSeconds
         self.limits = limits
         self.logLevel = logLevel
+    }
+}
+
+/// A transparency-log witness: where it listens (its submission prefix) and its cosigning key.
+public struct WitnessEndpoint: Sendable, Equatable {
+    public var url: String
+    public var key: NoteKey
+
+    public init(url: String, key: NoteKey) {
+        self.url = url
+        self.key = key
+    }
+
+    public static func == (lhs: WitnessEndpoint, rhs: WitnessEndpoint) -> Bool {
+        lhs.url == rhs.url && lhs.key.verifierKey == rhs.key.verifierKey
     }
 }
 

@@ -204,6 +204,10 @@ public enum Daemon {
                 "no trust.adminKeys configured: no key can be registered, so every event will be refused as unknown_key"
             )
         }
+        let signer = LogSigner(key: daemonKey, origin: configuration.checkpointOrigin)
+        logger.notice(
+            "checkpoints are signed for this log",
+            metadata: ["log.origin": "\(signer.origin)", "log.verifierKey": "\(signer.noteKey.verifierKey)"])
         let anchors =
             configuration.adminAnchors + [TrustAnchor(publicKey: daemonKey.publicKey, role: .daemon, name: "vigild")]
         let registry = PrometheusCollectorRegistry()
@@ -214,7 +218,7 @@ public enum Daemon {
         )
         let gate = WriteGate()
         let startupFailure = await IntegrityService.startupCheck(
-            store: store, gate: gate, full: configuration.fullStartupCheck, key: daemonKey, logger: logger
+            store: store, gate: gate, full: configuration.fullStartupCheck, signer: signer, logger: logger
         )
         let ingestor = Ingestor(
             store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
@@ -254,19 +258,26 @@ public enum Daemon {
             interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
             share: configuration.backgroundShare, logger: logger, metricsFactory: metricsFactory,
             startupFailure: startupFailure)
+        let witnesses = WitnessService(
+            store: store, witnesses: configuration.witnesses, clock: clock, logger: logger)
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
             Self.health(
                 store: store, projections: runner.currentStatus, views: viewCheck.currentStatus,
-                integrity: integrity.currentStatus, clock: clock, stallSeconds: stall, gate: gate)
+                integrity: integrity.currentStatus,
+                witnesses: configuration.witnesses.isEmpty ? nil : witnesses.currentStatus,
+                clock: clock, stallSeconds: stall, gate: gate)
         }
         var api = VigilAPI(
-            ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), daemonKey: daemonKey,
+            ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), signer: signer,
             metricsRegistry: registry, maxBodyBytes: configuration.maxBodyBytes,
             maxBatchBytes: configuration.maxBatchBytes,
             health: health
         )
         api.requestTimeout = .seconds(configuration.requestTimeoutSeconds)
+        api.publicReads = RateLimiter(
+            rate: Double(configuration.publicRequestsPerSecond),
+            burst: Double(2 * configuration.publicRequestsPerSecond))
         api.readModels = ReadModels(database: views, settings: settings.rules)
         api.clock = clock
         api.alertBroadcaster = broadcaster
@@ -279,7 +290,8 @@ public enum Daemon {
             AlertStreamService(broadcaster: broadcaster),
             integrity,
             viewCheck,
-            HeadSigningService(store: store, key: daemonKey, interval: .seconds(60), logger: logger),
+            HeadSigningService(store: store, signer: signer, interval: .seconds(60), logger: logger),
+            witnesses,
         ]
         if let webhook { services.append(webhook) }
         return Parts(
@@ -300,7 +312,8 @@ public enum Daemon {
     /// commit failed (a full disk), the read models cannot be written, or an integrity check holds writes.
     static func health(
         store: EventStore, projections: ProjectionRunner.Status?, views: ViewCheckService.Status? = nil,
-        integrity: IntegrityService.Status? = nil, clock: any WallClock, stallSeconds: Double, gate: WriteGate? = nil
+        integrity: IntegrityService.Status? = nil, witnesses: WitnessService.Status? = nil, clock: any WallClock,
+        stallSeconds: Double, gate: WriteGate? = nil
     ) -> HealthReport {
         let head = store.head
         let (writerOK, detail) = writer(store: store, clock: clock, stallSeconds: stallSeconds)
@@ -335,6 +348,16 @@ public enum Daemon {
                             status.lastPassSeconds)
                 } ?? "verified"
             checks.append(("integrity", refusal == nil, refusal?.message ?? verified))
+        }
+        if let witnesses {
+            let refusals = witnesses.refusals.sorted { $0.key < $1.key }
+            healthy = healthy && refusals.isEmpty
+            let detail =
+                refusals.isEmpty
+                ? witnesses.cosigned.sorted { $0.key < $1.key }.map { "\($0.key) cosigned \($0.value)" }
+                    .joined(separator: "; ")
+                : refusals.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            checks.append(("witnesses", refusals.isEmpty, detail.isEmpty ? "no checkpoint cosigned yet" : detail))
         }
         return HealthReport(status: healthy ? .ok : .degraded, checks: checks)
     }

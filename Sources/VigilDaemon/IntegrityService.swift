@@ -81,7 +81,7 @@ final class IntegrityService: Service, Sendable {
     /// A log that verifies gets a signed head at its tip at once, so the next start (after a crash, which
     /// leaves no head signed at shutdown) checks only what came after it.
     static func startupCheck(
-        store: EventStore, gate: WriteGate, full: Bool, key: SigningKey, logger: Logger
+        store: EventStore, gate: WriteGate, full: Bool, signer: LogSigner, logger: Logger
     ) async -> VerificationFailure? {
         let started = ContinuousClock.now
         switch await check(store.path, full: full) {
@@ -104,7 +104,7 @@ final class IntegrityService: Service, Sendable {
                 store.head.chainHash == report.head.chainHash
             {
                 do {
-                    _ = try await store.signHead(with: key)
+                    _ = try await store.signHead(with: signer)
                 } catch {
                     logger.warning("could not sign the verified head", metadata: ["store.error": "\(error)"])
                 }

@@ -15,25 +15,28 @@ struct StoreService: Service {
     }
 }
 
-/// Signs the head of the log with the daemon's key at a fixed interval when it has grown, so that a
-/// removed tail is detectable against a head the daemon signed (see `vigilctl verify`).
+/// Signs the head of the log with the daemon's key at start and then at a fixed interval when it has grown,
+/// as a signed head and as a checkpoint of the Merkle tree, so that a removed tail is detectable against a
+/// head the daemon signed (see `vigilctl verify`) and followers of the log get a fresh checkpoint.
 struct HeadSigningService: Service {
     let store: EventStore
-    let key: SigningKey
+    let signer: LogSigner
     let interval: Duration
     let logger: Logger
 
     func run() async throws {
         var lastSigned: Int64 = -1
+        // A checkpoint at start too, so that a fresh log (or one grown offline) has one to serve at once.
+        await sign(lastSigned: &lastSigned)
         await repeatEvery(interval) { await sign(lastSigned: &lastSigned) }
         await sign(lastSigned: &lastSigned)
     }
 
     private func sign(lastSigned: inout Int64) async {
         let size = store.head.size
-        guard size != lastSigned else { return }
+        guard size != lastSigned, size > 0 else { return }
         do {
-            let record = try await store.signHead(with: key)
+            let record = try await store.signHead(with: signer)
             lastSigned = record.head.size
             logger.info("log head signed", metadata: ["log.size": "\(record.head.size)"])
         } catch {

@@ -31,7 +31,11 @@ public struct HealthReport: Sendable {
 public struct VigilAPI: Sendable {
     public var ingestor: Ingestor
     public var authenticator: TokenAuthenticator
-    public var daemonKey: SigningKey
+    /// The daemon's key and the log's name: sign heads and checkpoints.
+    public var signer: LogSigner
+    public var daemonKey: SigningKey { signer.key }
+    /// Shared by the routes that need no token (checkpoint, proofs, tiles).
+    public var publicReads = RateLimiter(rate: 500, burst: 1000)
     public var metricsRegistry: PrometheusCollectorRegistry
     public var maxBodyBytes: Int
     public var maxBatchBytes: Int
@@ -49,13 +53,13 @@ public struct VigilAPI: Sendable {
     public var store: EventStore { ingestor.store }
 
     public init(
-        ingestor: Ingestor, authenticator: TokenAuthenticator, daemonKey: SigningKey,
+        ingestor: Ingestor, authenticator: TokenAuthenticator, signer: LogSigner,
         metricsRegistry: PrometheusCollectorRegistry,
         maxBodyBytes: Int, maxBatchBytes: Int, health: @escaping @Sendable () -> HealthReport
     ) {
         self.ingestor = ingestor
         self.authenticator = authenticator
-        self.daemonKey = daemonKey
+        self.signer = signer
         self.metricsRegistry = metricsRegistry
         self.maxBodyBytes = maxBodyBytes
         self.maxBatchBytes = maxBatchBytes
@@ -78,6 +82,7 @@ public struct VigilAPI: Sendable {
         router.get("/v1/inventory") { request, _ in try await inventory(request) }
         router.get("/v1/adverse-events") { request, _ in try await adverseEvents(request) }
         router.get("/v1/exports/ledger") { request, _ in try await ledger(request) }
+        addTransparencyRoutes(to: router)
         router.get("/healthz") { _, _ in healthz() }
         router.get("/metrics") { request, _ in try metrics(request) }
         return router

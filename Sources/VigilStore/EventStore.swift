@@ -217,7 +217,8 @@ public final class EventStore: Sendable {
                 ]
             )
         }
-        return WriterState(head: head, registry: registry)
+        let tree = try MerkleFrontier(size: UInt64(head.size), source: LogTree.Nodes(db: db))
+        return WriterState(head: head, registry: registry, tree: tree)
     }
 
     static func fetchAnchorChanges(_ db: Database) throws -> [AnchorChange] {
@@ -252,38 +253,138 @@ public final class EventStore: Sendable {
     }
 }
 
-// MARK: - Signed heads
+// MARK: - Signed heads and checkpoints
+
+/// What the daemon signs the log's heads with: its key, and the log's name (the checkpoints' origin line,
+/// also the name of the key in their signed notes).
+public struct LogSigner: Sendable {
+    public let key: SigningKey
+    public let origin: String
+
+    public init(key: SigningKey, origin: String) {
+        self.key = key
+        self.origin = origin
+    }
+
+    /// The verifier key of the checkpoints, in the text form tlog tools read.
+    public var noteKey: NoteKey {
+        // The origin is checked where it is configured; a key derived from a signing key is always valid.
+        try! NoteKey(name: origin, publicKey: key.verifyingKey)
+    }
+}
 
 extension EventStore {
-    /// A head signed by the daemon, with its envelope's bytes.
+    /// A head signed by the daemon, with its envelope's bytes, and the checkpoint of the same size.
     public struct SignedHeadRecord: Sendable {
         public var head: SignedHead
         public var envelope: [UInt8]
+        public var checkpoint: SignedNote
     }
 
-    /// Signs the current head with the daemon's key and records it, unless the last recorded head already
-    /// has this size, in which case that one is returned.
+    /// Signs the current head with the daemon's key, as a DSSE signed head and as a C2SP checkpoint of the
+    /// log, and records both in one transaction; when the last recorded ones already have this size, those
+    /// are returned instead.
     public func signHead(
-        with key: SigningKey, clock: any WallClock = SystemWallClock()
+        with signer: LogSigner, clock: any WallClock = SystemWallClock()
     ) async throws -> SignedHeadRecord {
-        let current = head
+        let key = signer.key
+        let origin = signer.origin
+        let current = committer.currentState
         return try await database.write { db in
+            let issuedAt = clock.now()
+            let head: SignedHead
+            let envelope: [UInt8]
             if let row = try Row.fetchOne(
                 db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq DESC LIMIT 1"),
-                (row[0] as Int64) == current.size
+                (row[0] as Int64) == current.head.size
             {
-                let head = SignedHead(
+                head = SignedHead(
                     size: row[0], chainHash: [UInt8](row[1] as Data),
                     issuedAt: Timestamp(microsecondsSinceEpoch: row[2]))
-                return SignedHeadRecord(head: head, envelope: [UInt8](row[3] as Data))
+                envelope = [UInt8](row[3] as Data)
+            } else {
+                head = SignedHead(size: current.head.size, chainHash: current.head.chainHash, issuedAt: issuedAt)
+                envelope = head.envelope(signedBy: key).jsonBytes
+                try db.execute(
+                    sql: "INSERT INTO signed_heads (size, chain_hash, issued_at, envelope) VALUES (?, ?, ?, ?)",
+                    arguments: [head.size, Data(head.chainHash), head.issuedAt.microsecondsSinceEpoch, Data(envelope)]
+                )
             }
-            let head = SignedHead(size: current.size, chainHash: current.chainHash, issuedAt: clock.now())
-            let envelope = head.envelope(signedBy: key).jsonBytes
+            if let latest = try Self.latestCheckpoint(db), latest.size == current.head.size,
+                let note = try? SignedNote(parsing: latest.note),
+                (try? LogCheckpoint(text: note.text))?.origin == origin
+            {
+                return SignedHeadRecord(head: head, envelope: envelope, checkpoint: note)
+            }
+            let checkpoint = LogCheckpoint(origin: origin, size: UInt64(current.tree.size), rootHash: current.tree.root)
+            let note = SignedNote.sign(checkpoint.text, name: origin, key: key)
             try db.execute(
-                sql: "INSERT INTO signed_heads (size, chain_hash, issued_at, envelope) VALUES (?, ?, ?, ?)",
-                arguments: [head.size, Data(head.chainHash), head.issuedAt.microsecondsSinceEpoch, Data(envelope)]
-            )
-            return SignedHeadRecord(head: head, envelope: envelope)
+                sql: "INSERT INTO checkpoints (size, root_hash, issued_at, note) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    current.head.size, Data(checkpoint.rootHash), issuedAt.microsecondsSinceEpoch,
+                    Data(note.serialized.utf8),
+                ])
+            return SignedHeadRecord(head: head, envelope: envelope, checkpoint: note)
         }
+    }
+
+    /// A checkpoint as recorded: its number, its size and the signed note's bytes.
+    public struct CheckpointRecord: Sendable {
+        public var seq: Int64
+        public var size: Int64
+        public var note: [UInt8]
+    }
+
+    /// The last checkpoint recorded.
+    public func latestCheckpoint() async throws -> CheckpointRecord? {
+        try await database.read { db in try Self.latestCheckpoint(db) }
+    }
+
+    /// The last checkpoint with the witnesses' cosignatures of it appended, as served.
+    public func latestCosignedCheckpoint() async throws -> [UInt8]? {
+        try await database.read { db in
+            guard let latest = try Self.latestCheckpoint(db) else { return nil }
+            return latest.note + (try Self.cosignatureLines(of: latest.seq, db))
+        }
+    }
+
+    static func cosignatureLines(of checkpoint: Int64, _ db: Database) throws -> [UInt8] {
+        Array(
+            try String.fetchAll(
+                db, sql: "SELECT line FROM cosignatures WHERE checkpoint_seq = ? ORDER BY seq", arguments: [checkpoint]
+            ).joined().utf8)
+    }
+
+    /// Records a witness's cosignature line (verified by the caller) of a checkpoint; a second one by the same
+    /// witness of the same checkpoint is not added.
+    public func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
+    {
+        try await database.write { db in
+            try db.execute(
+                sql:
+                    "INSERT OR IGNORE INTO cosignatures (checkpoint_seq, witness, line, received_at) VALUES (?, ?, ?, ?)",
+                arguments: [checkpoint, witness, line, time.microsecondsSinceEpoch])
+        }
+    }
+
+    /// The largest checkpoint size each witness cosigned, by witness name.
+    public func cosignedSizes() async throws -> [String: Int64] {
+        try await database.read { db in
+            var sizes: [String: Int64] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.witness, MAX(c.size) FROM cosignatures s JOIN checkpoints c ON c.seq = s.checkpoint_seq
+                    GROUP BY s.witness
+                    """)
+            for row in rows { sizes[row[0]] = row[1] }
+            return sizes
+        }
+    }
+
+    static func latestCheckpoint(_ db: Database) throws -> CheckpointRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, size, note FROM checkpoints ORDER BY seq DESC LIMIT 1")
+        else { return nil }
+        return CheckpointRecord(seq: row[0], size: row[1], note: [UInt8](row[2] as Data))
     }
 }

@@ -5,10 +5,12 @@ import Metrics
 import Synchronization
 import VigilModel
 
-/// What the writer knows between commits: the head of the log and the key registry at the head.
+/// What the writer knows between commits: the head of the log, the key registry at the head, and the right
+/// edge of the log's Merkle tree.
 struct WriterState: Sendable {
     var head: LogHead
     var registry: KeyRegistry
+    var tree: MerkleFrontier
 }
 
 /// Commits appends in groups: one transaction and one fsync for everything queued.
@@ -252,6 +254,9 @@ final class GroupCommitter: Sendable {
                     try insertStatement.execute(arguments: [
                         position, idBlob, recordedAt, Data(event.envelopeBytes), Data(leaf), Data(chain),
                     ])
+                    try state.tree.append(leaf) { level, index, hash in
+                        try LogTree.record(level: level, index: index, hash: hash, db: db)
+                    }
                     if let change = KeyChange(event.payload) {
                         try recordKeyChange(change, at: position, db: db)
                         state.registry.apply(change, at: position)

@@ -27,6 +27,8 @@ public struct VerificationReport: Sendable {
     public var signaturesChecked: Int64
     /// Heads signed by the daemon that were checked against the chain.
     public var signedHeadsChecked: Int
+    /// Checkpoints that were checked against the Merkle tree recomputed from the entries.
+    public var checkpointsChecked = 0
     /// The head as recomputed (size and chain hash of the last good entry).
     public var head: LogHead
     /// The first failure, or nil if the whole log holds.
@@ -41,7 +43,8 @@ public struct VerificationReport: Sendable {
 }
 
 /// Verifies a store file without the daemon: every leaf and chain hash, every signature against the key
-/// history of the log, the signers' standing at each position, and the heads the daemon signed.
+/// history of the log, the signers' standing at each position, the stored Merkle tree, and the heads and
+/// checkpoints the daemon signed.
 ///
 /// Works on a read-only connection inside one read transaction, so it can run beside a live daemon (it
 /// checks the log as of the moment it started) or on a backup copy.
@@ -127,6 +130,13 @@ public enum LogVerifier {
         let signedHeads: [SignedHeadRow]
         var chainAtSize: [Int64: [UInt8]] = [:]
         let anchorChanges: [AnchorChange]
+        /// The Merkle tree recomputed from the leaf hashes, compared with the stored nodes as they complete
+        /// (nil for a store from before the tree).
+        var tree: MerkleFrontier?
+        typealias CheckpointRow = (size: Int64, rootHash: [UInt8], note: [UInt8])
+        let checkpoints: [CheckpointRow]
+        var rootAtSize: [Int64: [UInt8]] = [0: MerkleTree.emptyRoot]
+        let checkpointSizes: Set<Int64>
 
         init(db: Database, options: Options) throws {
             self.db = db
@@ -150,6 +160,16 @@ public enum LogVerifier {
             }
             signedHeads = heads
             chainAtSize[0] = ChainHash.zero
+            if try db.tableExists("tree_nodes") {
+                tree = MerkleFrontier()
+                checkpoints = try Row.fetchAll(db, sql: "SELECT size, root_hash, note FROM checkpoints ORDER BY seq")
+                    .map { row -> CheckpointRow in
+                        (size: row[0], rootHash: [UInt8](row[1] as Data), note: [UInt8](row[2] as Data))
+                    }
+            } else {
+                checkpoints = []
+            }
+            checkpointSizes = Set(checkpoints.map(\.size))
         }
 
         mutating func fail(_ position: Int64, _ reason: String) {
@@ -206,10 +226,11 @@ public enum LogVerifier {
             finishVerifying()
             if failure == nil { try compareKeyEvents() }
             let headsChecked = failure == nil ? checkSignedHeads() : 0
+            let checkpointsChecked = failure == nil ? try checkTree() : 0
             let size = expected - 1
             return VerificationReport(
                 entriesChecked: size - startedAfter, signaturesChecked: signaturesChecked,
-                signedHeadsChecked: headsChecked,
+                signedHeadsChecked: headsChecked, checkpointsChecked: checkpointsChecked,
                 head: LogHead(size: size, chainHash: chain, lastRecordedAt: lastRecordedAt), failure: failure,
                 startedAfter: startedAfter, busySeconds: busy / .seconds(1),
                 elapsedSeconds: (clock.now - started) / .seconds(1)
@@ -305,6 +326,7 @@ public enum LogVerifier {
             chain = next
             lastRecordedAt = entry.recordedAt
             expected += 1
+            guard extendTree(leaf, at: position) else { return false }
             guard let decoded = prepared.decoded else { return true }
 
             let envelope: Envelope
@@ -412,6 +434,100 @@ public enum LogVerifier {
             }
         }
 
+        /// Adds an entry's leaf to the recomputed tree; each stored node it completes must equal the
+        /// recomputed one.
+        mutating func extendTree(_ leaf: [UInt8], at position: Int64) -> Bool {
+            guard var grown = tree else { return true }
+            var completed: [(level: Int, index: UInt64, hash: [UInt8])] = []
+            grown.append(leaf) { level, index, hash in
+                if level % LogTree.tileHeight == 0 { completed.append((level, index, hash)) }
+            }
+            tree = grown
+            for node in completed {
+                let stored = try? Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"),
+                    arguments: [node.level, Int64(node.index)])
+                guard let stored, [UInt8](stored) == node.hash else {
+                    fail(
+                        position,
+                        "the Merkle tree's node at level \(node.level), index \(node.index) is missing or does not follow from the entries"
+                    )
+                    return false
+                }
+            }
+            if checkpointSizes.contains(position) { rootAtSize[position] = grown.root }
+            return true
+        }
+
+        /// The stored tree holds nothing beyond the entries, and every checkpoint (since the start of this
+        /// check) names the recomputed root of its size and carries a valid signature of a daemon key.
+        mutating func checkTree() throws -> Int {
+            guard let tree else { return 0 }
+            let size = expected - 1
+            precondition(tree.size == UInt64(size))
+            let levels = try Row.fetchAll(db, sql: "SELECT level, COUNT(*) FROM tree_nodes GROUP BY level")
+            for row in levels {
+                let level: Int = row[0]
+                let count: Int64 = row[1]
+                let expectedCount = level > 0 && level % LogTree.tileHeight == 0 && level < 64 ? size >> level : 0
+                if count != expectedCount {
+                    fail(
+                        size + 1,
+                        "the Merkle tree holds \(count) nodes at level \(level) where \(size) entries make \(expectedCount): entries were removed or nodes added"
+                    )
+                    return 0
+                }
+            }
+            var checked = 0
+            for checkpoint in checkpoints where checkpoint.size >= startedAfter {
+                guard checkpoint.size <= size else {
+                    fail(
+                        size + 1,
+                        "the log holds \(size) entries but the daemon issued a checkpoint of size \(checkpoint.size): entries were removed"
+                    )
+                    continue
+                }
+                guard let root = rootAtSize[checkpoint.size], root == checkpoint.rootHash else {
+                    fail(
+                        max(checkpoint.size, 1),
+                        "the tree's root differs from the checkpoint of size \(checkpoint.size)")
+                    continue
+                }
+                guard let note = try? SignedNote(parsing: checkpoint.note),
+                    let statement = try? LogCheckpoint(text: note.text),
+                    statement.size == UInt64(checkpoint.size), statement.rootHash == root
+                else {
+                    fail(max(checkpoint.size, 1), "the checkpoint of size \(checkpoint.size) is malformed")
+                    continue
+                }
+                if options.checkSignatures {
+                    let signed = daemonKeys(atSize: checkpoint.size).contains { anchor in
+                        guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey),
+                            let noteKey = try? NoteKey(name: statement.origin, publicKey: key)
+                        else { return false }
+                        return (try? note.verify(by: noteKey)) != nil
+                    }
+                    guard signed else {
+                        fail(
+                            max(checkpoint.size, 1),
+                            "the checkpoint of size \(checkpoint.size) does not carry a valid signature of the daemon's key"
+                        )
+                        continue
+                    }
+                }
+                checked += 1
+            }
+            return checked
+        }
+
+        /// The daemon keys that may have signed a statement about the log at `size`: those in force before
+        /// the changes recorded at that size, and those the changes added (a key rotated at a restart).
+        func daemonKeys(atSize size: Int64) -> [TrustAnchor] {
+            let before = RegistryReplay.currentAnchors(anchorChanges.filter { $0.logSize < size }).values
+            let addedAtSize = anchorChanges.filter { $0.logSize == size && $0.kind == .added }.map(\.anchor)
+            return (Array(before) + addedAtSize).filter { $0.role == .daemon }
+        }
+
         /// Why a signed head's envelope is not a valid statement by a daemon key of its time, or nil.
         func problem(with head: SignedHeadRow) -> String? {
             guard let envelope = try? Envelope.decode(head.envelope, expectedPayloadType: Envelope.headPayloadType),
@@ -420,12 +536,7 @@ public enum LogVerifier {
             else {
                 return "the signed head of size \(head.size) is malformed"
             }
-            // A head of size S was signed by a daemon key in force while the log held S entries: one in force
-            // before the changes recorded at S, or one those changes added (a key rotated at a restart).
-            let before = RegistryReplay.currentAnchors(anchorChanges.filter { $0.logSize < head.size }).values
-            let addedAtSize = anchorChanges.filter { $0.logSize == head.size && $0.kind == .added }.map(\.anchor)
-            let daemonKeys = (Array(before) + addedAtSize).filter { $0.role == .daemon }
-            let valid = daemonKeys.contains { anchor in
+            let valid = daemonKeys(atSize: head.size).contains { anchor in
                 guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey),
                     envelope.signatures.first?.keyID == key.id
                 else { return false }
@@ -486,6 +597,18 @@ public enum LogVerifier {
             }
             chain = head.chainHash
             chainAtSize[head.size] = head.chainHash
+            if tree != nil {
+                // The stored tree up to the head; the checkpoint signed with the head vouches for its root
+                // (checked with the others at the end).
+                do {
+                    let start = try MerkleFrontier(size: UInt64(head.size), source: LogTree.Nodes(db: db))
+                    tree = start
+                    rootAtSize[head.size] = start.root
+                } catch {
+                    fail(head.size, "the Merkle tree up to the signed head cannot be read: \(error)")
+                    return
+                }
+            }
             expected = head.size + 1
             lastRecordedAt = entry.recordedAt
             let positions = try Int64.fetchAll(

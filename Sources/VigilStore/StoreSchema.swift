@@ -72,6 +72,57 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v2-merkle-tree") { db in
+            try db.execute(
+                sql: """
+                    -- The log's Merkle tree above its leaves: the hash of every perfect subtree of 256^k leaves
+                    -- (k >= 1), stored when its last entry is appended. Level is the tree level (8, 16, ...),
+                    -- idx the subtree's first leaf divided by its width. These are the C2SP tiles' hashes.
+                    CREATE TABLE tree_nodes (
+                        level INTEGER NOT NULL,
+                        idx   INTEGER NOT NULL,
+                        hash  BLOB    NOT NULL,
+                        PRIMARY KEY (level, idx)
+                    ) WITHOUT ROWID;
+                    CREATE TRIGGER tree_nodes_in_order BEFORE INSERT ON tree_nodes
+                    WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM tree_nodes WHERE level = NEW.level)
+                    BEGIN SELECT RAISE(ABORT, 'tree nodes are appended in order'); END;
+                    CREATE TRIGGER tree_nodes_no_update BEFORE UPDATE ON tree_nodes
+                    BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
+                    CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes
+                    BEGIN SELECT RAISE(ABORT, 'the tree is append-only'); END;
+
+                    -- Checkpoints (C2SP tlog-checkpoint) signed by the daemon's key as signed notes.
+                    CREATE TABLE checkpoints (
+                        seq       INTEGER PRIMARY KEY,
+                        size      INTEGER NOT NULL,
+                        root_hash BLOB    NOT NULL,
+                        issued_at INTEGER NOT NULL,
+                        note      BLOB    NOT NULL
+                    );
+                    CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+                    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+                    CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+                    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+
+                    -- Witnesses' cosignatures (C2SP tlog-cosignature) of checkpoints: the signature line each
+                    -- witness answered, served with the checkpoint it signs.
+                    CREATE TABLE cosignatures (
+                        seq            INTEGER PRIMARY KEY,
+                        checkpoint_seq INTEGER NOT NULL REFERENCES checkpoints (seq),
+                        witness        TEXT    NOT NULL,
+                        line           TEXT    NOT NULL,
+                        received_at    INTEGER NOT NULL,
+                        UNIQUE (checkpoint_seq, witness)
+                    );
+                    CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures
+                    BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+                    CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures
+                    BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+                    """
+            )
+            try LogTree.backfill(db)
+        }
         return migrator
     }
 }

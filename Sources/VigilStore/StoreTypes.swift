@@ -83,6 +83,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case corrupt
         /// The store is closed or closing.
         case closed
+        /// A size or position past the log's end, or sizes in the wrong order.
+        case outOfRange
     }
 
     public var code: Code

@@ -126,14 +126,7 @@ final class DaemonProcess: Sendable {
             Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer"
         environment.merge(extraEnvironment) { $1 }
         process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        let log = LogBuffer()
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
+        let log = LogBuffer(capturing: process)
         try process.run()
         return (process, log)
     }
@@ -166,6 +159,17 @@ final class DaemonProcess: Sendable {
 /// Text shared between a pipe's reader and the test.
 final class LogBuffer: Sendable {
     let text = Mutex("")
+
+    /// Collects what `process` writes to stdout and stderr (set up before it runs).
+    init(capturing process: Process) {
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { self.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

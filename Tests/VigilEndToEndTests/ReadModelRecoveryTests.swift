@@ -19,7 +19,7 @@ import VigilTestSupport
         for start in stride(from: 0, to: log.count, by: 5000) {
             _ = await store.append(Array(log[start..<min(log.count, start + 5000)]))
         }
-        _ = try await store.signHead(with: keys.daemon)
+        _ = try await store.signHead(with: LogSigner(key: keys.daemon, origin: "test.invalid/vigil"))
         await store.close()
         return path
     }

@@ -28,7 +28,7 @@ func tamper(_ path: String, _ sql: String...) throws {
             _ = await store.append([
                 Fixtures.verified(Fixtures.wasted(), by: fixture.keys.pharmacist, witnesses: [fixture.keys.clinician])
             ])
-            _ = try await store.signHead(with: fixture.keys.daemon)
+            _ = try await store.signHead(with: LogSigner(key: fixture.keys.daemon, origin: "test.invalid/vigil"))
             await store.close()
             try await body(fixture)
         }
@@ -128,7 +128,7 @@ func tamper(_ path: String, _ sql: String...) throws {
             try tamper(
                 fixture.path,
                 "UPDATE events SET envelope = x'\(Hex.encode(bytes))', leaf_hash = x'\(Hex.encode(leaf))', chain_hash = x'\(Hex.encode(chain))' WHERE position = 17",
-                "DELETE FROM signed_heads"
+                "DELETE FROM signed_heads", "DELETE FROM checkpoints"
             )
             let report = try LogVerifier.verify(path: fixture.path)
             #expect(report.failure?.position == 17)
@@ -174,7 +174,7 @@ func tamper(_ path: String, _ sql: String...) throws {
         try await withStore { fixture, store in
             _ = await store.append(
                 (0..<10).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.clinician) })
-            _ = try await store.signHead(with: fixture.keys.daemon)
+            _ = try await store.signHead(with: LogSigner(key: fixture.keys.daemon, origin: "test.invalid/vigil"))
             _ = await store.append((0..<5).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device) })
             await store.close()
             try await body(fixture)

@@ -122,3 +122,12 @@ extension StringProtocol {
         split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == ".") }).contains { $0 == token }
     }
 }
+
+/// Runs CPU-heavy test work on a thread of its own. Tests run on the cooperative thread pool, which has one
+/// thread per core (two here): a long synchronous loop there holds back the timers of the daemons other tests
+/// run in this process, and their timing tests fail for no fault of theirs.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import GRDB
+public import VigilModel
+
+/// The log's Merkle tree as the store keeps it (RFC 9162, C2SP tlog-tiles).
+///
+/// Level 0 is the entries' leaf hashes (`events.leaf_hash`, leaf `i` at position `i + 1`). The writer stores
+/// every perfect subtree of `256^k` leaves (k >= 1) in `tree_nodes` as it completes, in the transaction of
+/// the entry that completes it: those are exactly the hashes of the C2SP tiles above level 0. Any other
+/// subtree is hashed from at most 128 stored hashes, so a root or a proof costs O(log n) reads.
+enum LogTree {
+    /// The tree levels stored: multiples of 8 (a tile spans 8 levels).
+    static let tileHeight = 8
+
+    static func insertNode(level: Int, index: UInt64, hash: [UInt8], db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
+            .execute(arguments: [level, Int64(index), Data(hash)])
+    }
+
+    /// Stores a subtree the frontier completed, if it is one the tiles hold.
+    static func record(level: Int, index: UInt64, hash: [UInt8], db: Database) throws {
+        if level % tileHeight == 0 { try insertNode(level: level, index: index, hash: hash, db: db) }
+    }
+
+    /// Builds `tree_nodes` from the leaf hashes of an existing store (the migration that adds the tree).
+    static func backfill(_ db: Database) throws {
+        var frontier = MerkleFrontier()
+        let rows = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM events ORDER BY position")
+        while let row = try rows.next() {
+            try frontier.append([UInt8](row[0] as Data)) { level, index, hash in
+                try record(level: level, index: index, hash: hash, db: db)
+            }
+        }
+    }
+
+    /// Reads stored hashes: `count` consecutive ones at a stored `level` from `first`.
+    static func storedHashes(level: Int, first: UInt64, count: Int, db: Database) throws -> [[UInt8]] {
+        precondition(level % tileHeight == 0)
+        let statement = try db.cachedStatement(
+            sql: level == 0
+                ? "SELECT leaf_hash FROM events WHERE position > ? AND position <= ? ORDER BY position"
+                : "SELECT hash FROM tree_nodes WHERE level = \(level) AND idx >= ? AND idx < ? ORDER BY idx")
+        let lower = Int64(first)
+        let upper = Int64(first) + Int64(count)
+        var hashes: [[UInt8]] = []
+        hashes.reserveCapacity(count)
+        let rows = try Row.fetchCursor(statement, arguments: [lower, upper])
+        while let row = try rows.next() { hashes.append([UInt8](row[0] as Data)) }
+        guard hashes.count == count, hashes.allSatisfy({ $0.count == 32 }) else {
+            throw StoreError(
+                .corrupt,
+                "the tree's level \(level) lacks hashes \(first)..<\(first + UInt64(count)) or holds a bad one")
+        }
+        return hashes
+    }
+
+    /// Perfect subtrees read through a database connection.
+    struct Nodes: MerkleNodeSource {
+        let db: Database
+
+        func hash(level: Int, index: UInt64) throws -> [UInt8] {
+            let stored = level - level % tileHeight
+            let width = 1 << (level - stored)
+            var hashes = try storedHashes(level: stored, first: index << UInt64(level - stored), count: width, db: db)
+            while hashes.count > 1 {
+                hashes = stride(from: 0, to: hashes.count, by: 2).map {
+                    MerkleTree.nodeHash(hashes[$0], hashes[$0 + 1])
+                }
+            }
+            return hashes[0]
+        }
+    }
+}
+
+/// One C2SP tile: its level, its index in the level, and its width (256 for a full tile).
+public struct TileAddress: Sendable, Equatable {
+    public var level: Int
+    public var index: UInt64
+    public var width: Int
+
+    public init(level: Int, index: UInt64, width: Int) {
+        self.level = level
+        self.index = index
+        self.width = width
+    }
+
+    /// Reads a tile path after `tile/`: `<L>/<N>` or `<L>/<N>.p/<W>`, N in 3-digit elements with `x` on all
+    /// but the last (`x001/x234/067`). Nil for anything else, including leading zeros and `entries`.
+    public init?(path: String) {
+        var elements = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard elements.count >= 2, let level = Self.decimal(elements[0]), level < 64 else { return nil }
+        elements.removeFirst()
+        var width = 256
+        if elements.count >= 2, elements[elements.count - 2].hasSuffix(".p") {
+            guard let w = Self.decimal(elements.removeLast()), (1...255).contains(w) else { return nil }
+            width = w
+            elements[elements.count - 1].removeLast(2)
+        }
+        var index: UInt64 = 0
+        for (position, element) in elements.enumerated() {
+            let last = position == elements.count - 1
+            var digits = Substring(element)
+            if !last {
+                guard digits.first == "x" else { return nil }
+                digits = digits.dropFirst()
+            }
+            guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let part = UInt64(digits),
+                index <= (UInt64.max - part) / 1000
+            else { return nil }
+            index = index * 1000 + part
+        }
+        self.init(level: level, index: index, width: width)
+    }
+
+    /// The path after `tile/`.
+    public var path: String {
+        var parts: [String] = []
+        var rest = index
+        repeat {
+            let part = String(rest % 1000)
+            parts.insert(String(repeating: "0", count: 3 - part.count) + part, at: 0)
+            rest /= 1000
+        } while rest > 0
+        let indexPath = parts.enumerated().map { $0.offset < parts.count - 1 ? "x" + $0.element : $0.element }
+        return "\(level)/" + indexPath.joined(separator: "/") + (width < 256 ? ".p/\(width)" : "")
+    }
+
+    private static func decimal(_ text: String) -> Int? {
+        guard let value = Int(text), value >= 0, String(value) == text else { return nil }
+        return value
+    }
+}
+
+// MARK: - Proofs, roots and tiles
+
+extension EventStore {
+    /// The root of the tree of the first `size` entries (`size` at most the log's size).
+    public func treeRoot(size: Int64) async throws(StoreError) -> [UInt8] {
+        try await readTree(up: size) { db in try MerkleTree.root(size: UInt64(size), source: LogTree.Nodes(db: db)) }
+    }
+
+    /// The inclusion proof of the entry at `position` in the tree of `size` entries (RFC 9162 order).
+    public func inclusionProof(position: Int64, size: Int64) async throws(StoreError) -> [[UInt8]] {
+        guard position >= 1, position <= size else {
+            throw StoreError(.outOfRange, "position \(position) is not in a tree of \(size) entries")
+        }
+        return try await readTree(up: size) { db in
+            try MerkleTree.inclusionProof(
+                index: UInt64(position - 1), size: UInt64(size), source: LogTree.Nodes(db: db))
+        }
+    }
+
+    /// The proof that the tree of `from` entries is a prefix of the tree of `to` entries (RFC 9162 order).
+    public func consistencyProof(from: Int64, to: Int64) async throws(StoreError) -> [[UInt8]] {
+        guard from >= 0, from <= to else {
+            throw StoreError(.outOfRange, "a tree of \(from) entries cannot be a prefix of one of \(to)")
+        }
+        return try await readTree(up: to) { db in
+            try MerkleTree.consistencyProof(first: UInt64(from), second: UInt64(to), source: LogTree.Nodes(db: db))
+        }
+    }
+
+    /// The hashes of a C2SP tile, or nil when the log is too small to have all of them.
+    public func tile(_ address: TileAddress) async throws(StoreError) -> [UInt8]? {
+        let size = UInt64(head.size)
+        let available = size >> UInt64(LogTree.tileHeight * address.level)
+        guard address.level < 8, address.index < UInt64.max / 256,
+            available >= address.index * 256 + UInt64(address.width)
+        else { return nil }
+        do {
+            return try await database.read { db in
+                try LogTree.storedHashes(
+                    level: LogTree.tileHeight * address.level, first: address.index * 256, count: address.width, db: db
+                ).flatMap { $0 }
+            }
+        } catch {
+            throw StoreError(error, while: "reading a tile")
+        }
+    }
+
+    private func readTree<T: Sendable>(
+        up size: Int64, _ body: @Sendable @escaping (Database) throws -> T
+    )
+        async throws(StoreError) -> T
+    {
+        guard size >= 0, size <= head.size else {
+            throw StoreError(.outOfRange, "the log holds \(head.size) entries, not \(size)")
+        }
+        do {
+            return try await database.read(body)
+        } catch {
+            throw StoreError(error, while: "reading the tree")
+        }
+    }
+}
+
+// MARK: - Proof bundles
+
+extension EventStore {
+    /// The proof bundle of the event `id` against the latest checkpoint, or nil if the log does not hold the
+    /// event. Throws `outOfRange` when no checkpoint covers the event yet (the caller issues one first).
+    public func proofBundle(of id: EventID) async throws(StoreError) -> ProofBundle? {
+        do {
+            return try await database.read { db -> ProofBundle? in
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT position, recorded_at, envelope FROM events WHERE event_id = ?",
+                        arguments: [Data(id.bytes)])
+                else { return nil }
+                let position: Int64 = row[0]
+                // The newest checkpoint that covers the event and that witnesses cosigned, or else the newest.
+                let cosigned = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT seq, size, note FROM checkpoints c WHERE size >= ?
+                        AND EXISTS (SELECT 1 FROM cosignatures s WHERE s.checkpoint_seq = c.seq)
+                        ORDER BY seq DESC LIMIT 1
+                        """, arguments: [position]
+                ).map { CheckpointRecord(seq: $0[0], size: $0[1], note: [UInt8]($0[2] as Data)) }
+                guard let checkpoint = try cosigned ?? Self.latestCheckpoint(db), checkpoint.size >= position else {
+                    throw StoreError(.outOfRange, "no checkpoint covers position \(position) yet")
+                }
+                let nodes = LogTree.Nodes(db: db)
+                let size = UInt64(checkpoint.size)
+                func entry(position: Int64, recordedAt: Int64, envelope: [UInt8]) throws -> ProofBundle.Entry {
+                    ProofBundle.Entry(
+                        position: position, recordedAtMicros: recordedAt, envelope: envelope,
+                        inclusion: try MerkleTree.inclusionProof(index: UInt64(position - 1), size: size, source: nodes)
+                    )
+                }
+                let envelopeBytes = [UInt8](row[2] as Data)
+                let event = try entry(position: position, recordedAt: row[1], envelope: envelopeBytes)
+                // The registration in force for each signer: the last one before the event.
+                var registrations: [ProofBundle.Entry] = []
+                let signers = (try? Envelope.decode(envelopeBytes))?.signatures.map(\.keyID) ?? []
+                for keyID in signers {
+                    guard
+                        let registered = try Row.fetchOne(
+                            db,
+                            sql: """
+                                SELECT e.position, e.recorded_at, e.envelope FROM key_events k
+                                JOIN events e ON e.position = k.position
+                                WHERE k.key_id = ? AND k.change = 'registered' AND k.position < ?
+                                ORDER BY k.position DESC LIMIT 1
+                                """, arguments: [Data(keyID.bytes), position])
+                    else { continue }
+                    registrations.append(
+                        try entry(
+                            position: registered[0], recordedAt: registered[1], envelope: [UInt8](registered[2] as Data)
+                        ))
+                }
+                // The checkpoint as served: with the witnesses' cosignatures of it.
+                return ProofBundle(
+                    checkpoint: checkpoint.note + (try Self.cosignatureLines(of: checkpoint.seq, db)), event: event,
+                    registrations: registrations)
+            }
+        } catch {
+            throw StoreError(error, while: "building a proof bundle")
+        }
+    }
+}
