@@ -23,6 +23,8 @@ enum SoakScenario {
         var p99: Double
         var p999: Double
         var max: Double
+        /// The slowest 4 KB write and fsync of the probe in this window (nanoseconds).
+        var fsyncMax: Double
         var tasks: [String]
     }
 
@@ -48,6 +50,9 @@ enum SoakScenario {
         let pid = scenario.process.processIdentifier
         let started = ContinuousClock.now
         let logStart = scenario.logLength
+        // A probe beside the daemon's files: is a slow window the disk (every fsync slow) or the daemon?
+        let probe = FsyncProbe(path: folder + "/fsync-probe", windows: seconds / windowSeconds + 1, started: started)
+        probe.start()
         let per = (envelopes.count + connections - 1) / connections
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -77,6 +82,7 @@ enum SoakScenario {
             }
             try await group.waitForAll()
         }
+        let fsyncMaxima = probe.stop()
         let elapsed = (ContinuousClock.now - started) / .seconds(1)
         if shared.failures.load(ordering: .relaxed) > 0 {
             say("WARNING: \(shared.failures.load(ordering: .relaxed)) requests were not answered 200/201")
@@ -102,14 +108,14 @@ enum SoakScenario {
                     start: index * windowSeconds, requests: Int(histogram.totalCount),
                     p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
                     p999: Double(histogram.valueAtPercentile(99.9)), max: Double(histogram.max),
-                    tasks: tasks.filter { $0.0 == index }.map(\.1)))
+                    fsyncMax: Double(fsyncMaxima[index]), tasks: tasks.filter { $0.0 == index }.map(\.1)))
         }
-        say("window  requests  p50 ms  p99 ms  p99.9 ms  max ms  background")
+        say("window  requests  p50 ms  p99 ms  p99.9 ms  max ms  fsync max ms  background")
         for window in results {
             say(
                 String(
-                    format: "%5d s  %8d  %6.2f  %6.2f  %8.2f  %6.2f  %@", window.start, window.requests,
-                    window.p50 / 1e6, window.p99 / 1e6, window.p999 / 1e6, window.max / 1e6,
+                    format: "%5d s  %8d  %6.2f  %6.2f  %8.2f  %6.2f  %12.2f  %@", window.start, window.requests,
+                    window.p50 / 1e6, window.p99 / 1e6, window.p999 / 1e6, window.max / 1e6, window.fsyncMax / 1e6,
                     window.tasks.joined(separator: ", ")))
         }
         let minutes = shared.resident.withLock { $0 }
@@ -144,5 +150,50 @@ private final class Shared: Sendable {
     func record(_ nanoseconds: UInt64, window: Int) {
         windows.withLock { _ = $0[min(window, $0.count - 1)].record(nanoseconds) }
         overall.withLock { _ = $0.record(nanoseconds) }
+    }
+}
+
+/// Writes 4 KB and syncs it every 100 ms on a thread of its own, keeping the slowest per window: the disk's
+/// own latency beside the daemon's, measured the same way its commits pay it.
+private final class FsyncProbe: Sendable {
+    let path: String
+    let started: ContinuousClock.Instant
+    private let maxima: Mutex<[UInt64]>
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(path: String, windows: Int, started: ContinuousClock.Instant) {
+        self.path = path
+        self.started = started
+        self.maxima = Mutex([UInt64](repeating: 0, count: windows))
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            defer { finished.signal() }
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { return }
+            defer { close(descriptor) }
+            let block = [UInt8](repeating: 0x5A, count: 4096)
+            var offset: off_t = 0
+            while !stopping.load(ordering: .relaxed) {
+                let before = ContinuousClock.now
+                _ = block.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, offset) }
+                _ = fsync(descriptor)
+                let spent = UInt64((ContinuousClock.now - before) / .nanoseconds(1))
+                let window = Int((before - started) / .seconds(SoakScenario.windowSeconds))
+                maxima.withLock { if window < $0.count { $0[window] = max($0[window], spent) } }
+                // A small file: overwrite the same 4 MB over and over.
+                offset = (offset + 4096) % (4 << 20)
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+    }
+
+    /// Stops the probe and returns the slowest write-and-sync of each window (nanoseconds).
+    func stop() -> [UInt64] {
+        stopping.store(true, ordering: .relaxed)
+        finished.wait()
+        return maxima.withLock { $0 }
     }
 }
