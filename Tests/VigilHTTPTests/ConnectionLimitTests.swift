@@ -34,17 +34,18 @@ import VigilTestSupport
                 $0.idleTimeoutSeconds = 10
             }
         ) { daemon in
-            // One byte every 200 ms keeps the idle timer from firing; the request deadline still does.
+            // One byte every 200 ms for 10 s keeps the idle timer (10 s) from firing before 20 s; the request
+            // deadline (1 s) still does. On a loaded machine the answer may come a few seconds late, never 20.
             var steps: [RawConversation.Step] = [
                 .send("POST /v1/events HTTP/1.1\r\nHost: vigil\r\nContent-Length: 400\r\n\r\n{")
             ]
-            for _ in 0..<25 { steps += [.listen(0.2), .send(" ")] }
+            for _ in 0..<50 { steps += [.listen(0.2), .send(" ")] }
             let transcript = try await RawConversation.run(.tcp(port: daemon.port), steps: steps, finalListen: 6)
             #expect(transcript.status == 408, "\(transcript.received)")
             #expect(transcript.received.contains("\"code\":\"request_timeout\""))
             #expect(transcript.received.lowercased().contains("connection: close"))
             let answered = try #require(transcript.answeredAfter)
-            #expect(answered >= 0.9 && answered < 4, "answered after \(answered) s")
+            #expect(answered >= 0.9 && answered < 8, "answered after \(answered) s")
             let closed = try #require(transcript.closedAfter, "the connection stayed open")
             #expect(closed < answered + 4)
             // Nothing half-received was stored.
