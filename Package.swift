@@ -201,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilProjections", "VigilAlerts",
+                "VigilModel", "VigilStore", "VigilProjections", "VigilAlerts", "VigilTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -4,6 +4,7 @@ import VigilAlerts
 import VigilModel
 import VigilProjections
 import VigilStore
+import VigilTestSupport
 
 /// Flat cost at scale (issues 7 and 12), in one run: batch ingest into an empty store beside the same into a
 /// store of `stored` events; over that store, how long vigild takes to report READY=1 and to have its views
@@ -40,21 +41,21 @@ enum ScaleScenario {
 
         // A first start appends the alerts the rebuild decided and projects them; a clean stop signs the head.
         let warm = try await Scenario.launch(vigild: vigild, folder: folder, admin: admin)
-        _ = try await waitUntilCurrent(warm)
+        try await waitUntilCurrent(warm)
         warm.stop()
 
         // The measured start: as systemd would see it.
-        let notify = try NotifySocket(folder: folder)
+        let notify = try NotifyListener(folder: folder)
         defer { notify.stop() }
-        let launched = ContinuousClock.now
+        let launched = Date()
         let scenario = try await Scenario.launch(vigild: vigild, folder: folder, admin: admin, notify: notify)
         defer { scenario.stop() }
-        guard let ready = try await notify.wait(for: "READY=1", timeout: 600) else {
+        guard let ready = try await notify.wait(for: "READY=1", timeout: 600)?.time else {
             throw BenchError("vigild never reported READY=1")
         }
-        let readySeconds = (ready - launched) / .seconds(1)
-        let current = try await waitUntilCurrent(scenario)
-        let currentSeconds = max(0, (current - ready) / .seconds(1))
+        let readySeconds = ready.timeIntervalSince(launched)
+        try await waitUntilCurrent(scenario)
+        let currentSeconds = max(0, Date().timeIntervalSince(ready))
         let idle = scenario.resident
         say(
             String(
@@ -108,8 +109,8 @@ enum ScaleScenario {
         return written
     }
 
-    /// Waits until /healthz says the views follow the whole log and the log holds still; returns when.
-    static func waitUntilCurrent(_ scenario: Scenario) async throws -> ContinuousClock.Instant {
+    /// Waits until /healthz says the views follow the whole log and the log holds still.
+    static func waitUntilCurrent(_ scenario: Scenario) async throws {
         var last = ""
         while true {
             let (_, body) = try await scenario.get("/healthz")
@@ -120,7 +121,7 @@ enum ScaleScenario {
                 let position = text[range.upperBound..<of.lowerBound]
                 let size = text[of.upperBound...].prefix { $0.isNumber }
                 if position == size {
-                    if String(position) == last { return ContinuousClock.now }
+                    if String(position) == last { return }
                     last = String(position)
                 }
             }

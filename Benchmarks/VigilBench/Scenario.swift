@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import VigilModel
+import VigilTestSupport
 
 /// A fresh vigild in a temporary folder, with registered device keys and pre-signed envelopes.
 struct Scenario {
@@ -45,7 +46,7 @@ struct Scenario {
     /// Starts vigild on the store in `folder` and waits until it listens; with `notify`, as systemd would
     /// (NOTIFY_SOCKET set), so that the caller sees READY=1.
     static func launch(
-        vigild: String, folder: String, admin: SigningKey, notify: NotifySocket? = nil,
+        vigild: String, folder: String, admin: SigningKey, notify: NotifyListener? = nil,
         environment overrides: [String: String] = [:]
     ) async throws -> Scenario {
         let process = Process()

@@ -358,3 +358,6 @@ func freePort() throws -> Int {
     guard bound == 0 else { throw TestFailure("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Runs vigild with `WATCHDOG_PID` set to its own PID (the shell execs it).
+let ownWatchdogPID = ["/bin/sh", "-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"]

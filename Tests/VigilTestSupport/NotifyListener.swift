@@ -1,22 +1,23 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The service manager's end of sd_notify: a Unix datagram socket that records every message with its time.
-final class NotifyListener: Sendable {
-    let path: String
+/// For the systemd tests, and for vigil-bench's measure of how long vigild takes to report READY=1.
+public final class NotifyListener: Sendable {
+    public let path: String
     private let descriptor: Int32
     private let received = Mutex<[(time: Date, message: String)]>([])
     private let stopped = Atomic<Bool>(false)
 
-    init(folder: String) throws {
+    public init(folder: String) throws {
         path = folder + "/notify.sock"
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+        guard descriptor >= 0 else { throw UnexpectedAnswer("socket() failed") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw TestFailure("socket path too long")
+            throw UnexpectedAnswer("socket path too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
@@ -27,7 +28,7 @@ final class NotifyListener: Sendable {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard bound == 0 else { throw TestFailure("bind(\(path)) failed") }
+        guard bound == 0 else { throw UnexpectedAnswer("bind(\(path)) failed") }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let thread = Thread { [self] in receiveLoop() }
@@ -46,14 +47,14 @@ final class NotifyListener: Sendable {
         close(descriptor)
     }
 
-    func stop() {
+    public func stop() {
         stopped.store(true, ordering: .relaxed)
     }
 
-    var messages: [(time: Date, message: String)] { received.withLock { $0 } }
+    public var messages: [(time: Date, message: String)] { received.withLock { $0 } }
 
     /// The first message containing `text`, waiting up to `timeout`.
-    func wait(
+    public func wait(
         for text: String, after: Date = .distantPast, timeout: Double = 15
     ) async throws -> (time: Date, message: String)? {
         let deadline = ContinuousClock.now + .seconds(timeout)
@@ -64,10 +65,7 @@ final class NotifyListener: Sendable {
         return nil
     }
 
-    func count(of text: String, between start: Date, and end: Date) -> Int {
+    public func count(of text: String, between start: Date, and end: Date) -> Int {
         messages.filter { $0.time >= start && $0.time < end && $0.message.contains(text) }.count
     }
 }
-
-/// Runs vigild with `WATCHDOG_PID` set to its own PID (the shell execs it).
-let ownWatchdogPID = ["/bin/sh", "-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"]
