@@ -127,16 +127,19 @@ public enum LogVerifier {
         var derivedKeyChanges: [Int64: KeyChange] = [:]
         /// Chain hashes at the sizes the daemon signed.
         typealias SignedHeadRow = (size: Int64, chainHash: [UInt8], issuedAt: Int64, envelope: [UInt8])
-        let signedHeads: [SignedHeadRow]
+        /// The heads signed at or after the size this check starts from (a check from the last signed head
+        /// reads none of the older ones, which grow by one a minute).
+        var signedHeads: [SignedHeadRow] = []
         var chainAtSize: [Int64: [UInt8]] = [:]
         let anchorChanges: [AnchorChange]
         /// The Merkle tree recomputed from the leaf hashes, compared with the stored nodes as they complete
         /// (nil for a store from before the tree).
         var tree: MerkleFrontier?
         typealias CheckpointRow = (size: Int64, rootHash: [UInt8], note: [UInt8])
-        let checkpoints: [CheckpointRow]
+        /// The checkpoints at or after the size this check starts from, like the signed heads.
+        var checkpoints: [CheckpointRow] = []
         var rootAtSize: [Int64: [UInt8]] = [0: MerkleTree.emptyRoot]
-        let checkpointSizes: Set<Int64>
+        var checkpointSizes: Set<Int64> = []
 
         init(db: Database, options: Options) throws {
             self.db = db
@@ -152,22 +155,31 @@ public enum LogVerifier {
                 anchorChanges = recorded
             }
             replay = RegistryReplay(anchorChanges: anchorChanges)
-            var heads: [(Int64, [UInt8], Int64, [UInt8])] = []
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq")
-            while let row = try rows.next() {
-                heads.append((row[0], [UInt8](row[1] as Data), row[2], [UInt8](row[3] as Data)))
-            }
-            signedHeads = heads
             chainAtSize[0] = ChainHash.zero
-            if try db.tableExists("tree_nodes") {
-                tree = MerkleFrontier()
-                checkpoints = try Row.fetchAll(db, sql: "SELECT size, root_hash, note FROM checkpoints ORDER BY seq")
-                    .map { row -> CheckpointRow in
-                        (size: row[0], rootHash: [UInt8](row[1] as Data), note: [UInt8](row[2] as Data))
-                    }
-            } else {
-                checkpoints = []
+            if try db.tableExists("tree_nodes") { tree = MerkleFrontier() }
+        }
+
+        static func signedHeads(
+            _ db: Database, sql tail: String, _ arguments: StatementArguments
+        ) throws
+            -> [SignedHeadRow]
+        {
+            try Row.fetchAll(
+                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads " + tail, arguments: arguments
+            )
+            .map { row -> SignedHeadRow in
+                (size: row[0], chainHash: [UInt8](row[1] as Data), issuedAt: row[2], envelope: [UInt8](row[3] as Data))
+            }
+        }
+
+        /// Reads the signed heads and checkpoints this check compares with: those of `size` entries or more.
+        mutating func loadStatements(from size: Int64) throws {
+            signedHeads = try Self.signedHeads(db, sql: "WHERE size >= ? ORDER BY seq", [size])
+            guard tree != nil else { return }
+            checkpoints = try Row.fetchAll(
+                db, sql: "SELECT size, root_hash, note FROM checkpoints WHERE size >= ? ORDER BY seq", arguments: [size]
+            ).map { row -> CheckpointRow in
+                (size: row[0], rootHash: [UInt8](row[1] as Data), note: [UInt8](row[2] as Data))
             }
             checkpointSizes = Set(checkpoints.map(\.size))
         }
@@ -182,13 +194,16 @@ public enum LogVerifier {
             let clock = ContinuousClock()
             let started = clock.now
             var busy = Duration.zero
-            let wantedSizes = Set(signedHeads.map(\.size))
             var after: Int64 = 0
-            if options.fromLastSignedHead, let last = signedHeads.max(by: { $0.size < $1.size }), last.size > 0 {
+            if options.fromLastSignedHead,
+                let last = try Self.signedHeads(db, sql: "ORDER BY size DESC, seq LIMIT 1", []).first, last.size > 0
+            {
                 try start(at: last)
                 after = last.size
                 startedAfter = last.size
             }
+            try loadStatements(from: startedAfter)
+            let wantedSizes = Set(signedHeads.map(\.size))
             chunks: while failure == nil {
                 let chunkStarted = clock.now
                 defer {
@@ -479,7 +494,7 @@ public enum LogVerifier {
                 }
             }
             var checked = 0
-            for checkpoint in checkpoints where checkpoint.size >= startedAfter {
+            for checkpoint in checkpoints {
                 guard checkpoint.size <= size else {
                     fail(
                         size + 1,
@@ -551,7 +566,7 @@ public enum LogVerifier {
         mutating func checkSignedHeads() -> Int {
             var checked = 0
             let size = expected - 1
-            for head in signedHeads where head.size >= startedAfter {
+            for head in signedHeads {
                 guard head.size <= size else {
                     fail(
                         size + 1,
