@@ -12,7 +12,7 @@ import VigilSystemd
 /// in flight finish with the values they started with. Settings that need a restart (store path, listen
 /// address, trust anchors, daemon key) keep their running values and a warning says so. An invalid file is
 /// refused with a clear log entry and the running configuration stays. systemd sees RELOADING=1, then READY=1.
-struct ConfigReloadService: Service {
+struct ConfigReloadService: Service, CustomStringConvertible {
     let signals: UnixSignalsSequence
     let file: String?
     let running: VigilConfiguration
@@ -20,6 +20,9 @@ struct ConfigReloadService: Service {
     let notifier: SystemdNotifier
     let statusLine: @Sendable () -> String
     let logger: Logger
+
+    /// What the service group logs; reflecting the signal sources and the live settings' locks is not safe.
+    var description: String { "ConfigReloadService(file: \(file ?? "embedded defaults"))" }
 
     func run() async throws {
         var current = running
