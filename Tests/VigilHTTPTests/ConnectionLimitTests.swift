@@ -89,12 +89,17 @@ import VigilTestSupport
                 finalListen: 8
             )
             try await Task.sleep(for: .seconds(1))
+            let freed = Date()
             close(first)
             let transcript = try await third
             close(second)
             #expect(transcript.status == 200, "\(transcript.received)")
-            let answered = try #require(transcript.answeredAfter)
-            #expect(answered >= 0.8, "answered after \(answered) s, while two connections were open")
+            // Judged against the moment a connection was freed, not against the third's own start, which a loaded
+            // machine may delay.
+            let answered = try #require(transcript.answeredAt)
+            #expect(
+                answered.timeIntervalSince(freed) > -0.05,
+                "answered \(freed.timeIntervalSince(answered)) s before a connection was freed")
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One scripted conversation over a plain socket, for tests of what a misbehaving client meets: a huge
 /// header, a body that trickles, a head that never ends. It runs on its own thread (it blocks), so the
@@ -23,6 +23,9 @@ public enum RawConversation {
         public var closedAfter: Double?
         /// Seconds from the start until the first byte of an answer arrived, if one did.
         public var answeredAfter: Double?
+        /// When the first byte of an answer arrived: to compare with what the test did meanwhile, whenever the
+        /// conversation's own thread got to start.
+        public var answeredAt: Date?
 
         /// The status code of the first answer.
         public var status: Int? {
@@ -92,7 +95,10 @@ public enum RawConversation {
                 while Date() < until {
                     let count = recv(descriptor, &buffer, buffer.count, 0)
                     if count > 0 {
-                        if transcript.answeredAfter == nil { transcript.answeredAfter = -start.timeIntervalSinceNow }
+                        if transcript.answeredAfter == nil {
+                            transcript.answeredAfter = -start.timeIntervalSinceNow
+                            transcript.answeredAt = Date()
+                        }
                         transcript.received += String(decoding: buffer[0..<count], as: UTF8.self)
                     } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                         transcript.closedAfter = -start.timeIntervalSinceNow
