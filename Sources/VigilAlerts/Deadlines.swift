@@ -22,6 +22,8 @@ public enum Deadlines {
                 if let candidate = try overdueInventory(deadline, views: views, settings: settings) {
                     found.append(candidate)
                 }
+            case .lossReport:
+                if let candidate = try overdueLossReport(deadline, views: views) { found.append(candidate) }
             }
         }
         return found
@@ -31,10 +33,11 @@ public enum Deadlines {
     static func missedFollowUps(
         _ deadline: ViewTables.Deadline, views: ViewTables, now: Timestamp, settings: RuleSettings
     ) throws -> [AlertCandidate] {
-        let schedule = settings.followUp
-        guard let first = deadline.day, first <= schedule.days, let session = try views.session(deadline.subject),
+        guard let first = deadline.day, first <= settings.followUpDays,
+            let session = try views.session(deadline.subject),
             let started = session.startedAt, let cause = session.startedEvent
         else { return [] }
+        let schedule = settings.followUp(participantZone: try views.participant(session.participant)?.timeZone)
         let checked = Set(try views.moodChecks(session: session.id, participant: session.participant).map(\.day))
         var found: [AlertCandidate] = []
         for day in first...schedule.days where !checked.contains(day) {
@@ -90,5 +93,15 @@ public enum Deadlines {
             message:
                 "lot \(deadline.subject): no physical count since \(since.at.rfc3339) (\(settings.inventoryOverdueDays) days)",
             at: deadline.dueAt, identity: AlertIdentity.inventoryOverdue(lot: deadline.subject, since: since.event))
+    }
+
+    /// A theft or loss still without a DEA Form 106 reference once its business day has passed.
+    static func overdueLossReport(_ deadline: ViewTables.Deadline, views: ViewTables) throws -> AlertCandidate? {
+        guard let loss = try views.loss(deadline.subject), loss.reference == nil else { return nil }
+        return AlertCandidate(
+            rule: .lossReportDue, severity: .critical, participant: nil, session: nil, causes: [loss.eventId],
+            message:
+                "\(loss.kind.rawValue) of \(loss.quantityMg) mg from lot \(loss.lot) (loss \(loss.lossId)) is not reported to the DEA: Form 106 was due by \(deadline.dueAt.rfc3339)",
+            at: deadline.dueAt, identity: AlertIdentity.lossReport(lossId: loss.lossId, overdue: true))
     }
 }

@@ -6,11 +6,12 @@ public enum DoseCheck {
     public struct Request: Sendable {
         public var participant: String
         public var session: String
-        public var lot: String
+        /// The lot to dispense from; without one, the stock is not checked.
+        public var lot: String?
         public var dose: Milligrams
         public var kind: DoseKind
 
-        public init(participant: String, session: String, lot: String, dose: Milligrams, kind: DoseKind) {
+        public init(participant: String, session: String, lot: String?, dose: Milligrams, kind: DoseKind) {
             self.participant = participant
             self.session = session
             self.lot = lot
@@ -20,16 +21,19 @@ public enum DoseCheck {
     }
 
     /// The alerts the event-driven rules would raise for the dose at `now`, after de-duplication, and the log
-    /// position the views were at.
+    /// position the views were at. Witnesses are added when the dispense is signed, so `missing_witness` is not
+    /// judged here.
     public static func evaluate(
         _ request: Request, engine: AlertEngine, now: Timestamp
     ) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
         let payload = EventPayload(
             id: .v7(at: now), occurredAt: now, participant: request.participant, session: request.session,
-            data: .doseDispensed(DoseDispensed(lot: request.lot, dose: request.dose, kind: request.kind))
+            data: .doseDispensed(DoseDispensed(lot: request.lot ?? "", dose: request.dose, kind: request.kind))
         )
-        // Attributed to the daemon's key: the rules read only how many witnesses signed, and a dose needs none.
+        // Attributed to the daemon's key: the rules read only how many witnesses signed.
         let event = StoredEvent(position: .max, recordedAt: now, signers: [engine.key.id], payload: payload)
-        return try await engine.dryRun(event)
+        var (candidates, asOf) = try await engine.dryRun(event)
+        candidates.removeAll { $0.rule == .missingWitness || (request.lot == nil && $0.rule == .inventoryNegative) }
+        return (candidates, asOf)
     }
 }

@@ -29,6 +29,10 @@ public enum Rules {
         case .doseDispensed(let body):
             found += try doseRules(
                 body, event: event, views: views, settings: settings, make: { candidate($0, $1, $2, identity: $3) })
+            found += try stockRule(event, lot: body.lot, quantity: body.dose, views: views) { candidate($0, $1, $2) }
+            found += witnessRule(
+                event, lot: body.lot, required: settings.dispenseWitnessRequired ? 1 : 0,
+                make: { candidate($0, $1, $2) })
         case .sessionStarted(let body):
             guard let code = participant, let id = session, try views.participant(code) != nil else { break }
             let started = payload.occurredAt
@@ -132,9 +136,29 @@ public enum Rules {
             }
             found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
         case .doseWasted(let body):
+            found += try stockRule(event, lot: body.lot, quantity: body.quantity, views: views) {
+                candidate($0, $1, $2)
+            }
             found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
         case .inventoryDestroyed(let body):
+            found += try stockRule(event, lot: body.lot, quantity: body.quantity, views: views) {
+                candidate($0, $1, $2)
+            }
             found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
+        case .inventoryLossReported(let body):
+            found += try stockRule(event, lot: body.lot, quantity: body.quantity, views: views) {
+                candidate($0, $1, $2)
+            }
+            found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
+            if let loss = try views.loss(body.lossId), loss.eventId == payload.id, loss.reference == nil {
+                let due = settings.timeZone.endOfNextBusinessDay(after: loss.discoveredAt)
+                found.append(
+                    AlertCandidate(
+                        rule: .lossReportDue, severity: .urgent, participant: nil, session: nil, causes: [payload.id],
+                        message:
+                            "\(body.kind.rawValue) of \(body.quantity) mg from lot \(body.lot) (loss \(body.lossId)): report it to the DEA on Form 106 by \(due.rfc3339), one business day after its discovery",
+                        at: at, identity: AlertIdentity.lossReport(lossId: body.lossId, overdue: false)))
+            }
         default:
             break
         }
@@ -297,10 +321,38 @@ public enum Rules {
 
     // MARK: - Witnesses and mood
 
+    /// `inventory_negative`: a quantity taken from a lot never received, or more than its perpetual balance held.
+    /// The event is stored all the same (the record shows what happened); the alert names the shortfall.
+    static func stockRule(
+        _ event: StoredEvent, lot: String, quantity: Milligrams, views: ViewTables,
+        make: (AlertRule, AlertSeverity, String) -> AlertCandidate
+    ) throws -> [AlertCandidate] {
+        guard let view = try views.lot(lot) else { return [] }
+        let type = event.payload.type.rawValue
+        if !view.received {
+            return [
+                make(
+                    .inventoryNegative, .critical,
+                    "\(type) of \(quantity) mg names lot \(lot), which has no receipt on record; its balance is now \(view.onHandMg) mg"
+                )
+            ]
+        }
+        guard view.onHandMg.micrograms < 0 else { return [] }
+        let before = view.onHandMg + quantity
+        let short = Milligrams(micrograms: quantity.micrograms - max(before.micrograms, 0))
+        return [
+            make(
+                .inventoryNegative, .critical,
+                "\(type) of \(quantity) mg from lot \(lot) exceeds its perpetual balance of \(before) mg by \(short) mg; the balance is now \(view.onHandMg) mg"
+            )
+        ]
+    }
+
     static func witnessRule(
-        _ event: StoredEvent, lot: String, make: (AlertRule, AlertSeverity, String) -> AlertCandidate
+        _ event: StoredEvent, lot: String, required: Int? = nil,
+        make: (AlertRule, AlertSeverity, String) -> AlertCandidate
     ) -> [AlertCandidate] {
-        let required = event.payload.type.requiredWitnesses
+        let required = required ?? event.payload.type.requiredWitnesses
         let present = event.witnessCount
         guard present < required else { return [] }
         return [

@@ -67,6 +67,8 @@ public enum ConfigurationLoader {
         ("rules.phq9.warnTotal", "15"),
         ("rules.followUp.days", "7"),
         ("rules.followUp.utcOffsetMinutes", "0"),
+        ("rules.timeZone", ""),
+        ("rules.dispenseWitnessRequired", "false"),
         ("rules.lowMood.windowDays", "3"),
         ("rules.lowMood.drop", "3"),
         ("rules.countDiscrepancy.toleranceMg", "0"),
@@ -210,7 +212,7 @@ public enum ConfigurationLoader {
             else {
                 throw ConfigurationError(
                     key: "auth.tokens",
-                    "entry \(index + 1) must be SHA256HEX:ROLE with the SHA-256 of the token in hex and a role of officer, auditor or ops"
+                    "entry \(index + 1) must be SHA256HEX:ROLE with the SHA-256 of the token in hex and a role of officer, auditor, pharmacy or ops"
                 )
             }
             tokens.append(TokenGrant(sha256: hash, role: role))
@@ -253,7 +255,20 @@ public enum ConfigurationLoader {
         rules.reminderDayForFifteenDayReports = try integer("rules.expeditedReport.reminderDayFifteenDay", in: 0...15)
         rules.phq9WarnTotal = try integer("rules.phq9.warnTotal", in: 0...27)
         rules.followUpDays = try integer("rules.followUp.days", in: 0...90)
-        rules.utcOffsetMinutes = try integer("rules.followUp.utcOffsetMinutes", in: -840...840)
+        let zoneName = try string("rules.timeZone")
+        if zoneName.isEmpty {
+            rules.timeZone = CivilZone(utcOffsetMinutes: try integer("rules.followUp.utcOffsetMinutes", in: -840...840))
+        } else {
+            guard let zone = CivilZone(identifier: zoneName) else {
+                throw ConfigurationError(key: "rules.timeZone", "must be an IANA time-zone name, such as Europe/Oslo")
+            }
+            rules.timeZone = zone
+        }
+        switch try string("rules.dispenseWitnessRequired") {
+        case "true": rules.dispenseWitnessRequired = true
+        case "false": rules.dispenseWitnessRequired = false
+        default: throw ConfigurationError(key: "rules.dispenseWitnessRequired", "must be true or false")
+        }
         rules.lowMoodWindowDays = try integer("rules.lowMood.windowDays", in: 0...90)
         rules.lowMoodDrop = try integer("rules.lowMood.drop", in: 1...10)
         rules.countToleranceMg = try number("rules.countDiscrepancy.toleranceMg", in: 0...1_000_000)

@@ -4,10 +4,12 @@ public import VigilModel
 public enum ReaderRole: String, Sendable, CaseIterable, Hashable {
     /// Everything.
     case officer
-    /// The log, its head and exports.
+    /// The log (whole envelopes, clinical content included), its head, the inventory and the ledger.
     case auditor
     /// Health and metrics only.
     case ops
+    /// The inventory, the ledger and the dose check: nothing clinical.
+    case pharmacy
 }
 
 /// A reader token, kept only as the SHA-256 of the token text.

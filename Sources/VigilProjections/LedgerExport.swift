@@ -3,10 +3,11 @@ public import VigilStore
 
 /// The controlled-substance ledger as CSV, for an inspector (21 CFR 1304; Part 11, 11.10(b)).
 ///
-/// One row per receipt, dispense, waste, destruction and count, in the order the activities happened (their
+/// One row per receipt, dispense, waste, destruction, reported loss and count, in the order the activities happened (their
 /// actual dates), each with the lot's running balance after it, the quantities, the participant, and every
 /// signature: the printed name, key id and meaning (author or witness). A summary row per lot closes the file:
-/// received − dispensed − wasted − destroyed = on hand, over the whole log.
+/// received − dispensed − wasted − destroyed − lost = on hand, over the whole log. A balance may go below zero:
+/// the ledger shows what was recorded, and `inventory_negative` says so.
 public enum LedgerExport {
     public static let header = [
         "occurred_at", "recorded_at", "position", "event_id", "activity", "lot", "substance", "quantity_mg",
@@ -66,6 +67,12 @@ public enum LedgerExport {
                             details: "method: \(body.method); DEA Form 41: \(body.form41)"
                         )
                     )
+                case .inventoryLossReported(let body):
+                    rows.append(
+                        Row(
+                            event: event, activity: "lost", lot: body.lot, quantity: body.quantity, sign: -1,
+                            details:
+                                "\(body.kind.rawValue), loss \(body.lossId), discovered \(body.discoveredAt.rfc3339)"))
                 case .inventoryCounted(let body):
                     rows.append(
                         Row(
@@ -82,8 +89,11 @@ public enum LedgerExport {
 
         var lines = [header.map(field).joined(separator: ",")]
         var balances: [String: Milligrams] = [:]
-        var totals: [String: (received: Milligrams, dispensed: Milligrams, wasted: Milligrams, destroyed: Milligrams)] =
-            [:]
+        var totals:
+            [String: (
+                received: Milligrams, dispensed: Milligrams, wasted: Milligrams, destroyed: Milligrams, lost: Milligrams
+            )] =
+                [:]
         for row in rows {
             var balance = balances[row.lot] ?? .zero
             var details = row.details
@@ -93,12 +103,13 @@ public enum LedgerExport {
             default: details = "perpetual balance \(balance) mg; difference \(row.quantity - balance) mg"
             }
             balances[row.lot] = balance
-            var total = totals[row.lot] ?? (.zero, .zero, .zero, .zero)
+            var total = totals[row.lot] ?? (.zero, .zero, .zero, .zero, .zero)
             switch row.activity {
             case "received": total.received = total.received + row.quantity
             case "dispensed": total.dispensed = total.dispensed + row.quantity
             case "wasted": total.wasted = total.wasted + row.quantity
             case "destroyed": total.destroyed = total.destroyed + row.quantity
+            case "lost": total.lost = total.lost + row.quantity
             default: break
             }
             totals[row.lot] = total
@@ -126,12 +137,12 @@ public enum LedgerExport {
         }
         for lot in totals.keys.sorted() {
             let total = totals[lot]!
-            let onHand = total.received - total.dispensed - total.wasted - total.destroyed
+            let onHand = total.received - total.dispensed - total.wasted - total.destroyed - total.lost
             var fields = [
                 "", "", "", "", "summary", lot, substances[lot] ?? "", onHand.description, onHand.description, "", "",
             ]
             fields.append(
-                "received \(total.received) - dispensed \(total.dispensed) - wasted \(total.wasted) - destroyed \(total.destroyed) = on hand \(onHand) mg"
+                "received \(total.received) - dispensed \(total.dispensed) - wasted \(total.wasted) - destroyed \(total.destroyed) - lost \(total.lost) = on hand \(onHand) mg"
             )
             fields += Array(repeating: "", count: header.count - fields.count)
             lines.append(fields.map(field).joined(separator: ","))

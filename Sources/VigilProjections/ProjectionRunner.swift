@@ -206,12 +206,14 @@ public final class ProjectionRunner: Service, Sendable {
 
 /// The rule settings the alert deadlines are derived with.
 struct DeadlineSettings: Equatable {
-    var followUp: FollowUpSchedule
+    var followUpDays: Int
+    var timeZone: CivilZone
     var reminderDays: [Int]
     var inventoryOverdueDays: Int
 
     init(_ settings: RuleSettings) {
-        followUp = settings.followUp
+        followUpDays = settings.followUpDays
+        timeZone = settings.timeZone
         reminderDays = [settings.reminderDayForSevenDayReports, settings.reminderDayForFifteenDayReports]
         inventoryOverdueDays = settings.inventoryOverdueDays
     }

@@ -26,12 +26,19 @@ public struct ReadModels: Sendable {
     }
 
     /// Alerts raised after a log position, in log order (for a live stream that reconnects).
+    /// The alerts whose id begins with `prefix` (lowercase hex, no dashes), at most `limit`.
+    public func alerts(idPrefix prefix: String, limit: Int) async throws -> [AlertView] {
+        try await database.read { try $0.alerts(idPrefix: prefix, limit: limit) }
+    }
+
     public func alerts(after position: Int64) async throws -> [AlertView] {
         try await database.read { try $0.alerts(after: position) }
     }
 
     public func inventory() async throws -> LotList {
-        try await database.read { views in LotList(lots: try views.lots(), asOf: try views.checkpoint().position) }
+        try await database.read { views in
+            LotList(lots: try views.lots(), losses: try views.losses(), asOf: try views.checkpoint().position)
+        }
     }
 
     public func adverseEvents(openOnly: Bool) async throws -> AdverseEventList {
@@ -47,7 +54,7 @@ public struct ReadModels: Sendable {
 
     /// A participant, with the follow-up grid as of `now`.
     public func participant(_ code: String, now: Timestamp) async throws -> ParticipantView? {
-        let schedule = settings.value.followUp
-        return try await database.read { try $0.participantView(code, schedule: schedule, now: now) }
+        let settings = settings.value
+        return try await database.read { try $0.participantView(code, settings: settings, now: now) }
     }
 }

@@ -8,12 +8,12 @@
 /// rule settings) and the alert outbox (alerts decided but not yet in the log).
 enum ViewSchema {
     /// Changes whenever a table or what a view holds changes.
-    static let version = 2
+    static let version = 3
 
     /// The tables of each projection, with their primary keys (the order digests and comparisons read them in).
     static let projections: [(projection: Projection, tables: [(name: String, key: String)])] = [
         (.signers, [("signers", "key_id")]),
-        (.inventory, [("lots", "lot")]),
+        (.inventory, [("lots", "lot"), ("losses", "loss_id")]),
         (
             .participants,
             [
@@ -40,12 +40,17 @@ enum ViewSchema {
         CREATE TABLE lots (
             lot TEXT PRIMARY KEY, substance TEXT,
             received INTEGER NOT NULL DEFAULT 0, dispensed INTEGER NOT NULL DEFAULT 0,
-            wasted INTEGER NOT NULL DEFAULT 0, destroyed INTEGER NOT NULL DEFAULT 0,
+            wasted INTEGER NOT NULL DEFAULT 0, destroyed INTEGER NOT NULL DEFAULT 0, lost INTEGER NOT NULL DEFAULT 0,
             last_activity INTEGER, first_receipt_at INTEGER, first_receipt_event BLOB,
             count_counted INTEGER, count_expected INTEGER, count_at INTEGER, count_position INTEGER,
             count_witnessed INTEGER, count_event BLOB
         ) WITHOUT ROWID;
-        CREATE TABLE participants (code TEXT PRIMARY KEY, enrolled_at INTEGER, site TEXT) WITHOUT ROWID;
+        CREATE TABLE losses (
+            loss_id TEXT PRIMARY KEY, lot TEXT NOT NULL, quantity INTEGER NOT NULL, kind TEXT NOT NULL,
+            discovered_at INTEGER NOT NULL, reported_position INTEGER NOT NULL, reported_event BLOB NOT NULL,
+            reference TEXT, filed_at INTEGER, filed_position INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE participants (code TEXT PRIMARY KEY, enrolled_at INTEGER, site TEXT, time_zone TEXT) WITHOUT ROWID;
         CREATE TABLE medications (
             participant TEXT NOT NULL, name TEXT NOT NULL, serotonergic INTEGER NOT NULL, since INTEGER NOT NULL,
             PRIMARY KEY (participant, name)
@@ -98,7 +103,7 @@ enum ViewSchema {
         CREATE INDEX alerts_participant ON alerts (participant, position) WHERE participant IS NOT NULL;
         CREATE INDEX alerts_unresolved ON alerts (session, rule) WHERE session IS NOT NULL AND status <> 'resolved';
 
-        -- The scheduler's queue: the next deadline of each session's follow-up, adverse event and lot.
+        -- The scheduler's queue: the next deadline of each session's follow-up, adverse event, lot and loss report.
         CREATE TABLE deadlines (
             key TEXT PRIMARY KEY, kind TEXT NOT NULL, participant TEXT, subject TEXT NOT NULL, day INTEGER,
             due_at INTEGER NOT NULL, alert_id BLOB NOT NULL

@@ -46,7 +46,7 @@ public struct ViewTables {
 
     static let lotColumns = """
         lot, substance, received, dispensed, wasted, destroyed, last_activity, count_counted, count_expected, \
-        count_at, count_position, count_witnessed, count_event
+        count_at, count_position, count_witnessed, count_event, lost, first_receipt_event IS NOT NULL
         """
 
     public func lot(_ lot: String) throws -> LotView? {
@@ -62,6 +62,7 @@ public struct ViewTables {
         let dispensed = Milligrams(micrograms: row[3])
         let wasted = Milligrams(micrograms: row[4])
         let destroyed = Milligrams(micrograms: row[5])
+        let lost = Milligrams(micrograms: row[13])
         var count: LotView.Count?
         if let counted = row[7] as Int64? {
             let expected = Milligrams(micrograms: row[8])
@@ -72,15 +73,15 @@ public struct ViewTables {
         }
         return LotView(
             lot: row[0], substance: row[1], receivedMg: received, dispensedMg: dispensed, wastedMg: wasted,
-            destroyedMg: destroyed, onHandMg: received - dispensed - wasted - destroyed, lastCount: count,
-            lastActivity: (row[6] as Int64?).map(Timestamp.init(micros:)))
+            destroyedMg: destroyed, lostMg: lost, onHandMg: received - dispensed - wasted - destroyed - lost,
+            received: row[14], lastCount: count, lastActivity: (row[6] as Int64?).map(Timestamp.init(micros:)))
     }
 
     /// Where a lot's biennial inventory clock starts: its last count, or else its first receipt.
     public func inventoryClock(_ lot: String) throws -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?)? {
         try db.rows(
             """
-            SELECT received - dispensed - wasted - destroyed, count_at, count_event, first_receipt_at,
+            SELECT received - dispensed - wasted - destroyed - lost, count_at, count_event, first_receipt_at,
             first_receipt_event FROM lots WHERE lot = ?
             """, lot
         ) { row -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?) in
@@ -91,18 +92,44 @@ public struct ViewTables {
         }.first
     }
 
+    // MARK: - Losses
+
+    static let lossColumns = """
+        loss_id, lot, quantity, kind, discovered_at, reported_position, reported_event, reference, filed_at, \
+        filed_position
+        """
+
+    public func loss(_ id: String) throws -> LossView? {
+        try db.rows("SELECT \(Self.lossColumns) FROM losses WHERE loss_id = ?", id, row: Self.loss).first
+    }
+
+    /// Every reported loss, in the order they were recorded.
+    public func losses() throws -> [LossView] {
+        try db.rows("SELECT \(Self.lossColumns) FROM losses ORDER BY reported_position", row: Self.loss)
+    }
+
+    static func loss(_ row: SQLRow) throws -> LossView {
+        LossView(
+            lossId: row[0], lot: row[1], quantityMg: Milligrams(micrograms: row[2]), kind: try enumeration(row[3]),
+            discoveredAt: Timestamp(micros: row[4]), position: row[5], eventId: try EventID(blob: row[6]),
+            reference: row[7], filedAt: (row[8] as Int64?).map(Timestamp.init(micros:)), filedPosition: row[9])
+    }
+
     // MARK: - Participants
 
     public struct ParticipantRecord: Sendable, Equatable {
         public var code: String
         public var enrolledAt: Timestamp?
         public var site: String?
+        /// The IANA zone the enrolment named, if any.
+        public var timeZone: String?
     }
 
     public func participant(_ code: String) throws -> ParticipantRecord? {
-        try db.rows("SELECT enrolled_at, site FROM participants WHERE code = ?", code) { row in
+        try db.rows("SELECT enrolled_at, site, time_zone FROM participants WHERE code = ?", code) { row in
             ParticipantRecord(
-                code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1])
+                code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1],
+                timeZone: row[2])
         }.first
     }
 
@@ -161,13 +188,11 @@ public struct ViewTables {
         ) { try EventID(blob: $0[0]) }
     }
 
-    /// The whole participant view, with the follow-up grid as of `now` under `schedule`.
-    public func participantView(
-        _ code: String, schedule: FollowUpSchedule, now: Timestamp
-    ) throws
-        -> ParticipantView?
-    {
+    /// The whole participant view, with the follow-up grid as of `now` under `settings`, in the participant's
+    /// own time zone.
+    public func participantView(_ code: String, settings: RuleSettings, now: Timestamp) throws -> ParticipantView? {
         guard let record = try participant(code) else { return nil }
+        let schedule = settings.followUp(participantZone: record.timeZone)
         let medications = try medications(of: code)
         let sessions = try sessionIDs(of: code)
         var moodChecks: [String: [MoodCheckView]] = [:]
@@ -189,7 +214,8 @@ public struct ViewTables {
                     }))
         }
         return ParticipantView(
-            code: code, enrolledAt: record.enrolledAt, site: record.site, medications: medications,
+            code: code, enrolledAt: record.enrolledAt, site: record.site, timeZone: schedule.zone.identifier,
+            medications: medications,
             serotonergicActive: medications.contains(where: \.serotonergic), sessions: sessions,
             latestVitals: try latestVitals(of: code), moodChecks: moodChecks,
             openAlerts: try unresolvedAlertIDs(of: code), followUp: grids, asOf: try checkpoint().position)
@@ -343,6 +369,18 @@ public struct ViewTables {
         try db.rows("SELECT \(Self.alertColumns) FROM alerts WHERE alert_id = ?", id, row: Self.alert).first
     }
 
+    /// Alerts whose id begins with `prefix` (lowercase hex digits, 1 to 32 of them), at most `limit`, in id
+    /// order: a range read on the key, whatever the number of alerts.
+    public func alerts(idPrefix prefix: String, limit: Int) throws -> [AlertView] {
+        guard (1...32).contains(prefix.utf8.count),
+            let low = Hex.decode(prefix + String(repeating: "0", count: 32 - prefix.utf8.count)),
+            let high = Hex.decode(prefix + String(repeating: "f", count: 32 - prefix.utf8.count))
+        else { return [] }
+        return try db.rows(
+            "SELECT \(Self.alertColumns) FROM alerts WHERE alert_id BETWEEN ? AND ? ORDER BY alert_id LIMIT ?",
+            Data(low), Data(high), limit, row: Self.alert)
+    }
+
     /// Alerts in log order, raised after a position: of one status, of one participant (each optional), at most
     /// `limit` of them.
     public func alerts(
@@ -426,6 +464,8 @@ public struct ViewTables {
             case reportOverdue = "report_overdue"
             /// A lot's biennial inventory (`subject`: the lot).
             case inventory
+            /// A theft or loss not yet reported to the DEA by its due time (`subject`: the loss id).
+            case lossReport = "loss_report"
         }
 
         public var kind: Kind

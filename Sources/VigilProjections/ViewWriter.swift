@@ -67,9 +67,9 @@ public final class ViewWriter {
             guard let code = payload.participant else { break }
             try db.run(
                 """
-                INSERT INTO participants (code, enrolled_at, site) VALUES (?1, ?2, ?3)
-                ON CONFLICT (code) DO UPDATE SET enrolled_at = ?2, site = ?3
-                """, code, time, body.site)
+                INSERT INTO participants (code, enrolled_at, site, time_zone) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (code) DO UPDATE SET enrolled_at = ?2, site = ?3, time_zone = ?4
+                """, code, time, body.site, body.timeZone)
             try db.run("DELETE FROM medications WHERE participant = ?", code)
             for medication in body.medications {
                 try db.run(
@@ -119,11 +119,29 @@ public final class ViewWriter {
         case .inventoryDestroyed(let body):
             try ensureLot(body.lot, at: time)
             try takeFromLot(body.lot, destroyed: body.quantity.micrograms)
+        case .inventoryLossReported(let body):
+            try ensureLot(body.lot, at: time)
+            try takeFromLot(body.lot, lost: body.quantity.micrograms)
+            // A loss id names one loss: a second report under the same id still takes its quantity from the
+            // lot (the record shows what was reported), while the register and its clock keep the first.
+            try db.run(
+                """
+                INSERT OR IGNORE INTO losses (loss_id, lot, quantity, kind, discovered_at, reported_position,
+                reported_event) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, body.lossId, body.lot, body.quantity.micrograms, body.kind.rawValue,
+                body.discoveredAt.microsecondsSinceEpoch, event.position, payload.id)
+            try scheduleLossReport(body.lossId)
+        case .inventoryLossReportFiled(let body):
+            try db.run(
+                """
+                UPDATE losses SET reference = ?, filed_at = ?, filed_position = ? WHERE loss_id = ? AND reference IS NULL
+                """, body.reference, body.filedAt.microsecondsSinceEpoch, event.position, body.lossId)
+            try scheduleLossReport(body.lossId)
         case .inventoryCounted(let body):
             try ensureLot(body.lot, at: time)
             try db.run(
                 """
-                UPDATE lots SET count_counted = ?, count_expected = received - dispensed - wasted - destroyed,
+                UPDATE lots SET count_counted = ?, count_expected = received - dispensed - wasted - destroyed - lost,
                 count_at = ?, count_position = ?, count_witnessed = ?, count_event = ? WHERE lot = ?
                 """, body.counted.micrograms, time, event.position, event.witnessCount > 0, payload.id, body.lot)
             try scheduleInventory(lot: body.lot)
@@ -229,13 +247,15 @@ public final class ViewWriter {
     }
 
     /// Takes a quantity from a lot; a lot left with nothing on hand needs no biennial count any more.
-    private func takeFromLot(_ lot: String, dispensed: Int64 = 0, wasted: Int64 = 0, destroyed: Int64 = 0) throws {
+    private func takeFromLot(
+        _ lot: String, dispensed: Int64 = 0, wasted: Int64 = 0, destroyed: Int64 = 0, lost: Int64 = 0
+    ) throws {
         let onHand = try db.value(
             Int64.self,
             """
-            UPDATE lots SET dispensed = dispensed + ?, wasted = wasted + ?, destroyed = destroyed + ? WHERE lot = ?
-            RETURNING received - dispensed - wasted - destroyed
-            """, dispensed, wasted, destroyed, lot)
+            UPDATE lots SET dispensed = dispensed + ?, wasted = wasted + ?, destroyed = destroyed + ?, lost = lost + ?
+            WHERE lot = ? RETURNING received - dispensed - wasted - destroyed - lost
+            """, dispensed, wasted, destroyed, lost, lot)
         if let onHand, onHand <= 0 { try clearDeadline(.inventory, participant: nil, lot) }
     }
 
@@ -295,6 +315,9 @@ public final class ViewWriter {
         }
         for event in open { try scheduleReport(participant: event.participant, aeId: event.aeId) }
         for lot in try db.rows("SELECT lot FROM lots", row: { $0[0] as String }) { try scheduleInventory(lot: lot) }
+        for loss in try db.rows("SELECT loss_id FROM losses WHERE reference IS NULL", row: { $0[0] as String }) {
+            try scheduleLossReport(loss)
+        }
     }
 
     private func setDeadline(
@@ -320,13 +343,14 @@ public final class ViewWriter {
         guard settings.followUpDays > 0, let started = session.startedAt, session.startedEvent != nil else {
             return try clearDeadline(.followUp, participant: session.participant, id)
         }
+        let schedule = settings.followUp(participantZone: try tables.participant(session.participant)?.timeZone)
         let checked = Set(try tables.moodChecks(session: id, participant: session.participant).map(\.day))
         for day in 1...settings.followUpDays where !checked.contains(day) {
             let alert = AlertIdentity.alertID(AlertIdentity.missedFollowUp(session: id, day: day))
             guard try !tables.isKnown(alert: alert) else { continue }
             return try setDeadline(
                 .followUp, participant: session.participant, id, day: day,
-                due: settings.followUp.end(of: day, sessionStart: started), alert: alert)
+                due: schedule.end(of: day, sessionStart: started), alert: alert)
         }
         try clearDeadline(.followUp, participant: session.participant, id)
     }
@@ -367,6 +391,19 @@ public final class ViewWriter {
             alert: alert)
     }
 
+    /// The DEA Form 106 report of a theft or loss: due by the end of the business day after its discovery (in the
+    /// clinic's zone), until a reference is recorded or the overdue alert is raised.
+    private func scheduleLossReport(_ lossId: String) throws {
+        guard let loss = try tables.loss(lossId), loss.reference == nil else {
+            return try clearDeadline(.lossReport, participant: nil, lossId)
+        }
+        let alert = AlertIdentity.alertID(AlertIdentity.lossReport(lossId: lossId, overdue: true))
+        if try tables.isKnown(alert: alert) { return try clearDeadline(.lossReport, participant: nil, lossId) }
+        try setDeadline(
+            .lossReport, participant: nil, lossId,
+            due: settings.timeZone.endOfNextBusinessDay(after: loss.discoveredAt), alert: alert)
+    }
+
     /// An alert was projected: the deadline it answered moves on.
     private func deadlineRaised(_ alert: EventID) throws {
         let rows = try db.rows("SELECT kind, participant, subject FROM deadlines WHERE alert_id = ?", alert) {
@@ -378,6 +415,7 @@ public final class ViewWriter {
             case .reportReminder, .reportOverdue:
                 if let participant { try scheduleReport(participant: participant, aeId: subject) }
             case .inventory: try scheduleInventory(lot: subject)
+            case .lossReport: try scheduleLossReport(subject)
             case nil: break
             }
         }

@@ -35,10 +35,30 @@ public struct LotView: Codable, Sendable, Equatable {
     public var dispensedMg: Milligrams
     public var wastedMg: Milligrams
     public var destroyedMg: Milligrams
-    /// received − dispensed − wasted − destroyed.
+    /// Reported stolen, lost or damaged (`inventory.loss_reported`).
+    public var lostMg: Milligrams
+    /// received − dispensed − wasted − destroyed − lost; below zero when more was taken than was on record.
     public var onHandMg: Milligrams
+    /// Whether any receipt of the lot is on record; a lot named only by dispenses or waste is unknown.
+    public var received: Bool
     public var lastCount: Count?
     public var lastActivity: Timestamp?
+}
+
+/// A theft or significant loss of controlled substance and its DEA Form 106 report.
+public struct LossView: Codable, Sendable, Equatable {
+    public var lossId: String
+    public var lot: String
+    public var quantityMg: Milligrams
+    public var kind: LossKind
+    public var discoveredAt: Timestamp
+    /// The log position of the `inventory.loss_reported` event.
+    public var position: Int64
+    public var eventId: EventID
+    /// The DEA Form 106 number, once filed.
+    public var reference: String?
+    public var filedAt: Timestamp?
+    public var filedPosition: Int64?
 }
 
 /// A medication a participant takes.
@@ -143,6 +163,8 @@ public struct ParticipantView: Codable, Sendable, Equatable {
     public var code: String
     public var enrolledAt: Timestamp?
     public var site: String?
+    /// The zone the follow-up days are counted in: the participant's own, or the clinic's.
+    public var timeZone: String
     /// Current medications, by name.
     public var medications: [MedicationView]
     public var serotonergicActive: Bool
@@ -288,10 +310,13 @@ public struct AlertList: Codable, Sendable, Equatable {
 /// `GET /v1/inventory`.
 public struct LotList: Codable, Sendable, Equatable {
     public var lots: [LotView]
+    /// Every reported theft or loss, with its DEA Form 106 reference once filed.
+    public var losses: [LossView]
     public var asOf: Int64
 
-    public init(lots: [LotView], asOf: Int64) {
+    public init(lots: [LotView], losses: [LossView], asOf: Int64) {
         self.lots = lots
+        self.losses = losses
         self.asOf = asOf
     }
 }

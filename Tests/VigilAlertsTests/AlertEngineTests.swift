@@ -245,7 +245,9 @@ final class EngineFixture: Sendable {
                     participant: "P-0001", session: "P-0001-S1", lot: "L-1", dose: Milligrams(100), kind: .initial),
                 engine: fixture.engine, now: Fixtures.now()
             ).candidates
-            #expect(Set(fired.map(\.rule)) == [.doseRegimen, .serotonergicComedication])
+            #expect(
+                Set(fired.map(\.rule)) == [.doseRegimen, .serotonergicComedication, .inventoryNegative],
+                "lot L-1 was never received, and the check says so")
             #expect(fixture.store.head.size == size)
             #expect(try await fixture.views.read { try ViewDigest.of($0.db) } == before, "the views are unchanged")
             try await fixture.close()

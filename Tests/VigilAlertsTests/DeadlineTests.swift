@@ -32,7 +32,7 @@ import VigilTestSupport
 
     @Test func theClinicsMidnightEndsTheDay() {
         var harness = RuleHarness()
-        harness.settings.utcOffsetMinutes = -300  // UTC-5
+        harness.settings.timeZone = CivilZone(utcOffsetMinutes: -300)  // UTC-5
         harness.startSession("P-0100-S1")  // 2026-03-02 04:00 local
         let due = harness.due(Timestamp(rfc3339: "2026-03-04T04:59:59Z")!)
         #expect(due.isEmpty)
@@ -94,5 +94,47 @@ import VigilTestSupport
             .inventoryCounted(InventoryCounted(lot: "L-7", counted: Milligrams(500))), at: counted, participant: nil,
             witnesses: 1)
         #expect(harness.due(received.adding(seconds: 800 * 86_400)).isEmpty, "counted on day 700")
+    }
+
+    /// A participant enrolled in their own zone: each follow-up day ends at their midnight, on the short day the
+    /// clocks go forward and on the long day they go back.
+    @Test(arguments: [
+        // Europe/Oslo springs forward on Sunday 2026-03-29: that day lasts 23 hours.
+        ("Europe/Oslo", "2026-03-28T10:00:00+01:00", "2026-03-29T22:00:00Z", "2026-03-30T22:00:00Z"),
+        // America/New_York falls back on Sunday 2026-11-01: that day lasts 25 hours.
+        ("America/New_York", "2026-10-31T10:00:00-04:00", "2026-11-02T05:00:00Z", "2026-11-03T05:00:00Z"),
+    ])
+    func followUpDaysEndAtTheParticipantsMidnightAcrossDaylightSaving(
+        zone: String, start: String, dayOneEnds: String, dayTwoEnds: String
+    ) {
+        var harness = RuleHarness()
+        let started = Timestamp(rfc3339: start)!
+        harness.apply(
+            .participantEnrolled(ParticipantEnrolled(site: "SITE-01", medications: [], timeZone: zone)),
+            at: started.adding(seconds: -86_400))
+        harness.session = "P-0100-S1"
+        harness.apply(.sessionStarted(SessionStarted(number: 1)), at: started)
+        let dayOne = Timestamp(rfc3339: dayOneEnds)!
+        #expect(harness.due(dayOne.adding(microseconds: -1)).isEmpty)
+        let missed = harness.due(dayOne)
+        #expect(missed.count == 1 && missed.first?.at == dayOne, "day 1 ends at local midnight: \(missed)")
+        let dayTwo = Timestamp(rfc3339: dayTwoEnds)!
+        #expect(harness.due(dayTwo.adding(microseconds: -1)).count == 1)
+        #expect(harness.due(dayTwo).count == 2)
+        // The participant view's grid counts the same days in the same zone.
+        let view = try! harness.views.database.readBlocking {
+            try $0.participantView("P-0100", settings: harness.settings, now: dayOne)
+        }
+        #expect(view?.timeZone == zone)
+        #expect(view?.followUp.first?.days.prefix(2).map(\.status) == [.missing, .due])
+    }
+
+    @Test func anEnrolmentTimeZoneMustBeOneTheDatabaseKnows() {
+        let context = ValidationContext(limits: .default, now: Fixtures.now())
+        let event = Fixtures.payload(
+            .participantEnrolled(ParticipantEnrolled(site: "S", medications: [], timeZone: "Mars/Olympus_Mons")),
+            participant: "P-1", at: Fixtures.now())
+        #expect(throws: FieldError.self) { try EventPayload.decode(event.jsonBytes, context: context) }
+        #expect((try? EventPayload.decode(event.jsonBytes, context: .replay)) != nil, "stored events stay readable")
     }
 }

@@ -65,8 +65,20 @@ struct RuleHarness {
         apply(.sessionStarted(SessionStarted(number: number)), at: at(minutes: 0, days: day))
     }
 
-    mutating func dose(_ mg: Double, _ kind: DoseKind, minutes: Double, day: Double = 0) -> [AlertCandidate] {
+    /// Whether lot L-1 has a receipt on record; the first dose receives stock when it has none.
+    var stocked = false
+
+    mutating func receive(_ mg: Int, at time: Timestamp) {
         apply(
+            .inventoryReceived(
+                InventoryReceived(lot: "L-1", substance: "MDMA HCl", quantity: Milligrams(mg), supplier: "Acme")),
+            at: time, participant: nil)
+        stocked = true
+    }
+
+    mutating func dose(_ mg: Double, _ kind: DoseKind, minutes: Double, day: Double = 0) -> [AlertCandidate] {
+        if !stocked { receive(100_000, at: at(minutes: -1, days: -1)) }
+        return apply(
             .doseDispensed(DoseDispensed(lot: "L-1", dose: Milligrams(micrograms: Int64(mg * 1000)), kind: kind)),
             at: at(minutes: minutes, days: day))
     }
@@ -306,10 +318,7 @@ func summary(_ candidates: [AlertCandidate]) -> [String] {
 @Suite struct CustodyRuleTests {
     @Test func countsAgainstThePerpetualBalance() {
         var harness = RuleHarness()
-        harness.apply(
-            .inventoryReceived(
-                InventoryReceived(lot: "L-1", substance: "MDMA HCl", quantity: Milligrams(1000), supplier: "Acme")),
-            at: harness.at(minutes: 0), participant: nil)
+        harness.receive(1000, at: harness.at(minutes: 0))
         harness.startSession("P-0100-S1")
         _ = harness.dose(120, .initial, minutes: 10)
         let exact = harness.apply(
@@ -324,6 +333,7 @@ func summary(_ candidates: [AlertCandidate]) -> [String] {
 
     @Test func witnessesThatAreMissing() {
         var harness = RuleHarness()
+        harness.receive(1000, at: harness.at(minutes: 0))
         let waste = EventData.doseWasted(DoseWasted(lot: "L-1", quantity: Milligrams(2), reason: "spilled"))
         #expect(summary(harness.apply(waste, at: harness.at(minutes: 1))) == ["missing_witness:urgent"])
         #expect(summary(harness.apply(waste, at: harness.at(minutes: 2), witnesses: 1)).isEmpty)
@@ -334,5 +344,72 @@ func summary(_ candidates: [AlertCandidate]) -> [String] {
                 "missing_witness:urgent"
             ])
         #expect(summary(harness.apply(destruction, at: harness.at(minutes: 4), participant: nil, witnesses: 2)).isEmpty)
+    }
+
+    @Test func aDispenseWitnessIsRequiredOnlyWhereThePolicySaysSo() {
+        var harness = RuleHarness()
+        harness.startSession("P-0100-S1")
+        #expect(summary(harness.dose(120, .initial, minutes: 0)).isEmpty, "no witness, none required")
+        harness.settings.dispenseWitnessRequired = true
+        harness.startSession("P-0100-S2", number: 2, day: 28)
+        #expect(summary(harness.dose(120, .initial, minutes: 0, day: 28)) == ["missing_witness:urgent"])
+        let witnessed = harness.apply(
+            .doseDispensed(DoseDispensed(lot: "L-1", dose: Milligrams(60), kind: .supplemental)),
+            at: harness.at(minutes: 100, days: 28), witnesses: 1)
+        #expect(summary(witnessed).isEmpty)
+    }
+
+    @Test func stockThatGoesNegativeIsCriticalAndNamesTheShortfall() {
+        var harness = RuleHarness()
+        harness.receive(100, at: harness.at(minutes: 0))
+        harness.startSession("P-0100-S1")
+        let first = harness.dose(80, .initial, minutes: 10)
+        #expect(summary(first).isEmpty)
+        let beyond = harness.dose(40, .supplemental, minutes: 100)
+        #expect(summary(beyond) == ["inventory_negative:critical"])
+        #expect(beyond[0].message.contains("exceeds its perpetual balance of 20 mg by 20 mg"))
+        #expect(beyond[0].message.contains("the balance is now -20 mg"))
+        let unknown = harness.apply(
+            .doseWasted(DoseWasted(lot: "L-404", quantity: Milligrams(5), reason: "spilled")),
+            at: harness.at(minutes: 120), witnesses: 1)
+        #expect(summary(unknown) == ["inventory_negative:critical"])
+        #expect(unknown[0].message.contains("names lot L-404, which has no receipt on record"))
+        let lot = try! harness.views.database.readBlocking { try $0.lot("L-1") }
+        #expect(lot?.onHandMg == Milligrams(-20), "the dispense is stored and counted all the same")
+    }
+
+    @Test func aLossOnAFridayIsDueOnMondayUntilTheReferenceIsFiled() {
+        var harness = RuleHarness()
+        harness.settings.timeZone = CivilZone(identifier: "America/New_York")!
+        harness.receive(1000, at: harness.at(minutes: 0))
+        // Friday 2026-03-06, 16:30 in New York.
+        let discovered = Timestamp(rfc3339: "2026-03-06T16:30:00-05:00")!
+        let report = harness.apply(
+            .inventoryLossReported(
+                InventoryLossReported(
+                    lossId: "LOSS-1", lot: "L-1", quantity: Milligrams(50), kind: .theft, discoveredAt: discovered)),
+            at: discovered, participant: nil, witnesses: 1)
+        #expect(summary(report) == ["loss_report_due:urgent"])
+        #expect(report[0].message.contains("by 2026-03-10T04:00:00.000000Z"), "the end of Monday in New York")
+        #expect(summary(harness.due(Timestamp(rfc3339: "2026-03-09T23:59:00-04:00")!)).isEmpty)
+        let overdue = harness.due(Timestamp(rfc3339: "2026-03-10T00:00:00-04:00")!)
+        #expect(summary(overdue) == ["loss_report_due:critical"])
+        harness.apply(
+            .inventoryLossReportFiled(
+                InventoryLossReportFiled(
+                    lossId: "LOSS-1", reference: "DEA-106-0042",
+                    filedAt: Timestamp(rfc3339: "2026-03-09T10:00:00-04:00")!)),
+            at: Timestamp(rfc3339: "2026-03-09T10:00:00-04:00")!, participant: nil)
+        #expect(summary(harness.due(Timestamp(rfc3339: "2026-03-20T00:00:00Z")!)).isEmpty, "the reference clears it")
+        let lot = try! harness.views.database.readBlocking { try $0.lot("L-1") }
+        #expect(lot?.lostMg == Milligrams(50) && lot?.onHandMg == Milligrams(950))
+    }
+
+    @Test func businessDaysSkipTheWeekend() {
+        let oslo = CivilZone(identifier: "Europe/Oslo")!
+        let wednesday = Timestamp(rfc3339: "2026-03-04T09:00:00+01:00")!
+        #expect(oslo.endOfNextBusinessDay(after: wednesday) == Timestamp(rfc3339: "2026-03-06T00:00:00+01:00")!)
+        let saturday = Timestamp(rfc3339: "2026-03-07T09:00:00+01:00")!
+        #expect(oslo.endOfNextBusinessDay(after: saturday) == Timestamp(rfc3339: "2026-03-10T00:00:00+01:00")!)
     }
 }

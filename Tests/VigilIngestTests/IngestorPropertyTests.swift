@@ -81,18 +81,8 @@ func withIngestor(_ body: (Ingestor, TestKeys, TestMetrics) async throws -> Void
             }
             await propertyCheck(count: 300, input: payloads) { payload in
                 // Keep to types whose signers the cast can provide without changing the registry.
-                let author: SigningKey
-                switch payload.type {
-                case .keyRegistered, .keyRevoked: return
-                case .alertRaised: author = keys.daemon
-                case .alertAcknowledged, .alertResolved, .adverseEventSubmitted, .adverseEventUpdated:
-                    author = keys.officer
-                case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted:
-                    author = keys.pharmacist
-                default: author = keys.clinician
-                }
-                let witnesses = Array([keys.clinician2, keys.pharmacist2].prefix(payload.type.requiredWitnesses))
-                let envelope = Fixtures.envelope(payload, by: author, witnesses: witnesses)
+                guard let author = keys.author(of: payload.type) else { return }
+                let envelope = Fixtures.envelope(payload, by: author, witnesses: keys.witnesses(of: payload.type))
                 let outcome = await ingestor.ingest(envelope: envelope)
                 guard let position = outcome.position else {
                     Issue.record("refused: \(outcome)")

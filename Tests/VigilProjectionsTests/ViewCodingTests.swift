@@ -10,12 +10,12 @@ import VigilModel
     @Test func viewsHaveOneCompactFormWithSortedKeysAndNoNulls() throws {
         let lot = LotView(
             lot: "L-1", substance: nil, receivedMg: Milligrams(micrograms: 10_000_000),
-            dispensedMg: Milligrams(micrograms: 482_500), wastedMg: .zero, destroyedMg: .zero,
-            onHandMg: Milligrams(micrograms: 9_517_500), lastCount: nil, lastActivity: time)
+            dispensedMg: Milligrams(micrograms: 482_500), wastedMg: .zero, destroyedMg: .zero, lostMg: .zero,
+            onHandMg: Milligrams(micrograms: 9_517_500), received: true, lastCount: nil, lastActivity: time)
         let text = String(decoding: try ViewCoding.encode(lot), as: UTF8.self)
         #expect(
             text
-                == #"{"destroyedMg":0,"dispensedMg":482.5,"lastActivity":"2026-03-02T09:00:00.500000Z","lot":"L-1","onHandMg":9517.5,"receivedMg":10000,"wastedMg":0}"#
+                == #"{"destroyedMg":0,"dispensedMg":482.5,"lastActivity":"2026-03-02T09:00:00.500000Z","lostMg":0,"lot":"L-1","onHandMg":9517.5,"received":true,"receivedMg":10000,"wastedMg":0}"#
         )
         #expect(try ViewCoding.decode(LotView.self, from: try ViewCoding.encode(lot)) == lot, "exact milligrams back")
     }

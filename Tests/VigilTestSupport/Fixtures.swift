@@ -35,6 +35,25 @@ public struct TestKeys: Sendable {
         ]
     }
 
+    /// The cast's key that may author an event of this type (nil for key events, which change the registry).
+    public func author(of type: EventType) -> SigningKey? {
+        switch type {
+        case .keyRegistered, .keyRevoked: nil
+        case .alertRaised: daemon
+        case .alertAcknowledged, .alertResolved, .adverseEventSubmitted, .adverseEventUpdated: officer
+        case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted,
+            .inventoryLossReported, .inventoryLossReportFiled:
+            pharmacist
+        case .vitalsRecorded: device
+        default: clinician
+        }
+    }
+
+    /// The witnesses the type calls for, from the cast.
+    public func witnesses(of type: EventType) -> [SigningKey] {
+        Array([clinician2, pharmacist2].prefix(type.requiredWitnesses))
+    }
+
     /// Signed `key.registered` envelopes for every non-admin key, by the admin.
     public func registrations(at time: Timestamp = SystemWallClock().now()) -> [[UInt8]] {
         registrable.map {

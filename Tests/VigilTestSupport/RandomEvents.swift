@@ -110,6 +110,17 @@ public enum RandomEvents {
         case .inventoryCounted:
             return .inventoryCounted(
                 InventoryCounted(lot: code("L-", using: &rng), counted: milligrams(0...1_000_000_000, using: &rng)))
+        case .inventoryLossReported:
+            return .inventoryLossReported(
+                InventoryLossReported(
+                    lossId: code("LOSS-", using: &rng), lot: code("L-", using: &rng),
+                    quantity: milligrams(1...5_000_000, using: &rng),
+                    kind: LossKind.allCases.randomElement(using: &rng)!,
+                    discoveredAt: time))
+        case .inventoryLossReportFiled:
+            return .inventoryLossReportFiled(
+                InventoryLossReportFiled(
+                    lossId: code("LOSS-", using: &rng), reference: text(using: &rng), filedAt: time))
         case .vitalsRecorded:
             var vitals = VitalsRecorded(
                 systolic: maybe(&rng) { reading(100...300, using: &$0) },

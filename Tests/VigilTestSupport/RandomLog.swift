@@ -25,16 +25,7 @@ public func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestam
     let participants = (0..<200).map { "P-\(1000 + $0)" }
     while events.count < count {
         var payload = RandomEvents.payload(using: &rng, now: now)
-        let author: SigningKey
-        switch payload.type {
-        case .keyRegistered, .keyRevoked: continue
-        case .alertRaised: author = keys.daemon
-        case .alertAcknowledged, .alertResolved, .adverseEventSubmitted, .adverseEventUpdated: author = keys.officer
-        case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted:
-            author = keys.pharmacist
-        case .vitalsRecorded: author = keys.device
-        default: author = keys.clinician
-        }
+        guard let author = keys.author(of: payload.type) else { continue }
         // Few participants, sessions and lots, so views accumulate many events each.
         let participant = participants.randomElement(using: &rng)!
         if payload.participant != nil { payload.participant = participant }
@@ -49,8 +40,7 @@ public func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestam
         default:
             break
         }
-        let witnesses = Array([keys.clinician2, keys.pharmacist2].prefix(payload.type.requiredWitnesses))
-        events.append(Fixtures.verified(payload, by: author, witnesses: witnesses))
+        events.append(Fixtures.verified(payload, by: author, witnesses: keys.witnesses(of: payload.type)))
     }
     return events
 }

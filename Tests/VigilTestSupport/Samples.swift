@@ -76,6 +76,20 @@ public enum Samples {
             ),
             (
                 event(
+                    .inventoryLossReported(
+                        InventoryLossReported(
+                            lossId: "LOSS-2026-01", lot: "L-9", quantity: Milligrams(40), kind: .theft,
+                            discoveredAt: time))),
+                keys.pharmacist, [keys.clinician]
+            ),
+            (
+                event(
+                    .inventoryLossReportFiled(
+                        InventoryLossReportFiled(lossId: "LOSS-2026-01", reference: "DEA-106-0042", filedAt: time))),
+                keys.officer, []
+            ),
+            (
+                event(
                     .adverseEventReported(
                         AdverseEventReported(
                             aeId: "AE-1", term: "Hypertension", onset: day, severity: 3, serious: true,

@@ -89,13 +89,17 @@ public struct Medication: Sendable, Equatable {
 
 public struct ParticipantEnrolled: EventBody {
     public static let eventType = EventType.participantEnrolled
-    public static let fields: Set<String> = ["site", "medications"]
+    public static let fields: Set<String> = ["site", "medications", "timeZone"]
     public var site: String
     public var medications: [Medication]
+    /// The participant's IANA time zone (such as Europe/Oslo): follow-up days end at midnight there. Without
+    /// one, the clinic's zone (`rules.timeZone`) is used.
+    public var timeZone: String?
 
-    public init(site: String, medications: [Medication]) {
+    public init(site: String, medications: [Medication], timeZone: String? = nil) {
         self.site = site
         self.medications = medications
+        self.timeZone = timeZone
     }
 
     public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
@@ -107,16 +111,25 @@ public struct ParticipantEnrolled: EventBody {
             medications.append(Medication(name: try item.string("name"), serotonergic: try item.bool("serotonergic")))
         }
         self.medications = medications
+        timeZone = try data.optionalString("timeZone", maxLength: 64)
+        // Checked against the time-zone database on arrival only: a stored event stays readable on a machine
+        // whose database lacks the zone (its follow-up days then fall back to the clinic's zone).
+        if let timeZone, context.now != nil, CivilZone(identifier: timeZone) == nil {
+            throw FieldError(
+                path: data.fieldPath("timeZone"), reason: "must be an IANA time-zone name, such as Europe/Oslo")
+        }
     }
 
     public var json: JSONObject {
-        JSONObject([
+        var object = JSONObject([
             "site": .string(site),
             "medications": .array(
                 medications.map {
                     .object(JSONObject(["name": .string($0.name), "serotonergic": .bool($0.serotonergic)]))
                 }),
         ])
+        if let timeZone { object["timeZone"] = .string(timeZone) }
+        return object
     }
 }
 
@@ -302,6 +315,68 @@ public struct InventoryCounted: EventBody {
 
     public var json: JSONObject {
         JSONObject(["lot": .string(lot), "countedMg": .number(counted.jsonNumber)])
+    }
+}
+
+public struct InventoryLossReported: EventBody {
+    public static let eventType = EventType.inventoryLossReported
+    public static let fields: Set<String> = ["lossId", "lot", "quantityMg", "kind", "discoveredAt"]
+    /// The clinic's code for the loss, named again by `inventory.loss_report_filed`.
+    public var lossId: String
+    public var lot: String
+    public var quantity: Milligrams
+    public var kind: LossKind
+    /// When the theft or loss was discovered: the DEA's one-business-day clock starts here (21 CFR 1301.76(b)).
+    public var discoveredAt: Timestamp
+
+    public init(lossId: String, lot: String, quantity: Milligrams, kind: LossKind, discoveredAt: Timestamp) {
+        self.lossId = lossId
+        self.lot = lot
+        self.quantity = quantity
+        self.kind = kind
+        self.discoveredAt = discoveredAt
+    }
+
+    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+        lossId = try data.code("lossId")
+        lot = try data.code("lot")
+        quantity = try data.milligrams("quantityMg", maximum: context.limits.maxQuantity)
+        kind = try data.enumeration("kind")
+        discoveredAt = try data.timestamp("discoveredAt")
+        try context.checkNotInFuture(discoveredAt, path: data.fieldPath("discoveredAt"))
+    }
+
+    public var json: JSONObject {
+        JSONObject([
+            "lossId": .string(lossId), "lot": .string(lot), "quantityMg": .number(quantity.jsonNumber),
+            "kind": .string(kind.rawValue), "discoveredAt": .string(discoveredAt.rfc3339),
+        ])
+    }
+}
+
+public struct InventoryLossReportFiled: EventBody {
+    public static let eventType = EventType.inventoryLossReportFiled
+    public static let fields: Set<String> = ["lossId", "reference", "filedAt"]
+    public var lossId: String
+    /// The DEA Form 106 number.
+    public var reference: String
+    public var filedAt: Timestamp
+
+    public init(lossId: String, reference: String, filedAt: Timestamp) {
+        self.lossId = lossId
+        self.reference = reference
+        self.filedAt = filedAt
+    }
+
+    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+        lossId = try data.code("lossId")
+        reference = try data.string("reference", maxLength: 100)
+        filedAt = try data.timestamp("filedAt")
+        try context.checkNotInFuture(filedAt, path: data.fieldPath("filedAt"))
+    }
+
+    public var json: JSONObject {
+        JSONObject(["lossId": .string(lossId), "reference": .string(reference), "filedAt": .string(filedAt.rfc3339)])
     }
 }
 

@@ -11,6 +11,8 @@ public enum EventData: Sendable, Equatable {
     case doseWasted(DoseWasted)
     case inventoryDestroyed(InventoryDestroyed)
     case inventoryCounted(InventoryCounted)
+    case inventoryLossReported(InventoryLossReported)
+    case inventoryLossReportFiled(InventoryLossReportFiled)
     case vitalsRecorded(VitalsRecorded)
     case adverseEventReported(AdverseEventReported)
     case adverseEventUpdated(AdverseEventUpdated)
@@ -33,6 +35,8 @@ public enum EventData: Sendable, Equatable {
         case .doseWasted(let body): body
         case .inventoryDestroyed(let body): body
         case .inventoryCounted(let body): body
+        case .inventoryLossReported(let body): body
+        case .inventoryLossReportFiled(let body): body
         case .vitalsRecorded(let body): body
         case .adverseEventReported(let body): body
         case .adverseEventUpdated(let body): body
@@ -57,6 +61,8 @@ public enum EventData: Sendable, Equatable {
         case .doseWasted: .doseWasted
         case .inventoryDestroyed: .inventoryDestroyed
         case .inventoryCounted: .inventoryCounted
+        case .inventoryLossReported: .inventoryLossReported
+        case .inventoryLossReportFiled: .inventoryLossReportFiled
         case .vitalsRecorded: .vitalsRecorded
         case .adverseEventReported: .adverseEventReported
         case .adverseEventUpdated: .adverseEventUpdated
@@ -87,6 +93,8 @@ public enum EventData: Sendable, Equatable {
         case .doseWasted: return .doseWasted(try read(DoseWasted.self))
         case .inventoryDestroyed: return .inventoryDestroyed(try read(InventoryDestroyed.self))
         case .inventoryCounted: return .inventoryCounted(try read(InventoryCounted.self))
+        case .inventoryLossReported: return .inventoryLossReported(try read(InventoryLossReported.self))
+        case .inventoryLossReportFiled: return .inventoryLossReportFiled(try read(InventoryLossReportFiled.self))
         case .vitalsRecorded: return .vitalsRecorded(try read(VitalsRecorded.self))
         case .adverseEventReported: return .adverseEventReported(try read(AdverseEventReported.self))
         case .adverseEventUpdated: return .adverseEventUpdated(try read(AdverseEventUpdated.self))

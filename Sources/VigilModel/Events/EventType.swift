@@ -25,6 +25,8 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case doseWasted = "dose.wasted"
     case inventoryDestroyed = "inventory.destroyed"
     case inventoryCounted = "inventory.counted"
+    case inventoryLossReported = "inventory.loss_reported"
+    case inventoryLossReportFiled = "inventory.loss_report_filed"
     case vitalsRecorded = "vitals.recorded"
     case adverseEventReported = "adverse_event.reported"
     case adverseEventUpdated = "adverse_event.updated"
@@ -39,7 +41,10 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
         switch self {
         case .keyRegistered, .keyRevoked: [.admin]
         case .participantEnrolled, .participantMedicationChanged, .sessionStarted, .sessionEnded: [.clinician]
-        case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted: [.pharmacist]
+        case .inventoryReceived, .doseDispensed, .doseWasted, .inventoryDestroyed, .inventoryCounted,
+            .inventoryLossReported:
+            [.pharmacist]
+        case .inventoryLossReportFiled: [.pharmacist, .safetyOfficer]
         case .vitalsRecorded: [.clinician, .device]
         case .adverseEventReported: [.clinician]
         case .adverseEventUpdated: [.clinician, .safetyOfficer]
@@ -51,17 +56,18 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// How many witness signatures the record calls for (DEA Form 41: two for destruction; policy: one for
-    /// waste and counts). Fewer are stored, and the alert engine flags them.
+    /// waste, counts and losses). Fewer are stored, and the alert engine flags them. A dispense takes an optional
+    /// witness, required only where the clinic's policy says so (`rules.dispenseWitnessRequired`).
     public var requiredWitnesses: Int {
         switch self {
-        case .doseWasted, .inventoryCounted: 1
+        case .doseWasted, .inventoryCounted, .inventoryLossReported: 1
         case .inventoryDestroyed: 2
         default: 0
         }
     }
 
     /// Whether witness signatures are meaningful for this type at all.
-    public var takesWitnesses: Bool { requiredWitnesses > 0 }
+    public var takesWitnesses: Bool { requiredWitnesses > 0 || self == .doseDispensed }
 
     /// The roles whose keys may witness an event.
     public static let witnessRoles: Set<Role> = [.pharmacist, .clinician]

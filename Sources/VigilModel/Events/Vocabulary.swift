@@ -5,6 +5,13 @@ public enum DoseKind: String, Sendable, CaseIterable, Hashable {
     case supplemental
 }
 
+/// What happened to controlled substance reported lost (DEA Form 106).
+public enum LossKind: String, Sendable, CaseIterable, Hashable {
+    case theft
+    case loss
+    case damage
+}
+
 public enum MedicationAction: String, Sendable, CaseIterable, Hashable {
     case started
     case stopped
@@ -67,6 +74,8 @@ public enum AlertRule: String, Sendable, CaseIterable, Hashable {
     case lowMood = "low_mood"
     case countDiscrepancy = "count_discrepancy"
     case missingWitness = "missing_witness"
+    case inventoryNegative = "inventory_negative"
+    case lossReportDue = "loss_report_due"
     case inventoryOverdue = "inventory_overdue"
     case integrityFailure = "integrity_failure"
 }

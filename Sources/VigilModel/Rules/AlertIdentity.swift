@@ -27,4 +27,9 @@ public enum AlertIdentity {
     public static func inventoryOverdue(lot: String, since: EventID) -> String {
         "\(AlertRule.inventoryOverdue.rawValue)|\(lot)|\(since)"
     }
+
+    /// A theft or loss's DEA Form 106 report: the reminder raised when it is recorded, or its overdue alert.
+    public static func lossReport(lossId: String, overdue: Bool) -> String {
+        "\(AlertRule.lossReportDue.rawValue)|\(lossId)|\(overdue ? "overdue" : "reminder")"
+    }
 }

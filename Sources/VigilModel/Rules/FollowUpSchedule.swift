@@ -2,16 +2,16 @@
 ///
 /// One type for the participant's follow-up grid and the `missed_follow_up` rule, so that what the grid
 /// shows as missing is exactly what the rule raises, whatever the settings are after a reload. A session's
-/// day 0 is its start date at the clinic's offset from UTC; day `d` ends at the clinic's midnight that closes
-/// day 0 + `d`.
+/// day 0 is its start date in the participant's time zone (the clinic's when the enrolment names none); day
+/// `d` ends at the local midnight that closes day 0 + `d`, daylight-saving changes included.
 public struct FollowUpSchedule: Sendable, Equatable {
     /// Days 1 to this are checked.
     public var days: Int
-    public var utcOffsetMinutes: Int
+    public var zone: CivilZone
 
-    public init(days: Int, utcOffsetMinutes: Int) {
+    public init(days: Int, zone: CivilZone) {
         self.days = days
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.zone = zone
     }
 
     /// Where a day of the grid stands at a given time.
@@ -26,37 +26,29 @@ public struct FollowUpSchedule: Sendable, Equatable {
         case upcoming
     }
 
-    static let day: Int64 = 86_400_000_000
-
-    private var offset: Int64 { Int64(utcOffsetMinutes) * 60_000_000 }
-
-    /// The clinic's date of a time, as days since 1970-01-01.
-    public func dayNumber(of time: Timestamp) -> Int64 {
-        (time.microsecondsSinceEpoch + offset).floorDivided(by: Self.day)
-    }
-
     /// The date of day `day` after a session that started at `start`.
     public func date(of day: Int, sessionStart start: Timestamp) -> CalendarDate {
-        CalendarDate(daysSinceEpoch: dayNumber(of: start) + Int64(day))
+        CalendarDate(daysSinceEpoch: zone.date(of: start).daysSinceEpoch + Int64(day))
     }
 
-    /// The instant day `day` after the session is over: the clinic's midnight at its end.
+    /// The instant day `day` after the session is over: the local midnight at its end.
     public func end(of day: Int, sessionStart start: Timestamp) -> Timestamp {
-        Timestamp(microsecondsSinceEpoch: (dayNumber(of: start) + Int64(day) + 1) * Self.day - offset)
+        zone.start(of: date(of: day + 1, sessionStart: start))
     }
 
     /// The status of day `day` at `now`.
     public func status(of day: Int, sessionStart start: Timestamp, checked: Bool, now: Timestamp) -> Status {
         if checked { return .checked }
-        let date = dayNumber(of: start) + Int64(day)
-        let today = dayNumber(of: now)
+        let date = date(of: day, sessionStart: start)
+        let today = zone.date(of: now)
         return date < today ? .missing : date == today ? .due : .upcoming
     }
 }
 
 extension RuleSettings {
-    /// The follow-up schedule these settings describe.
-    public var followUp: FollowUpSchedule {
-        FollowUpSchedule(days: followUpDays, utcOffsetMinutes: utcOffsetMinutes)
+    /// The follow-up schedule of a participant: in their own time zone when the enrolment names one the
+    /// time-zone database knows, else in the clinic's.
+    public func followUp(participantZone: String?) -> FollowUpSchedule {
+        FollowUpSchedule(days: followUpDays, zone: participantZone.flatMap(CivilZone.init(identifier:)) ?? timeZone)
     }
 }

@@ -41,13 +41,17 @@ public struct RuleSettings: Sendable, Equatable {
     // missed_follow_up (MAPS manual 2005)
     /// Follow-up days checked after each session: 1 to this.
     public var followUpDays = 7
-    /// The clinic's offset from UTC, minutes: a follow-up day ends at the clinic's midnight.
-    public var utcOffsetMinutes = 0
+    /// The clinic's time zone: a follow-up day ends at midnight there (unless the participant's enrolment names
+    /// a zone of their own), and business days for DEA loss reports are counted there.
+    public var timeZone = CivilZone.utc
     // low_mood (2025 study; threshold is our choice)
     /// Days 1 to this after a session are the low-mood window.
     public var lowMoodWindowDays = 3
     /// A drop of this many points (0-10 scale) below the participant's baseline is "clearly below".
     public var lowMoodDrop = 3
+    // missing_witness (Form 41; policy)
+    /// Whether a dispense needs a witness signature (clinic policy; DEA does not require one).
+    public var dispenseWitnessRequired = false
     // count_discrepancy (DEA; cabinet practice)
     public var countToleranceMg: Double = 0
     // inventory_overdue (biennial inventory)

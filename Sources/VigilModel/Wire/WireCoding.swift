@@ -89,6 +89,8 @@ extension Milligrams: Codable {
 
 extension Role: Codable {}
 extension DoseKind: Codable {}
+
+extension LossKind: Codable {}
 extension SeriousnessCriterion: Codable {}
 extension AdverseEventOutcome: Codable {}
 extension AlertSeverity: Codable {}
