@@ -4,21 +4,30 @@ public import VigilConfig
 public import VigilModel
 
 /// What a route needs its caller's token to allow.
-public enum Permission: Sendable {
+public enum Permission: Sendable, CaseIterable {
     /// Health and metrics: every role.
     case operations
-    /// The log, its head and exports: auditors and officers.
+    /// The log (whole envelopes, clinical content included), its head and proofs: auditors and officers.
     case log
-    /// Projections and alerts: officers.
+    /// The lots, losses and the controlled-substance ledger: the pharmacy, auditors and officers.
+    case inventory
+    /// Which rules a dose would trip, before it is dispensed: the pharmacy and officers.
+    case doseCheck
+    /// Participants, sessions, adverse events and alerts: officers.
     case safety
 
-    func allows(_ role: ReaderRole) -> Bool {
+    /// The roles that hold this permission.
+    public var roles: Set<ReaderRole> {
         switch self {
-        case .operations: true
-        case .log: role == .auditor || role == .officer
-        case .safety: role == .officer
+        case .operations: Set(ReaderRole.allCases)
+        case .log: [.auditor, .officer]
+        case .inventory: [.pharmacy, .auditor, .officer]
+        case .doseCheck: [.pharmacy, .officer]
+        case .safety: [.officer]
         }
     }
+
+    func allows(_ role: ReaderRole) -> Bool { roles.contains(role) }
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured SHA-256 digests.

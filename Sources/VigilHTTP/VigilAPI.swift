@@ -76,6 +76,7 @@ public struct VigilAPI: Sendable {
         router.get("/v1/log/head") { request, _ in try await logHead(request) }
         router.get("/v1/alerts") { request, _ in try await alerts(request) }
         router.get("/v1/alerts/stream") { request, _ in try await alertStream(request) }
+        router.get("/v1/alerts/{id}") { request, context in try await alert(request, context: context) }
         router.post("/v1/checks/dose") { request, _ in try await checkDose(request) }
         router.get("/v1/participants/{code}") { request, context in try await participant(request, context: context) }
         router.get("/v1/sessions/{id}") { request, context in try await session(request, context: context) }
@@ -271,6 +272,31 @@ public struct VigilAPI: Sendable {
             view: try await models().alerts(status: status, participant: participant, after: after, limit: Int(limit)))
     }
 
+    /// One alert by its id or a unique prefix of it (at least 4 hex digits; dashes and case ignored), so that an
+    /// officer can type what a table shows. An ambiguous prefix is refused with the candidates' ids.
+    func alert(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let text = try context.parameters.require("id")
+        let prefix = String(text.lowercased().filter { $0 != "-" })
+        guard (4...32).contains(prefix.count), prefix.allSatisfy(\.isHexDigit) else {
+            throw APIError(
+                .badRequest, code: "invalid_query", "an alert id is a UUID, or at least its first 4 hexadecimal digits")
+        }
+        let found = try await models().alerts(idPrefix: prefix, limit: 11)
+        switch found.count {
+        case 0:
+            throw APIError(.notFound, code: "not_found", "no alert id begins with \(prefix)")
+        case 1:
+            return try JSONResponse.make(status: .ok, view: found[0])
+        default:
+            let shown = found.prefix(10).map(\.alertId.description).joined(separator: ", ")
+            throw APIError(
+                .conflict, code: "ambiguous_id",
+                "\(prefix) begins \(found.count > 10 ? "more than 10" : String(found.count)) alert ids: \(shown)\(found.count > 10 ? ", ..." : ""); give more digits"
+            )
+        }
+    }
+
     func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try authenticator.authorize(request, for: .safety)
         let code = try context.parameters.require("code")
@@ -290,7 +316,7 @@ public struct VigilAPI: Sendable {
     }
 
     func inventory(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .log)
+        try authenticator.authorize(request, for: .inventory)
         return try JSONResponse.make(status: .ok, view: try await models().inventory())
     }
 
@@ -353,9 +379,10 @@ public struct VigilAPI: Sendable {
         Array("id: \(id)\nevent: \(name)\ndata: ".utf8) + (try JSONValueEncoder.bytes(of: data)) + Array("\n\n".utf8)
     }
 
-    /// Which rules would fire if this dose were dispensed now; nothing is stored.
+    /// Which rules would fire if this dose were dispensed now; nothing is stored. The pharmacy sees each rule and
+    /// its severity; only an officer sees the messages, which may name clinical facts (a medication, a reading).
     func checkDose(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
+        let role = try authenticator.authorize(request, for: .doseCheck)
         guard let doseCheck else {
             throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
         }
@@ -367,7 +394,7 @@ public struct VigilAPI: Sendable {
                 value, path: "", allowed: ["participant", "session", "lot", "doseMg", "kind"])
             check = DoseCheck.Request(
                 participant: try reader.code("participant"), session: try reader.code("session"),
-                lot: try reader.optionalCode("lot") ?? "unspecified",
+                lot: try reader.optionalCode("lot"),
                 dose: try reader.milligrams("doseMg", maximum: ingestor.validationLimits.value.maxDose),
                 kind: try reader.enumeration("kind")
             )
@@ -381,7 +408,9 @@ public struct VigilAPI: Sendable {
             .object(
                 JSONObject([
                     "rule": .string($0.rule.rawValue), "severity": .string($0.severity.rawValue),
-                    "message": .string($0.message),
+                    "message": .string(
+                        Permission.safety.allows(role)
+                            ? $0.message : "the \($0.rule.rawValue) rule would fire; a safety officer can see why"),
                 ]))
         }
         return JSONResponse.make(
@@ -390,7 +419,7 @@ public struct VigilAPI: Sendable {
 
     /// The controlled-substance ledger as CSV: `from` and `to` are dates (YYYY-MM-DD), both included.
     func ledger(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .log)
+        try authenticator.authorize(request, for: .inventory)
         let query = request.uri.queryParameters
         guard let fromText = query["from"], let from = CalendarDate(iso8601: String(fromText)),
             let toText = query["to"], let to = CalendarDate(iso8601: String(toText)), from <= to

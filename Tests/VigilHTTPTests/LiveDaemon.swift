@@ -13,9 +13,10 @@ enum Tokens {
     static let officer = "officer-token-for-tests"
     static let auditor = "auditor-token-for-tests"
     static let ops = "ops-token-for-tests"
+    static let pharmacy = "pharmacy-token-for-tests"
 
     static var grants: [TokenGrant] {
-        [(officer, ReaderRole.officer), (auditor, .auditor), (ops, .ops)].map {
+        [(officer, ReaderRole.officer), (auditor, .auditor), (ops, .ops), (pharmacy, .pharmacy)].map {
             TokenGrant(sha256: Array(SHA256.hash(data: Array($0.0.utf8))), role: $0.1)
         }
     }
