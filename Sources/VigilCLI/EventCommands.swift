@@ -99,6 +99,9 @@ struct Countersign: AsyncParsableCommand {
     @Option(name: .long, help: "The witness's private key file.")
     var key: String
 
+    @Flag(name: .long, help: "Write the countersigned envelope back to the file instead of printing it.")
+    var inPlace = false
+
     @Argument(help: "The envelope JSON file, or - for stdin.")
     var envelope: String
 
@@ -114,7 +117,15 @@ struct Countersign: AsyncParsableCommand {
             guard !decoded.signatures.contains(where: { $0.keyID == witness.id }) else {
                 throw CLIFailure("this key has already signed the envelope", status: 65)
             }
-            print(JSONWriter.string(decoded.countersigned(by: witness).json))
+            let signed = decoded.countersigned(by: witness)
+            guard inPlace else { return print(JSONWriter.string(signed.json)) }
+            guard envelope != "-" else { throw CLIFailure("--in-place needs a file, not stdin", status: 64) }
+            do {
+                try Data(JSONWriter.bytes(signed.json) + [0x0A]).write(to: URL(fileURLWithPath: envelope))
+            } catch {
+                throw CLIFailure("cannot write \(envelope): \(error.localizedDescription)")
+            }
+            print("\(envelope): countersigned by \(witness.id.short); submit it with 'vigilctl submit \(envelope)'")
         }
     }
 }

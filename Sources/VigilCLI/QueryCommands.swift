@@ -40,59 +40,6 @@ func cell(_ number: Double?) -> String {
     return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
 }
 
-struct Alerts: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List alerts (officer token).")
-
-    @OptionGroup var server: ServerOptions
-
-    @Option(help: "open, acknowledged or resolved.")
-    var status: String?
-
-    @Option(help: "Only this participant's alerts.")
-    var participant: String?
-
-    @Flag(help: "Print the daemon's JSON.")
-    var json = false
-
-    func run() async throws {
-        try await reportingFailures {
-            var parameters = ["limit=1000"]
-            if let status { parameters.append("status=\(status)") }
-            if let participant { parameters.append("participant=\(participant)") }
-            // Every page, in log order.
-            var list = AlertList(alerts: [], asOf: 0)
-            var after: Int64 = 0
-            while true {
-                let path = "/v1/alerts?" + (parameters + ["after=\(after)"]).joined(separator: "&")
-                let (status, body) = try await DaemonClient.send("GET", server.baseURL + path, token: server.bearer)
-                guard status == 200 else { throw CLIFailure(DaemonClient.describeError(status: status, body: body)) }
-                let page: AlertList
-                do {
-                    page = try ViewCoding.decode(AlertList.self, from: Data(body))
-                } catch {
-                    throw CLIFailure("unexpected answer from the daemon: \(error)")
-                }
-                list.alerts += page.alerts
-                list.asOf = max(list.asOf, page.asOf)
-                guard let next = page.next else { break }
-                after = next
-            }
-            if json {
-                print(String(decoding: try ViewCoding.encode(list), as: UTF8.self))
-                return
-            }
-            var rows = [["ALERT", "RAISED AT", "RULE", "SEVERITY", "PARTICIPANT", "STATUS", "MESSAGE"]]
-            for alert in list.alerts {
-                rows.append([
-                    String(alert.alertId.description.prefix(13)), cell(alert.raisedAt), alert.rule.rawValue,
-                    alert.severity.rawValue, cell(alert.participant), alert.status.rawValue, alert.message,
-                ])
-            }
-            print(Table.render(rows))
-        }
-    }
-}
-
 struct Participant: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -186,7 +133,9 @@ struct Session: AsyncParsableCommand {
 
 struct Inventory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show every lot's perpetual balance and last count (auditor or officer token).")
+        abstract:
+            "Show every lot's perpetual balance and last count, and reported losses (pharmacy, auditor or officer token)."
+    )
 
     @OptionGroup var server: ServerOptions
 
@@ -198,18 +147,30 @@ struct Inventory: AsyncParsableCommand {
             try await query(server, "/v1/inventory", as: LotList.self, json: json) { list in
                 var rows = [
                     [
-                        "LOT", "SUBSTANCE", "RECEIVED", "DISPENSED", "WASTED", "DESTROYED", "ON HAND", "LAST COUNT",
-                        "DIFFERENCE",
+                        "LOT", "SUBSTANCE", "RECEIVED", "DISPENSED", "WASTED", "DESTROYED", "LOST", "ON HAND",
+                        "LAST COUNT", "DIFFERENCE",
                     ]
                 ]
                 for lot in list.lots {
                     rows.append([
-                        lot.lot, cell(lot.substance), cell(lot.receivedMg), cell(lot.dispensedMg), cell(lot.wastedMg),
-                        cell(lot.destroyedMg), cell(lot.onHandMg),
+                        lot.lot + (lot.received ? "" : " (NO RECEIPT)"), cell(lot.substance), cell(lot.receivedMg),
+                        cell(lot.dispensedMg), cell(lot.wastedMg), cell(lot.destroyedMg), cell(lot.lostMg),
+                        cell(lot.onHandMg) + (lot.onHandMg.micrograms < 0 ? " NEGATIVE" : ""),
                         lot.lastCount.map { "\($0.countedMg) (\($0.at))" } ?? "", cell(lot.lastCount?.differenceMg),
                     ])
                 }
-                return Table.render(rows) + "\n(quantities in mg)"
+                var text = Table.render(rows) + "\n(quantities in mg)"
+                if !list.losses.isEmpty {
+                    var losses = [["LOSS", "LOT", "KIND", "MG", "DISCOVERED", "DEA FORM 106", "FILED"]]
+                    for loss in list.losses {
+                        losses.append([
+                            loss.lossId, loss.lot, loss.kind.rawValue, cell(loss.quantityMg), cell(loss.discoveredAt),
+                            loss.reference ?? "NOT FILED", cell(loss.filedAt),
+                        ])
+                    }
+                    text += "\n\nlosses:\n" + Table.render(losses)
+                }
+                return text
             }
         }
     }

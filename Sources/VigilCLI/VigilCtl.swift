@@ -7,10 +7,12 @@ public struct VigilCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract:
-            "Operate Vigil: make keys, write and sign events, submit them, read the log and verify a store offline.",
+            "Operate Vigil: make keys, record pharmacy work and officers' decisions, read alerts and views, verify a store offline.",
         subcommands: [
-            Keygen.self, PublicKey.self, NewEvent.self, Sign.self, Countersign.self, Submit.self, Events.self,
-            Head.self, Health.self, Verify.self, Alerts.self, Participant.self, Session.self, Inventory.self,
+            Keygen.self, PublicKey.self, NewEvent.self, Sign.self, Countersign.self, Submit.self,
+            Receive.self, Dispense.self, Waste.self, Count.self, Destroy.self, Loss.self, LossFiled.self,
+            Today.self, Alerts.self, Acknowledge.self, Resolve.self, Follow.self,
+            Events.self, Head.self, Health.self, Verify.self, Participant.self, Session.self, Inventory.self,
             AdverseEvents.self,
             Rebuild.self, Export.self, Backup.self, Prove.self, VerifyBundle.self, WitnessCommand.self,
         ]

@@ -123,7 +123,8 @@ final class DaemonProcess: Sendable {
         environment["VIGIL_HTTP_PORT"] = "0"
         environment["VIGIL_TRUST_ADMINKEYS"] = Base64.encode(adminKey.publicKey)
         environment["VIGIL_AUTH_TOKENS"] =
-            Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer"
+            Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer,"
+            + Hex.encode(sha256("e2e-pharmacy")) + ":pharmacy"
         environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         let log = LogBuffer(capturing: process)
