@@ -94,6 +94,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Records for regulators and partners from the signed log: FHIR R4 with provenance.
+        .target(
+            name: "VigilExports",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilProjections",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The daemon's configuration: file, embedded default and VIGIL_* environment overrides.
         .target(
             name: "VigilConfig",
@@ -108,7 +117,7 @@ let package = Package(
         .target(
             name: "VigilHTTP",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilIngest", "VigilProjections", "VigilAlerts",
+                "VigilModel", "VigilStore", "VigilIngest", "VigilProjections", "VigilAlerts", "VigilExports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,6 +182,7 @@ let package = Package(
             name: "VigilCLI",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilConfig", "VigilProjections", "VigilAlerts", "VigilWitness",
+                "VigilExports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -277,6 +287,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilExportsTests",
+            dependencies: [
+                "VigilExports", "VigilModel", "VigilStore", "VigilProjections", "VigilTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VigilAlerts
 import VigilConfig
+import VigilExports
 import VigilModel
 import VigilProjections
 import VigilStore
@@ -89,7 +90,93 @@ struct Rebuild: AsyncParsableCommand {
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export records for inspectors.", subcommands: [Ledger.self])
+        abstract: "Export records for inspectors, regulators and partners.", subcommands: [Ledger.self, FHIR.self])
+
+    struct FHIR: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fhir",
+            abstract:
+                "Clinical records as FHIR R4 (a Bundle, or NDJSON), each resource with a Provenance tied to the signed log.",
+            discussion: """
+                One participant's records (--participant), or every participant's in a period (--from, --to: dates or \
+                RFC 3339 times, both included). From the daemon (officer token), or offline from a store file with \
+                --database. docs/exports.md lists the resources, codes and units.
+                """
+        )
+
+        @OptionGroup var server: ServerOptions
+
+        @Option(help: "The participant's code.") var participant: String?
+        @Option(help: "The first date (YYYY-MM-DD) or time (RFC 3339), included.") var from: String?
+        @Option(help: "The last date (YYYY-MM-DD) or time (RFC 3339), included.") var to: String?
+
+        @Flag(help: "One resource per line (FHIR bulk data), with relative references, instead of a Bundle.")
+        var ndjson = false
+
+        @Option(help: "Read this store file instead of asking the daemon.") var database: String?
+        @Option(help: "Write the export here instead of standard output.") var out: String?
+
+        func validate() throws {
+            guard (participant != nil) != (from != nil || to != nil), participant != nil || (from != nil && to != nil)
+            else {
+                throw ValidationError("give --participant, or --from and --to")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let output: FileHandle
+                if let out {
+                    guard FileManager.default.createFile(atPath: out, contents: nil),
+                        let handle = FileHandle(forWritingAtPath: out)
+                    else { throw CLIFailure("cannot write \(out)") }
+                    output = handle
+                } else {
+                    output = FileHandle.standardOutput
+                }
+                defer { if out != nil { try? output.close() } }
+                if let database {
+                    let selection: FHIRExport.Selection
+                    if let participant {
+                        selection = .participant(participant)
+                    } else if let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
+                        let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
+                    {
+                        selection = .period(from: first, to: last)
+                    } else {
+                        throw CLIFailure(
+                            "--from and --to must be dates or RFC 3339 times, from not after to", status: 64)
+                    }
+                    do {
+                        let reader = try LogReader(path: database)
+                        defer { reader.close() }
+                        var export = FHIRExport(
+                            selection: selection, format: ndjson ? .ndjson : .bundle,
+                            anchors: try reader.anchorHistory(),
+                            checkpoint: try reader.latestCheckpoint().flatMap { CheckpointSummary(note: $0.note) },
+                            generatedAt: SystemWallClock().now())
+                        try await FHIRExport.run(&export, fetch: { try reader.entries(after: $0, limit: $1) }) {
+                            output.write(Data($0.utf8))
+                        }
+                    } catch let failure as CLIFailure {
+                        throw failure
+                    } catch {
+                        throw CLIFailure("\(error)", status: 2)
+                    }
+                    return
+                }
+                var query = participant.map { ["participant=\($0)"] } ?? ["from=\(from ?? "")", "to=\(to ?? "")"]
+                if ndjson { query.append("format=ndjson") }
+                let encoded = query.map { $0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0 }
+                let (status, body) = try await DaemonClient.send(
+                    "GET", server.baseURL + "/v1/exports/fhir?" + encoded.joined(separator: "&"), token: server.bearer)
+                guard status == 200 else {
+                    throw CLIFailure(DaemonClient.describeError(status: status, body: body), status: 1)
+                }
+                output.write(Data(body))
+            }
+        }
+    }
 
     struct Ledger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -82,14 +82,9 @@ struct Alerts: AsyncParsableCommand {
             throw ValidationError(
                 "--rule must be one of \(AlertRule.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let since, Self.time(since) == nil {
+        if let since, Timestamp(dateOrTime: since) == nil {
             throw ValidationError("--since must be an RFC 3339 time or a date (YYYY-MM-DD)")
         }
-    }
-
-    static func time(_ text: String) -> Timestamp? {
-        Timestamp(rfc3339: text)
-            ?? CalendarDate(iso8601: text).map { Timestamp(microsecondsSinceEpoch: $0.daysSinceEpoch * 86_400_000_000) }
     }
 
     func run() async throws {
@@ -105,7 +100,7 @@ struct Alerts: AsyncParsableCommand {
                 alerts.removeAll { $0.severity < minimum }
             }
             if let rule = rule.flatMap(AlertRule.init(rawValue:)) { alerts.removeAll { $0.rule != rule } }
-            if let since = since.flatMap(Self.time) { alerts.removeAll { $0.raisedAt < since } }
+            if let since = since.flatMap({ Timestamp(dateOrTime: $0) }) { alerts.removeAll { $0.raisedAt < since } }
             alerts = triaged(alerts)
             if json {
                 print(String(decoding: try ViewCoding.encode(alerts), as: UTF8.self))

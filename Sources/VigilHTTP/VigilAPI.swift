@@ -6,6 +6,7 @@ import NIOCore
 public import Prometheus
 import ServiceLifecycle
 public import VigilAlerts
+import VigilExports
 public import VigilIngest
 public import VigilModel
 public import VigilProjections
@@ -83,6 +84,7 @@ public struct VigilAPI: Sendable {
         router.get("/v1/inventory") { request, _ in try await inventory(request) }
         router.get("/v1/adverse-events") { request, _ in try await adverseEvents(request) }
         router.get("/v1/exports/ledger") { request, _ in try await ledger(request) }
+        router.get("/v1/exports/fhir") { request, _ in try await fhir(request) }
         addTransparencyRoutes(to: router)
         router.get("/healthz") { _, _ in healthz() }
         router.get("/metrics") { request, _ in try metrics(request) }
@@ -439,6 +441,55 @@ public struct VigilAPI: Sendable {
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: csv))
         )
+    }
+
+    /// Clinical records as FHIR R4 with their provenance: `participant=P`, or `from` and `to` (dates, both
+    /// included, or RFC 3339 times); `format=ndjson` for one resource per line. Streamed as the log is read.
+    func fhir(_ request: Request) async throws -> Response {
+        try authenticator.authorize(request, for: .safety)
+        let query = request.uri.queryParameters
+        let selection: FHIRExport.Selection
+        if let participant = query["participant"] {
+            selection = .participant(String(participant))
+        } else if let from = query["from"].flatMap({ Timestamp(dateOrTime: String($0)) }),
+            let to = query["to"].flatMap({ Timestamp(dateOrTime: String($0), endOfDay: true) }), from <= to
+        {
+            selection = .period(from: from, to: to)
+        } else {
+            throw APIError(
+                .badRequest, code: "invalid_query",
+                "give participant, or from and to (dates YYYY-MM-DD or RFC 3339 times, from not after to)")
+        }
+        let format: FHIRExport.Format
+        switch query["format"] {
+        case nil, "bundle": format = .bundle
+        case "ndjson": format = .ndjson
+        default: throw APIError(.badRequest, code: "invalid_query", "format must be bundle or ndjson")
+        }
+        let store = self.store
+        let anchors = try await store.anchorHistory()
+        let checkpoint = try await store.latestCheckpoint().flatMap { CheckpointSummary(note: $0.note) }
+        let now = clock.now()
+        let end = store.head.size
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: format == .bundle ? "application/fhir+json" : "application/fhir+ndjson",
+                .cacheControl: "no-store",
+            ],
+            body: ResponseBody { writer in
+                var export = FHIRExport(
+                    selection: selection, format: format, anchors: anchors, checkpoint: checkpoint, generatedAt: now)
+                // The log as it was when the request came: a consistent export, however long it takes.
+                try await FHIRExport.run(
+                    &export,
+                    fetch: { after, limit in
+                        after >= end
+                            ? [] : try await store.entries(after: after, limit: Int(min(Int64(limit), end - after)))
+                    }
+                ) { text in try await writer.write(ByteBuffer(string: text)) }
+                try await writer.finish(nil)
+            })
     }
 
     /// A path parameter for an error message: codes only, cut short, never arbitrary text.

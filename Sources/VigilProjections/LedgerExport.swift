@@ -160,18 +160,18 @@ public enum LedgerExport {
 }
 
 /// The printed names of the log's signers as its events register them: bounded by the number of keys.
-struct SignerNames {
+package struct SignerNames {
     private var names: [KeyID: String] = [:]
 
-    init(anchors: [TrustAnchor]) {
+    package init(anchors: [TrustAnchor]) {
         for anchor in anchors { names[anchor.keyID] = anchor.name }
     }
 
-    mutating func apply(_ event: StoredEvent) {
+    package mutating func apply(_ event: StoredEvent) {
         if case .keyRegistered(let body) = event.payload.data { names[body.keyID] = body.name }
     }
 
-    func name(of key: KeyID) -> String { names[key] ?? "unknown key \(key.short)" }
+    package func name(of key: KeyID) -> String { names[key] ?? "unknown key \(key.short)" }
 }
 
 extension String {

@@ -172,24 +172,13 @@ public final class ViewWriter {
             }
             try scheduleReport(participant: code, aeId: body.aeId)
         case .adverseEventUpdated(let body):
-            guard let code = payload.participant, var view = try tables.adverseEvent(participant: code, aeId: body.aeId)
+            guard let code = payload.participant, let view = try tables.adverseEvent(participant: code, aeId: body.aeId)
             else { break }
-            if let term = body.term { view.term = term }
-            if let onset = body.onset { view.onset = onset }
-            if let severity = body.severity { view.severity = severity }
-            if let serious = body.serious { view.serious = serious }
-            if let criteria = body.criteria { view.criteria = criteria }
-            if let expected = body.expected { view.expected = expected }
-            if let suspected = body.suspected { view.suspected = suspected }
-            if let awareAt = body.awareAt { view.awareAt = awareAt }
-            if let outcome = body.outcome { view.outcome = outcome }
-            try update(view)
+            try update(view.updated(by: body))
         case .adverseEventSubmitted(let body):
-            guard let code = payload.participant, var view = try tables.adverseEvent(participant: code, aeId: body.aeId)
+            guard let code = payload.participant, let view = try tables.adverseEvent(participant: code, aeId: body.aeId)
             else { break }
-            view.submittedAt = body.submittedAt
-            view.reference = body.reference
-            try update(view)
+            try update(view.submitted(body))
         case .moodCheckCompleted(let body):
             guard let session = payload.session, let code = payload.participant else { break }
             try ensureParticipant(code)
@@ -260,12 +249,6 @@ public final class ViewWriter {
     }
 
     private func update(_ view: AdverseEventView) throws {
-        let view = AdverseEventView(
-            participant: view.participant, aeId: view.aeId, term: view.term, onset: view.onset,
-            severity: view.severity, serious: view.serious, criteria: view.criteria, expected: view.expected,
-            suspected: view.suspected, awareAt: view.awareAt, session: view.session, outcome: view.outcome,
-            submittedAt: view.submittedAt, reference: view.reference, reportedPosition: view.reportedPosition,
-            reportedEventId: view.reportedEventId)
         try db.run(
             """
             UPDATE adverse_events SET term = ?, onset = ?, severity = ?, serious = ?, criteria = ?, expected = ?,

@@ -240,6 +240,35 @@ public struct AdverseEventView: Codable, Sendable, Equatable {
         reportDueAt = reportDays.map { awareAt.adding(seconds: Int64($0) * 86_400) }
         open = requiresExpeditedReport && submittedAt == nil
     }
+
+    /// The register's entry as `adverse_event.reported` makes it.
+    public init(reported body: AdverseEventReported, participant: String, session: String?, at event: StoredEvent) {
+        self.init(
+            participant: participant, aeId: body.aeId, term: body.term, onset: body.onset, severity: body.severity,
+            serious: body.serious, criteria: body.criteria, expected: body.expected, suspected: body.suspected,
+            awareAt: body.awareAt, session: session, outcome: nil, submittedAt: nil, reference: nil,
+            reportedPosition: event.position, reportedEventId: event.payload.id)
+    }
+
+    /// The entry as an `adverse_event.updated` leaves it, the regulatory clock worked out again.
+    public func updated(by body: AdverseEventUpdated) -> AdverseEventView {
+        AdverseEventView(
+            participant: participant, aeId: aeId, term: body.term ?? term, onset: body.onset ?? onset,
+            severity: body.severity ?? severity, serious: body.serious ?? serious, criteria: body.criteria ?? criteria,
+            expected: body.expected ?? expected, suspected: body.suspected ?? suspected,
+            awareAt: body.awareAt ?? awareAt, session: session, outcome: body.outcome ?? outcome,
+            submittedAt: submittedAt, reference: reference, reportedPosition: reportedPosition,
+            reportedEventId: reportedEventId)
+    }
+
+    /// The entry once its expedited report is filed.
+    public func submitted(_ body: AdverseEventSubmitted) -> AdverseEventView {
+        AdverseEventView(
+            participant: participant, aeId: aeId, term: term, onset: onset, severity: severity, serious: serious,
+            criteria: criteria, expected: expected, suspected: suspected, awareAt: awareAt, session: session,
+            outcome: outcome, submittedAt: body.submittedAt, reference: body.reference,
+            reportedPosition: reportedPosition, reportedEventId: reportedEventId)
+    }
 }
 
 /// Who acted on an alert, when, and what they noted.

@@ -35,6 +35,11 @@ public final class LogReader: Sendable {
         try database.read { db in try EventStore.fetchAnchorChanges(db) }
     }
 
+    /// The last checkpoint the daemon signed.
+    public func latestCheckpoint() throws -> EventStore.CheckpointRecord? {
+        try database.read { db in try EventStore.latestCheckpoint(db) }
+    }
+
     public func size() throws -> Int64 {
         try database.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0 }
     }

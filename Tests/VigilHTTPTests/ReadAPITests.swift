@@ -37,16 +37,6 @@ extension LiveDaemon {
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
-    subscript(index: Int) -> JSONValue? {
-        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
-        return nil
-    }
-
     var arrayCount: Int? {
         if case .array(let items) = self { return items.count }
         return nil

@@ -37,16 +37,6 @@ func json(_ view: (some Encodable)?) throws -> JSONValue? {
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
-    subscript(index: Int) -> JSONValue? {
-        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
-        return nil
-    }
-
     var text: String? { if case .string(let text) = self { text } else { nil } }
     var number: String? { if case .number(let number) = self { number.literal } else { nil } }
     var count: Int { if case .array(let items) = self { items.count } else { 0 } }

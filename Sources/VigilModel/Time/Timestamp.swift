@@ -244,3 +244,17 @@ extension Int64 {
         return remainder < 0 ? remainder + divisor : remainder
     }
 }
+
+extension Timestamp {
+    /// An RFC 3339 time, or a date (`YYYY-MM-DD`, UTC) read as its first microsecond, or its last with
+    /// `endOfDay`: the ends of a range that includes both.
+    public init?(dateOrTime text: String, endOfDay: Bool = false) {
+        if let time = Timestamp(rfc3339: text) {
+            self = time
+            return
+        }
+        guard let date = CalendarDate(iso8601: text) else { return nil }
+        let start = date.daysSinceEpoch * 86_400_000_000
+        self.init(microsecondsSinceEpoch: endOfDay ? start + 86_399_999_999 : start)
+    }
+}

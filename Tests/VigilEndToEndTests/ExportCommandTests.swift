@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import VigilModel
+import VigilTestSupport
+
+@Suite struct ExportCommandTests {
+    @Test func fhirExportsFromTheDaemonAndOfflineValidate() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
+            let body = Fixtures.batch(Course(keys: keys).verified.map(\.envelopeBytes))
+            #expect(try await daemon.client.post("/v1/events/batch", body).status == 200)
+            let url = ["--url", "http://127.0.0.1:\(daemon.port)"]
+
+            let bundle = folder + "/P-0007.json"
+            let online = try await run(
+                Binaries.vigilctl,
+                ["export", "fhir", "--participant", Course.participant, "--out", bundle, "--token", "e2e-officer"] + url
+            )
+            #expect(online.status == 0, "\(online.stderr)")
+            let report = try await FHIRValidator.check(bundle)
+            #expect(report.valid, "\(report.problems)")
+            #expect(report.counts["Observation"] ?? 0 >= 6 && report.counts["AdverseEvent"] == 1)
+
+            let refused = try await run(
+                Binaries.vigilctl,
+                ["export", "fhir", "--participant", Course.participant, "--token", "e2e-pharmacy"] + url)
+            #expect(refused.status == 1 && refused.stderr.contains("forbidden"), "clinical records need an officer")
+            _ = try await daemon.stop()
+
+            let ndjson = folder + "/course.ndjson"
+            let offline = try await run(
+                Binaries.vigilctl,
+                [
+                    "export", "fhir", "--from", "2025-01-01", "--to", "2026-12-31", "--ndjson", "--out", ndjson,
+                    "--database", folder + "/data/vigil.sqlite",
+                ])
+            #expect(offline.status == 0, "\(offline.stderr)")
+            let lines = try await FHIRValidator.check(ndjson)
+            #expect(lines.valid, "\(lines.problems)")
+            #expect(lines.counts == report.counts, "the same records, online or offline")
+        }
+    }
+}
