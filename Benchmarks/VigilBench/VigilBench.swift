@@ -76,6 +76,9 @@ struct VigilBench: AsyncParsableCommand {
     @Option(help: "Events already stored in the scale scenario (issue 7 asks about 10,000,000).")
     var scaleEvents = 1_000_000
 
+    @Option(help: "Events stored for the FHIR export scenario.")
+    var exportEvents = 1_000_000
+
     func run() async throws {
         let wanted = Set(only)
         func enabled(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
@@ -133,6 +136,11 @@ struct VigilBench: AsyncParsableCommand {
                             (String(setting[..<$0]), String(setting[setting.index(after: $0)...]))
                         }
                     }, uniquingKeysWith: { $1 }))
+        }
+        if wanted.contains("export") {
+            try await ExportScenario.run(
+                events: exportEvents,
+                vigilctl: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/vigilctl")
         }
         if wanted.contains("scale") {
             results.scale = try await ScaleScenario.run(

@@ -90,7 +90,78 @@ struct Rebuild: AsyncParsableCommand {
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export records for inspectors, regulators and partners.", subcommands: [Ledger.self, FHIR.self])
+        abstract: "Export records for inspectors, regulators and partners.",
+        subcommands: [Ledger.self, FHIR.self, DEA.self])
+
+    struct DEA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dea",
+            abstract:
+                "The DEA record set (21 CFR 1304) as CSV files: receipts, dispensing, disposals, Form 41, inventories, summary.",
+            discussion: """
+                One lot's records (--lot), or every lot's in a period (--from, --to: dates or RFC 3339 times, both \
+                included), read from a store file (a copy, or the live one). Each row carries its log position.
+                """
+        )
+
+        @Option(help: "The lot.") var lot: String?
+        @Option(help: "The first date (YYYY-MM-DD) or time (RFC 3339), included.") var from: String?
+        @Option(help: "The last date (YYYY-MM-DD) or time (RFC 3339), included.") var to: String?
+        @Option(help: "The store file.") var database: String
+        @Option(help: "The folder to write the CSV files in (created if missing).") var out: String
+
+        @Option(
+            name: .customLong("time-zone"),
+            help: "The clinic's IANA time zone: a count before noon there is at the opening of business.")
+        var timeZone = "UTC"
+
+        func validate() throws {
+            guard (lot != nil) != (from != nil || to != nil), lot != nil || (from != nil && to != nil) else {
+                throw ValidationError("give --lot, or --from and --to")
+            }
+            guard CivilZone(identifier: timeZone) != nil else {
+                throw ValidationError("--time-zone must be an IANA time-zone name, such as Europe/Oslo")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let selection: DEARecords.Selection
+                if let lot {
+                    selection = .lot(lot)
+                } else if let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
+                    let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
+                {
+                    selection = .period(from: first, to: last)
+                } else {
+                    throw CLIFailure("--from and --to must be dates or RFC 3339 times, from not after to", status: 64)
+                }
+                do {
+                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                    var handles: [String: FileHandle] = [:]
+                    for file in DEARecords.files {
+                        let path = out + "/" + file.name
+                        guard FileManager.default.createFile(atPath: path, contents: nil),
+                            let handle = FileHandle(forWritingAtPath: path)
+                        else { throw CLIFailure("cannot write \(path)") }
+                        handles[file.name] = handle
+                    }
+                    defer { for handle in handles.values { try? handle.close() } }
+                    let reader = try LogReader(path: database)
+                    defer { reader.close() }
+                    try await DEARecords.run(
+                        selection, zone: CivilZone(identifier: timeZone) ?? .utc, anchors: try reader.anchorHistory(),
+                        fetch: { try reader.entries(after: $0, limit: $1) }
+                    ) { file, line in handles[file]?.write(Data(line.utf8)) }
+                    print("wrote \(DEARecords.files.map(\.name).joined(separator: ", ")) in \(out)")
+                } catch let failure as CLIFailure {
+                    throw failure
+                } catch {
+                    throw CLIFailure("\(error)", status: 2)
+                }
+            }
+        }
+    }
 
     struct FHIR: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

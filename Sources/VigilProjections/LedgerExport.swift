@@ -151,7 +151,7 @@ public enum LedgerExport {
     }
 
     /// RFC 4180 quoting; a leading = + - @ is prefixed with ' so that spreadsheets do not run it as a formula.
-    static func field(_ text: String) -> String {
+    package static func field(_ text: String) -> String {
         var value = text
         if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }

@@ -41,4 +41,32 @@ import VigilTestSupport
             #expect(lines.counts == report.counts, "the same records, online or offline")
         }
     }
+
+    @Test func theDEARecordSetIsWrittenFromAStoreFile() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
+            let body = Fixtures.batch(Course(keys: keys).verified.map(\.envelopeBytes))
+            #expect(try await daemon.client.post("/v1/events/batch", body).status == 200)
+            _ = try await daemon.stop()
+            let out = folder + "/dea"
+            let result = try await run(
+                Binaries.vigilctl,
+                [
+                    "export", "dea", "--lot", "L-9", "--database", folder + "/data/vigil.sqlite", "--out", out,
+                    "--time-zone", "Europe/Oslo",
+                ])
+            #expect(result.status == 0, "\(result.stderr)")
+            for name in ["receipts", "dispensing", "disposals", "form41", "inventory", "summary"] {
+                #expect(FileManager.default.fileExists(atPath: "\(out)/\(name).csv"), "\(name).csv")
+            }
+            let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
+            #expect(summary.contains("L-9,MDMA HCl,10000,480,2.5,0,0,9517.5"), "\(summary)")
+            let dispensing = try String(contentsOfFile: out + "/dispensing.csv", encoding: .utf8)
+            #expect(dispensing.split(separator: "\r\n").count == 7, "six dispenses and the header")
+            let refused = try await run(
+                Binaries.vigilctl, ["export", "dea", "--database", folder + "/data/vigil.sqlite", "--out", out])
+            #expect(refused.status == 64, "a lot or a period is required")
+        }
+    }
 }

@@ -137,14 +137,9 @@ import VigilTestSupport
             let now = Timestamp(rfc3339: "2026-06-01T10:00:00Z")!
             let p = "P-0042"
             func event(_ data: EventData, _ time: Timestamp, session: String? = nil) -> VerifiedEvent {
-                let payload = Fixtures.payload(data, participant: p, session: session, at: time)
-                return Fixtures.verified(
-                    payload, by: keys.author(of: payload.type)!, witnesses: keys.witnesses(of: payload.type))
+                keys.signed(data, participant: p, session: session, at: time)
             }
-            let registrations = keys.registrable.map {
-                Fixtures.verified(
-                    Fixtures.registration(of: $0.key, role: $0.role, name: $0.name, at: now), by: keys.admin)
-            }
+            let registrations = keys.verifiedRegistrations(at: now)
             let events =
                 registrations + [
                     // No vitals at all; a fatal adverse event entered late (occurred before it was recorded); a C-SSRS

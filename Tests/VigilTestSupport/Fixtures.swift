@@ -54,6 +54,21 @@ public struct TestKeys: Sendable {
         Array([clinician2, pharmacist2].prefix(type.requiredWitnesses))
     }
 
+    /// The cast's registrations as events for a store, by the admin.
+    public func verifiedRegistrations(at time: Timestamp) -> [VerifiedEvent] {
+        registrable.map {
+            Fixtures.verified(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name, at: time), by: admin)
+        }
+    }
+
+    /// An event signed by the cast's author for its type, with the witnesses it calls for.
+    public func signed(
+        _ data: EventData, participant: String? = nil, session: String? = nil, at time: Timestamp
+    ) -> VerifiedEvent {
+        let payload = Fixtures.payload(data, participant: participant, session: session, at: time)
+        return Fixtures.verified(payload, by: author(of: payload.type)!, witnesses: witnesses(of: payload.type))
+    }
+
     /// Signed `key.registered` envelopes for every non-admin key, by the admin.
     public func registrations(at time: Timestamp = SystemWallClock().now()) -> [[UInt8]] {
         registrable.map {

@@ -5,9 +5,7 @@ public import VigilStore
 /// of the right roles. Built on every core; the same seed gives the same log.
 public func randomLog(keys: TestKeys, count: Int, seed: UInt64 = 7) async -> [VerifiedEvent] {
     let now = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!
-    let registrations: [VerifiedEvent] = keys.registrable.map {
-        Fixtures.verified(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name, at: now), by: keys.admin)
-    }
+    let registrations = keys.verifiedRegistrations(at: now)
     let chunks = 16
     let perChunk = (count - registrations.count + chunks - 1) / chunks
     let parts = await Parallel.map(Array(0..<chunks), minimumChunk: 1) { chunk in
