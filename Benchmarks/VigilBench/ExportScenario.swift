@@ -30,15 +30,17 @@ enum ExportScenario {
         }
     }
 
-    /// Runs a program to its end; its exit status and its peak resident set (KB), from wait4's rusage.
+    /// Runs a program to its end; its exit status and its peak resident set (KB), from wait4's rusage. Spawned
+    /// and reaped here (not by Foundation's Process, which may reap the child first and lose its usage).
     static func measure(_ program: String, _ arguments: [String]) throws -> (Int32, Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        try process.run()
+        var pid: pid_t = 0
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let spawned = posix_spawn(&pid, program, nil, nil, argv, environ)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(process.processIdentifier, &status, 0, &usage) == -1 && errno == EINTR {}
+        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
         return ((status >> 8) & 0xFF, usage.ru_maxrss)
     }
 }

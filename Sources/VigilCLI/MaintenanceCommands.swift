@@ -115,12 +115,41 @@ struct Export: AsyncParsableCommand {
             help: "The clinic's IANA time zone: a count before noon there is at the opening of business.")
         var timeZone = "UTC"
 
+        @Option(help: "The registrant's name and DEA registration number, printed on the inspection pack.")
+        var registrant: String?
+
+        @Flag(help: "Also print the inspection pack to inspection-pack.pdf, with headless chromium.")
+        var pdf = false
+
+        @Option(help: "The chromium program that prints the PDF.")
+        var chromium = "chromium"
+
         func validate() throws {
             guard (lot != nil) != (from != nil || to != nil), lot != nil || (from != nil && to != nil) else {
                 throw ValidationError("give --lot, or --from and --to")
             }
             guard CivilZone(identifier: timeZone) != nil else {
                 throw ValidationError("--time-zone must be an IANA time-zone name, such as Europe/Oslo")
+            }
+        }
+
+        /// Prints the page to PDF with headless chromium (without its sandbox when run as root, which it refuses).
+        func printPDF(_ page: String, to pdf: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments =
+                [chromium, "--headless", "--disable-gpu", "--no-pdf-header-footer", "--print-to-pdf=\(pdf)"]
+                + (getuid() == 0 ? ["--no-sandbox"] : []) + [URL(fileURLWithPath: page).absoluteString]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                throw CLIFailure("cannot run \(chromium) to print the PDF: \(error.localizedDescription)")
+            }
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: pdf) else {
+                throw CLIFailure("\(chromium) could not print \(page) (exit \(process.terminationStatus))")
             }
         }
 
@@ -149,11 +178,26 @@ struct Export: AsyncParsableCommand {
                     defer { for handle in handles.values { try? handle.close() } }
                     let reader = try LogReader(path: database)
                     defer { reader.close() }
+                    var pack = InspectionPack(
+                        scope: lot.map { "lot \($0)" } ?? "\(from ?? "") to \(to ?? "")", registrant: registrant,
+                        generatedAt: SystemWallClock().now(), logSize: try reader.size())
                     try await DEARecords.run(
                         selection, zone: CivilZone(identifier: timeZone) ?? .utc, anchors: try reader.anchorHistory(),
                         fetch: { try reader.entries(after: $0, limit: $1) }
-                    ) { file, line in handles[file]?.write(Data(line.utf8)) }
-                    print("wrote \(DEARecords.files.map(\.name).joined(separator: ", ")) in \(out)")
+                    ) { file, fields in
+                        handles[file]?.write(Data(DEARecords.line(fields).utf8))
+                        pack.add(file, fields)
+                    }
+                    let page = out + "/inspection-pack.html"
+                    guard FileManager.default.createFile(atPath: page, contents: Data(pack.html.utf8)) else {
+                        throw CLIFailure("cannot write \(page)")
+                    }
+                    var written = DEARecords.files.map(\.name) + ["inspection-pack.html"]
+                    if pdf {
+                        try printPDF(page, to: out + "/inspection-pack.pdf")
+                        written.append("inspection-pack.pdf")
+                    }
+                    print("wrote \(written.joined(separator: ", ")) in \(out)")
                 } catch let failure as CLIFailure {
                     throw failure
                 } catch {

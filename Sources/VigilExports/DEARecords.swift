@@ -81,14 +81,14 @@ public enum DEARecords {
         var onHand: Milligrams { received - dispensed - wasted - destroyed - lost }
     }
 
-    /// Reads the log through `fetch` and hands each file's lines to `write(file, line)` as they are made; the
-    /// summary comes last. Memory holds one total per lot and the signers' names.
+    /// Reads the log through `fetch` and hands each file's rows to `write(file, fields)` as they are made, after
+    /// each file's header; the summary comes last. Memory holds one total per lot and the signers' names.
     public static func run(
         _ selection: Selection, zone: CivilZone, anchors: [AnchorChange],
         fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
-        write: (_ file: String, _ line: String) throws -> Void
+        write: (_ file: String, _ fields: [String]) throws -> Void
     ) async throws {
-        for file in files { try write(file.name, line(file.header)) }
+        for file in files { try write(file.name, file.header) }
         var names = SignerNames(anchors: LogReplay.anchors(anchors))
         var lots: [String: Lot] = [:]
         try await LogReplay.stream(after: 0, fetch: fetch) { chunk in
@@ -114,50 +114,45 @@ public enum DEARecords {
                 case .inventoryReceived(let body):
                     try write(
                         "receipts.csv",
-                        line(common + [body.substance, "\(body.quantity)", body.supplier, author, authorKey]))
+                        (common + [body.substance, "\(body.quantity)", body.supplier, author, authorKey]))
                 case .doseDispensed(let body):
                     try write(
                         "dispensing.csv",
-                        line(
-                            common + [
-                                totals.substance, "\(body.dose)", event.payload.participant ?? "",
-                                event.payload.session ?? "", body.kind.rawValue, author, authorKey, witness1,
-                                witness1Key,
-                            ]))
+                        (common + [
+                            totals.substance, "\(body.dose)", event.payload.participant ?? "",
+                            event.payload.session ?? "", body.kind.rawValue, author, authorKey, witness1,
+                            witness1Key,
+                        ]))
                 case .doseWasted(let body):
                     try write(
                         "disposals.csv",
-                        line(
-                            common + [
-                                totals.substance, "wasted", "\(body.quantity)", body.reason, "", "", author, authorKey,
-                                witness1, witness1Key, witness2, witness2Key,
-                            ]))
+                        (common + [
+                            totals.substance, "wasted", "\(body.quantity)", body.reason, "", "", author, authorKey,
+                            witness1, witness1Key, witness2, witness2Key,
+                        ]))
                 case .inventoryDestroyed(let body):
                     try write(
                         "disposals.csv",
-                        line(
-                            common + [
-                                totals.substance, "destroyed", "\(body.quantity)", body.method, "41", body.form41,
-                                author,
-                                authorKey, witness1, witness1Key, witness2, witness2Key,
-                            ]))
+                        (common + [
+                            totals.substance, "destroyed", "\(body.quantity)", body.method, "41", body.form41,
+                            author,
+                            authorKey, witness1, witness1Key, witness2, witness2Key,
+                        ]))
                     try write(
                         "form41.csv",
-                        line(
-                            common + [
-                                totals.substance, "\(body.quantity)", body.method, body.form41, author, witness1,
-                                witness2,
-                            ]))
+                        (common + [
+                            totals.substance, "\(body.quantity)", body.method, body.form41, author, witness1,
+                            witness2,
+                        ]))
                 case .inventoryLossReported(let body):
                     try write(
                         "disposals.csv",
-                        line(
-                            common + [
-                                totals.substance, body.kind.rawValue, "\(body.quantity)",
-                                "loss \(body.lossId), discovered \(body.discoveredAt.rfc3339)", "106", "", author,
-                                authorKey,
-                                witness1, witness1Key, witness2, witness2Key,
-                            ]))
+                        (common + [
+                            totals.substance, body.kind.rawValue, "\(body.quantity)",
+                            "loss \(body.lossId), discovered \(body.discoveredAt.rfc3339)", "106", "", author,
+                            authorKey,
+                            witness1, witness1Key, witness2, witness2Key,
+                        ]))
                 case .inventoryCounted(let body):
                     let hour =
                         (event.payload.occurredAt.microsecondsSinceEpoch
@@ -165,12 +160,11 @@ public enum DEARecords {
                         / 3_600_000_000
                     try write(
                         "inventory.csv",
-                        line(
-                            [event.payload.occurredAt.rfc3339, hour < 12 ? "opening" : "close"]
-                                + Array(common.dropFirst()) + [
-                                    totals.substance, "\(body.counted)", "\(balance)", "\(body.counted - balance)",
-                                    author, authorKey, witness1, witness1Key,
-                                ]))
+                        ([event.payload.occurredAt.rfc3339, hour < 12 ? "opening" : "close"]
+                            + Array(common.dropFirst()) + [
+                                totals.substance, "\(body.counted)", "\(balance)", "\(body.counted - balance)",
+                                author, authorKey, witness1, witness1Key,
+                            ]))
                 default:
                     break
                 }
@@ -180,10 +174,10 @@ public enum DEARecords {
             if case .lot(let wanted) = selection, wanted != lot { continue }
             try write(
                 "summary.csv",
-                line([
+                [
                     lot, totals.substance, "\(totals.received)", "\(totals.dispensed)", "\(totals.wasted)",
                     "\(totals.destroyed)", "\(totals.lost)", "\(totals.onHand)",
-                ]))
+                ])
         }
     }
 
@@ -206,7 +200,8 @@ public enum DEARecords {
         }
     }
 
-    static func line(_ fields: [String]) -> String {
+    /// One CSV line (RFC 4180, CRLF), formula-safe.
+    public static func line(_ fields: [String]) -> String {
         fields.map(LedgerExport.field).joined(separator: ",") + "\r\n"
     }
 }

@@ -54,7 +54,7 @@ import VigilTestSupport
                 Binaries.vigilctl,
                 [
                     "export", "dea", "--lot", "L-9", "--database", folder + "/data/vigil.sqlite", "--out", out,
-                    "--time-zone", "Europe/Oslo",
+                    "--time-zone", "Europe/Oslo", "--registrant", "Test Clinic, DEA RT0000000", "--pdf",
                 ])
             #expect(result.status == 0, "\(result.stderr)")
             for name in ["receipts", "dispensing", "disposals", "form41", "inventory", "summary"] {
@@ -64,6 +64,11 @@ import VigilTestSupport
             #expect(summary.contains("L-9,MDMA HCl,10000,480,2.5,0,0,9517.5"), "\(summary)")
             let dispensing = try String(contentsOfFile: out + "/dispensing.csv", encoding: .utf8)
             #expect(dispensing.split(separator: "\r\n").count == 7, "six dispenses and the header")
+            // The inspection pack prints: the PDF's text has the balance and the registrant.
+            let text = try await run("/usr/bin/pdftotext", ["-layout", out + "/inspection-pack.pdf", "-"])
+            #expect(text.status == 0, "\(text.stderr)")
+            #expect(text.stdout.contains("9517.5") && text.stdout.contains("Test Clinic, DEA RT0000000"))
+            #expect(text.stdout.contains("Dispensing") && text.stdout.contains("Phil Pharmacist"))
             let refused = try await run(
                 Binaries.vigilctl, ["export", "dea", "--database", folder + "/data/vigil.sqlite", "--out", out])
             #expect(refused.status == 64, "a lot or a period is required")

@@ -63,13 +63,15 @@ import VigilTestSupport
             _ = await store.append(events)
             var files: [String: [[String]]] = [:]
             var raw = ""
+            var pack = InspectionPack(
+                scope: "lot L-1", registrant: "Clinic <Test> & Co", generatedAt: start, logSize: Int64(events.count))
             try await DEARecords.run(
                 .lot("L-1"), zone: .utc, anchors: try await store.anchorHistory(),
                 fetch: { try await store.entries(after: $0, limit: $1) }
-            ) { file, line in
-                raw += line
-                files[file, default: []].append(
-                    line.dropLast().split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+            ) { file, fields in
+                raw += DEARecords.line(fields)
+                files[file, default: []].append(fields)
+                pack.add(file, fields)
             }
             let ledger = try await LedgerExport.csv(
                 from: CalendarDate(iso8601: "2026-01-01")!, to: CalendarDate(iso8601: "2026-12-31")!,
@@ -104,6 +106,12 @@ import VigilTestSupport
             // Free text never becomes a formula.
             #expect(raw.contains("\"'=HYPERLINK(\"\"x\"\")\""))
             #expect(!raw.contains(",=HYPERLINK"))
+            // The printable pack: every record, escaped, no script.
+            let html = pack.html
+            #expect(html.contains("Clinic &lt;Test&gt; &amp; Co"))
+            #expect(html.contains("=HYPERLINK(&quot;x&quot;)"), "the text as written, escaped")
+            #expect(!html.contains("<script") && !html.contains("HYPERLINK(\"x"))
+            #expect(html.contains("<td>712.5</td>") && html.contains("<td>F41-9</td>"))
             // Every row names its log position, which holds the event it names.
             for rows in files.values where rows[0].contains("position") {
                 let position = rows[0].firstIndex(of: "position")!
