@@ -251,7 +251,7 @@ let package = Package(
                 "VigilModel", "VigilTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
-            exclude: ["Vectors"],
+            exclude: ["Vectors", "JSONTestSuite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
