@@ -33,6 +33,8 @@ install -Dm0644 systemd/vigild.service "$root/etc/systemd/system/vigild.service"
 install -Dm0644 systemd/vigild.socket "$root/etc/systemd/system/vigild.socket"
 install -Dm0644 systemd/vigil.sysusers.conf "$root/etc/sysusers.d/vigil.conf"
 install -Dm0644 systemd/vigil.tmpfiles.conf "$root/etc/tmpfiles.d/vigil.conf"
+install -Dm0644 README.md "$root/usr/local/share/doc/vigil/README.md"
+for doc in docs/*.md; do install -Dm0644 "$doc" "$root/usr/local/share/doc/vigil/$doc"; done
 if [ ! -e "$root/etc/vigil/vigil.yaml" ]; then
     install -Dm0640 Config/vigil.yaml "$root/etc/vigil/vigil.yaml"
 fi

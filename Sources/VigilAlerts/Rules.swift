@@ -1,7 +1,7 @@
 public import VigilModel
 public import VigilProjections
 
-/// The event-driven safety rules of DOMAIN.md, evaluated on each event once it is projected.
+/// The event-driven safety rules of docs/safety-rules.md, evaluated on each event once it is projected.
 ///
 /// Clinical timing (minutes since the initial dose, days after a session) comes from `occurredAt`; the views
 /// are read just after the event was applied, in the same transaction, and only what a rule needs for the event

@@ -58,7 +58,8 @@ struct Verify: AsyncParsableCommand {
             let report: VerificationReport
             do {
                 report = try LogVerifier.verify(
-                    path: database, options: .init(checkSignatures: !hashesOnly, anchors: anchors))
+                    path: database,
+                    options: .init(checkSignatures: !hashesOnly, anchors: anchors, fromLastSignedHead: fromLastHead))
             } catch {
                 throw CLIFailure("\(error)", status: 2)
             }

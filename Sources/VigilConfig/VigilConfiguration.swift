@@ -1,6 +1,6 @@
 public import VigilModel
 
-/// A reader token's role: what it may read (PROTOCOL section 5, issue "access control").
+/// A reader token's role: what it may read (docs/protocol.md §4, "Reads").
 public enum ReaderRole: String, Sendable, CaseIterable, Hashable {
     /// Everything.
     case officer
@@ -23,7 +23,7 @@ public struct TokenGrant: Sendable, Equatable {
     }
 }
 
-/// Everything vigild reads from its configuration (PROTOCOL section 7).
+/// Everything vigild reads from its configuration (each key is commented in Config/vigil.yaml).
 public struct VigilConfiguration: Sendable, Equatable {
     /// `database.path`: the SQLite event store file.
     public var databasePath: String

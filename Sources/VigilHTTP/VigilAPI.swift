@@ -67,7 +67,7 @@ public struct VigilAPI: Sendable {
         self.health = health
     }
 
-    /// The router of PROTOCOL section 5.
+    /// The router of docs/protocol.md §4.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware())

@@ -3,7 +3,7 @@
 /// The message is for people. It names fields, positions and key ids, never payload values: a clinical
 /// value must not leak into logs or error bodies.
 public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable, documented codes (PROTOCOL section 5). Their raw values are the wire form.
+    /// Stable, documented codes (docs/protocol.md §4, "Errors"). Their raw values are the wire form.
     public enum Code: String, Sendable, CaseIterable {
         /// Not a DSSE envelope: bad JSON, bad base64, missing or unknown envelope fields, wrong payloadType.
         case malformedEnvelope = "malformed_envelope"

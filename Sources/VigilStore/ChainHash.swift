@@ -1,6 +1,6 @@
 import Crypto
 
-/// The hashes that bind each entry into the log (PROTOCOL section 4).
+/// The hashes that bind each entry into the log (docs/protocol.md §3).
 ///
 /// Entry bytes are position (8 bytes, big-endian) || recordedAt (Unix microseconds, 8 bytes, big-endian) ||
 /// envelope bytes. `leafHash = SHA-256(0x00 || entry)`, the RFC 9162 leaf hash, and

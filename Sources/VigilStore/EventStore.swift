@@ -5,7 +5,7 @@ public import Logging
 public import Metrics
 public import VigilModel
 
-/// The append-only, hash-chained event log on SQLite (PROTOCOL section 4).
+/// The append-only, hash-chained event log on SQLite (docs/protocol.md §3).
 ///
 /// WAL mode with `synchronous = FULL`: an append returns only after its transaction is on disk. Positions
 /// run 1, 2, 3 ... without gaps; each entry keeps the envelope's exact bytes with its leaf and chain hash.

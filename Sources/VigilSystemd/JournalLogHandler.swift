@@ -20,8 +20,8 @@ public final class LogLevelControl: Sendable {
 /// A swift-log handler that writes to the systemd journal natively (sd_journal_sendv).
 ///
 /// Each entry has MESSAGE, PRIORITY (from the level), SYSLOG_IDENTIFIER, CODE_FILE/CODE_LINE/CODE_FUNC of the
-/// Swift call site, and every metadata key as an upper-case `VIGIL_*` field (`alert.rule` becomes
-/// `VIGIL_ALERT_RULE`), so operators can filter: `journalctl -u vigild VIGIL_ALERT_RULE=hypertension`.
+/// Swift call site, and every metadata key as an upper-case `VIGIL_*` field (`alert.id` becomes `VIGIL_ALERT_ID`,
+/// `rule` becomes `VIGIL_RULE`), so operators can filter: `journalctl -u vigild VIGIL_RULE=hypertension`.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?

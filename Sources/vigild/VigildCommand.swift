@@ -20,7 +20,9 @@ struct VigildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A YAML configuration file (see Config/vigil.yaml).")
     var config: String?
 
-    @Flag(name: .long, help: "Check the configuration, print it, and exit.")
+    @Flag(
+        name: .long,
+        help: "Check the configuration, print a summary (store, listen address, admin keys, tokens), and exit.")
     var checkConfig = false
 
     @Flag(name: .long, help: "Verify the whole log at start, not only from the last signed head.")

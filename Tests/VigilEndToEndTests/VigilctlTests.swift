@@ -37,6 +37,23 @@ import VigilTestSupport
         }
     }
 
+    @Test func verifyFromTheLastSignedHeadRehashesOnlyWhatCameAfter() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let path = folder + "/vigil.sqlite"
+            let store = try EventStore.open(path: path, anchors: keys.anchors, logger: Logger(label: "test"))
+            _ = await store.append(keys.verifiedRegistrations(at: Fixtures.now()))
+            _ = try await store.signHead(with: LogSigner(key: keys.daemon, origin: "test.example/vigil"))
+            _ = await store.append((0..<5).map { _ in Fixtures.verified(Fixtures.vitals(), by: keys.device) })
+            await store.close()
+            let quick = try await run(Binaries.vigilctl, ["verify", "--database", path, "--from-last-head"])
+            #expect(quick.status == 0, "\(quick.stdout)\(quick.stderr)")
+            #expect(quick.stdout.contains("OK: 5 entries"), "\(quick.stdout)")
+            let full = try await run(Binaries.vigilctl, ["verify", "--database", path])
+            #expect(full.stdout.contains("OK: 11 entries"), "\(full.stdout)")
+        }
+    }
+
     @Test func verifyNamesTheFirstChangedByte() async throws {
         try await withTemporaryDirectory { folder in
             let path = try await makeStore(in: folder, keys: TestKeys())

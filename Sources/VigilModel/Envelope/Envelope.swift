@@ -10,7 +10,7 @@ public struct EnvelopeSignature: Sendable, Equatable {
     }
 }
 
-/// A DSSE v1 envelope (PROTOCOL section 1): a typed payload and the Ed25519 signatures over its PAE.
+/// A DSSE v1 envelope (docs/protocol.md §1): a typed payload and the Ed25519 signatures over its PAE.
 ///
 /// The first signature is the author's; any further ones are witnesses. Decoding is strict: exactly the
 /// fields `payloadType`, `payload` and `signatures`; standard padded base64; each key id at most once.

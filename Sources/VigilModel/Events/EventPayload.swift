@@ -107,7 +107,7 @@ public enum EventData: Sendable, Equatable {
     }
 }
 
-/// An event: what happened, when, to whom, as its author signed it (PROTOCOL section 2).
+/// An event: what happened, when, to whom, as its author signed it (docs/protocol.md §2).
 public struct EventPayload: Sendable, Equatable {
     public static let fields: Set<String> = ["id", "type", "occurredAt", "participant", "session", "data"]
 

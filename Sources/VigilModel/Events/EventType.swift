@@ -12,7 +12,7 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
     public static let registrable: [Role] = [.admin, .pharmacist, .clinician, .device, .safetyOfficer]
 }
 
-/// The event types of catalogue v1 (PROTOCOL section 3).
+/// The event types of catalogue v1 (docs/protocol.md §2, "Catalogue").
 public enum EventType: String, Sendable, CaseIterable, Hashable {
     case keyRegistered = "key.registered"
     case keyRevoked = "key.revoked"

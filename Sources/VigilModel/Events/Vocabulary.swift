@@ -56,7 +56,7 @@ public enum AlertSeverity: String, Sendable, CaseIterable, Hashable, Comparable 
     public static func < (lhs: AlertSeverity, rhs: AlertSeverity) -> Bool { lhs.rank < rhs.rank }
 }
 
-/// The safety rules of DOMAIN.md, by their stable ids.
+/// The safety rules of docs/safety-rules.md, by their stable ids.
 public enum AlertRule: String, Sendable, CaseIterable, Hashable {
     case doseRegimen = "dose_regimen"
     case supplementalTiming = "supplemental_timing"

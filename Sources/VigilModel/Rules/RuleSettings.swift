@@ -1,7 +1,7 @@
-/// The thresholds of the safety rules (DOMAIN.md), every one configurable under `rules.*`.
+/// The thresholds of the safety rules (docs/safety-rules.md), every one configurable under `rules.*`.
 ///
-/// Defaults are DOMAIN.md's: the phase 3 regimen (MAPP1/2), CTCAE grades, C-SSRS and PHQ-9 triage,
-/// 21 CFR 312.32 clocks, DEA practice. Where DOMAIN.md says a number is our choice, the comment says so.
+/// Defaults are the published figures: the phase 3 regimen (MAPP1/2), CTCAE grades, C-SSRS and PHQ-9 triage,
+/// 21 CFR 312.32 clocks, DEA practice. Where a number is our own choice, the comment says so.
 public struct RuleSettings: Sendable, Equatable {
     // dose_regimen (MAPP1/2)
     /// Initial doses of the regimen, mg.
