@@ -317,6 +317,7 @@ let package = Package(
                 "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilDaemon",
                 "VigilWitness", "VigilTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

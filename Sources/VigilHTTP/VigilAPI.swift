@@ -67,30 +67,6 @@ public struct VigilAPI: Sendable {
         self.health = health
     }
 
-    /// The router of docs/protocol.md §4.
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
-        router.post("/v1/events") { request, context in try await submit(request, context: context) }
-        router.post("/v1/events/batch") { request, context in try await submitBatch(request, context: context) }
-        router.get("/v1/events") { request, _ in try await listEvents(request) }
-        router.get("/v1/log/head") { request, _ in try await logHead(request) }
-        router.get("/v1/alerts") { request, _ in try await alerts(request) }
-        router.get("/v1/alerts/stream") { request, _ in try await alertStream(request) }
-        router.get("/v1/alerts/{id}") { request, context in try await alert(request, context: context) }
-        router.post("/v1/checks/dose") { request, _ in try await checkDose(request) }
-        router.get("/v1/participants/{code}") { request, context in try await participant(request, context: context) }
-        router.get("/v1/sessions/{id}") { request, context in try await session(request, context: context) }
-        router.get("/v1/inventory") { request, _ in try await inventory(request) }
-        router.get("/v1/adverse-events") { request, _ in try await adverseEvents(request) }
-        router.get("/v1/exports/ledger") { request, _ in try await ledger(request) }
-        router.get("/v1/exports/fhir") { request, _ in try await fhir(request) }
-        addTransparencyRoutes(to: router)
-        router.get("/healthz") { _, _ in healthz() }
-        router.get("/metrics") { request, _ in try metrics(request) }
-        return router
-    }
-
     // MARK: - Writes
 
     func submit(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -194,7 +170,6 @@ public struct VigilAPI: Sendable {
     // MARK: - Reads
 
     func listEvents(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .log)
         let query = request.uri.queryParameters
         let after = try Self.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
         let limit = try Self.integerParameter(query["limit"], name: "limit", default: 100, range: 1...1000)
@@ -226,8 +201,7 @@ public struct VigilAPI: Sendable {
         return parsed
     }
 
-    func logHead(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .log)
+    func logHead() async throws -> Response {
         // Signed in memory: a read never waits for (or fails with) the writer. The head-signing service
         // records a signed head in the store every minute.
         let current = store.head
@@ -257,7 +231,6 @@ public struct VigilAPI: Sendable {
     }
 
     func alerts(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let query = request.uri.queryParameters
         var status: AlertView.Status?
         if let text = query["status"] {
@@ -277,7 +250,6 @@ public struct VigilAPI: Sendable {
     /// One alert by its id or a unique prefix of it (at least 4 hex digits; dashes and case ignored), so that an
     /// officer can type what a table shows. An ambiguous prefix is refused with the candidates' ids.
     func alert(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let text = try context.parameters.require("id")
         let prefix = String(text.lowercased().filter { $0 != "-" })
         guard (4...32).contains(prefix.count), prefix.allSatisfy(\.isHexDigit) else {
@@ -300,7 +272,6 @@ public struct VigilAPI: Sendable {
     }
 
     func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let code = try context.parameters.require("code")
         guard let view = try await models().participant(code, now: clock.now()) else {
             throw APIError(.notFound, code: "not_found", "no participant \(Self.printable(code))")
@@ -309,7 +280,6 @@ public struct VigilAPI: Sendable {
     }
 
     func session(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let id = try context.parameters.require("id")
         guard let view = try await models().session(id) else {
             throw APIError(.notFound, code: "not_found", "no session \(Self.printable(id))")
@@ -317,13 +287,11 @@ public struct VigilAPI: Sendable {
         return try JSONResponse.make(status: .ok, view: view)
     }
 
-    func inventory(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .inventory)
+    func inventory() async throws -> Response {
         return try JSONResponse.make(status: .ok, view: try await models().inventory())
     }
 
     func adverseEvents(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let open: Bool
         switch request.uri.queryParameters["open"] {
         case nil, "false": open = false
@@ -337,7 +305,6 @@ public struct VigilAPI: Sendable {
     /// `alert-updated`, `id:` the log position, `data:` the alert). With `Last-Event-ID`, alerts raised after
     /// that position are sent first. A comment line every 15 s keeps the connection alive.
     func alertStream(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         guard let broadcaster = alertBroadcaster else {
             throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
         }
@@ -384,6 +351,7 @@ public struct VigilAPI: Sendable {
     /// Which rules would fire if this dose were dispensed now; nothing is stored. The pharmacy sees each rule and
     /// its severity; only an officer sees the messages, which may name clinical facts (a medication, a reading).
     func checkDose(_ request: Request) async throws -> Response {
+        // The group's middleware let the token in; its role decides what the answer says.
         let role = try authenticator.authorize(request, for: .doseCheck)
         guard let doseCheck else {
             throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
@@ -421,7 +389,6 @@ public struct VigilAPI: Sendable {
 
     /// The controlled-substance ledger as CSV: `from` and `to` are dates (YYYY-MM-DD), both included.
     func ledger(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .inventory)
         let query = request.uri.queryParameters
         guard let fromText = query["from"], let from = CalendarDate(iso8601: String(fromText)),
             let toText = query["to"], let to = CalendarDate(iso8601: String(toText)), from <= to
@@ -446,7 +413,6 @@ public struct VigilAPI: Sendable {
     /// Clinical records as FHIR R4 with their provenance: `participant=P`, or `from` and `to` (dates, both
     /// included, or RFC 3339 times); `format=ndjson` for one resource per line. Streamed as the log is read.
     func fhir(_ request: Request) async throws -> Response {
-        try authenticator.authorize(request, for: .safety)
         let query = request.uri.queryParameters
         let selection: FHIRExport.Selection
         if let participant = query["participant"] {
@@ -510,8 +476,7 @@ public struct VigilAPI: Sendable {
         return JSONResponse.make(status: report.status == .ok ? .ok : .serviceUnavailable, body)
     }
 
-    func metrics(_ request: Request) throws -> Response {
-        try authenticator.authorize(request, for: .operations)
+    func metrics() throws -> Response {
         var buffer: [UInt8] = []
         metricsRegistry.emit(into: &buffer)
         return Response(
