@@ -9,9 +9,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Linux only: the daemon is a systemd service (libsystemd, Glibc); no Apple platform is claimed.
 let package = Package(
     name: "vigil",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vigild", targets: ["vigild"]),
         .executable(name: "vigilctl", targets: ["vigilctl"]),
@@ -118,6 +118,7 @@ let package = Package(
             name: "VigilHTTP",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilIngest", "VigilProjections", "VigilAlerts", "VigilExports",
+                "VigilConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
