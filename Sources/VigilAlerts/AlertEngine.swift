@@ -180,7 +180,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     /// Appends the outbox's unsent alerts; retries while the store is unavailable (a full disk), since nothing
     /// decided may be lost. Stops at shutdown: what is left is appended at the next start.
     private func appendUnsent() async {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff(ceiling: .seconds(10))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 // An alert appended before and not yet projected is appended again: the store answers duplicate.
@@ -190,8 +190,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
             } catch {
                 logger.error("alerts could not be appended yet; retrying", metadata: ["alert.error": "\(error)"])
             }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(10))
+            await backoff.wait()
         }
     }
 

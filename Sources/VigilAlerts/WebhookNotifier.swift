@@ -66,7 +66,7 @@ public final class WebhookNotifier: Service, Sendable {
     }
 
     private func deliver(_ alert: AlertView, body: [UInt8]) async {
-        var delay = settings.retryDelay
+        var backoff = Backoff(first: settings.retryDelay, ceiling: .seconds(300))
         for attempt in 1...settings.maxAttempts {
             var request = HTTPClientRequest(url: settings.url.absoluteString)
             request.method = .POST
@@ -96,8 +96,7 @@ public final class WebhookNotifier: Service, Sendable {
                     "alert.id": "\(alert.alertId)", "webhook.status": "\(status)", "webhook.attempt": "\(attempt)",
                 ]
             )
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(300))
+            await backoff.wait()
         }
         logger.error(
             "webhook delivery given up", metadata: ["alert.id": "\(alert.alertId)", "rule": "\(alert.rule.rawValue)"])

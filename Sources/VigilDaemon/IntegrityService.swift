@@ -165,7 +165,7 @@ final class IntegrityService: Service, Sendable {
 
     /// Raises the alert (once: its identity is the failure's position and reason).
     private func raise(_ failure: VerificationFailure) async {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff(ceiling: .seconds(5))
         while !Task.isShuttingDownGracefully {
             do {
                 return try await engine.raiseIntegrityFailure(
@@ -174,8 +174,7 @@ final class IntegrityService: Service, Sendable {
                 logger.error(
                     "integrity_failure could not be raised yet; retrying", metadata: ["alert.error": "\(error)"])
             }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
+            await backoff.wait()
         }
     }
 }

@@ -174,7 +174,7 @@ public final class ProjectionRunner: Service, Sendable {
     private func flushRetrying<T: Sendable>(
         settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
     ) async throws -> T {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff(ceiling: .seconds(5))
         while true {
             do {
                 let result = try await database.write(settings: settings, body)
@@ -197,8 +197,7 @@ public final class ProjectionRunner: Service, Sendable {
                         metadata: ["projection.error": "\(described)"])
                 }
                 guard !Task.isShuttingDownGracefully else { throw CancellationError() }
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                await backoff.wait()
             }
         }
     }

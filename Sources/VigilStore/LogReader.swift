@@ -9,14 +9,24 @@ public final class LogReader: Sendable {
 
     public init(path: String) throws(StoreError) {
         self.path = path
+        database = try Self.openReadOnly(path, label: "vigil.reader")
+    }
+
+    /// Opens a store file on a read-only connection (verification, exports, backups, rebuilds): a missing file,
+    /// or one that is not a Vigil event store, is refused with a clear error.
+    static func openReadOnly(_ path: String, label: String) throws(StoreError) -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.io, "no database file at \(path)") }
         do {
             var configuration = Configuration()
             configuration.readonly = true
-            configuration.label = "vigil.reader"
-            database = try DatabaseQueue(path: path, configuration: configuration)
+            configuration.label = label
+            let database = try DatabaseQueue(path: path, configuration: configuration)
             let isStore = try database.read { db in try db.tableExists("events") && db.tableExists("trust_anchors") }
-            guard isStore else { throw StoreError(.corrupt, "\(path) is not a Vigil event store") }
+            guard isStore else {
+                try? database.close()
+                throw StoreError(.corrupt, "\(path) is not a Vigil event store")
+            }
+            return database
         } catch {
             throw StoreError(error, while: "cannot read \(path)")
         }

@@ -78,19 +78,10 @@ public enum LogVerifier {
     }
 
     public static func verify(path: String, options: Options = Options()) throws(StoreError) -> VerificationReport {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(.io, "no database file at \(path)")
-        }
+        let database = try LogReader.openReadOnly(path, label: "vigil.verify")
+        defer { try? database.close() }
         do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.label = "vigil.verify"
-            let database = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? database.close() }
             return try database.read { db in
-                guard try db.tableExists("events"), try db.tableExists("trust_anchors") else {
-                    throw StoreError(.corrupt, "\(path) is not a Vigil event store")
-                }
                 var run = try Run(db: db, options: options)
                 return try run.verify()
             }

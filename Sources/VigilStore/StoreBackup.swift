@@ -8,18 +8,12 @@ import GRDB
 /// every hash, every signature, every signed head.
 public enum StoreBackup {
     public static func run(from source: String, to destination: String) throws(StoreError) -> VerificationReport {
-        guard FileManager.default.fileExists(atPath: source) else {
-            throw StoreError(.io, "no database file at \(source)")
-        }
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(.io, "\(destination) exists; a backup never overwrites a file")
         }
+        let reader = try LogReader.openReadOnly(source, label: "vigil.backup.source")
+        defer { try? reader.close() }
         do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            configuration.label = "vigil.backup.source"
-            let reader = try DatabaseQueue(path: source, configuration: configuration)
-            defer { try? reader.close() }
             guard
                 FileManager.default.createFile(
                     atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600])

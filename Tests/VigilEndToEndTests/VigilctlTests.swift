@@ -11,10 +11,7 @@ import VigilTestSupport
     func makeStore(in folder: String, keys: TestKeys) async throws -> String {
         let path = folder + "/vigil.sqlite"
         let store = try EventStore.open(path: path, anchors: keys.anchors, logger: Logger(label: "test"))
-        let registrations = keys.registrable.map {
-            Fixtures.verified(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name), by: keys.admin)
-        }
-        _ = await store.append(registrations)
+        _ = await store.append(keys.verifiedRegistrations(at: Fixtures.now()))
         _ = await store.append((0..<20).map { _ in Fixtures.verified(Fixtures.vitals(), by: keys.device) })
         await store.close()
         return path

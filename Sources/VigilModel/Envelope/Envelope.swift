@@ -73,18 +73,12 @@ public struct Envelope: Sendable, Equatable {
 
     public var pae: [UInt8] { Envelope.pae(payloadType: payloadType, payload: payload) }
 
-    /// Parses and checks an envelope's JSON bytes held in an array.
+    /// Parses and checks an envelope's JSON bytes held in an array (the parser's fast path).
     public static func decode(
         _ bytes: [UInt8], expectedPayloadType: String = eventPayloadType
     ) throws(IngestError) -> Envelope {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw IngestError(
-                .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")
+        try decode(expectedPayloadType: expectedPayloadType) { () throws(JSONParseError) in try JSONParser.parse(bytes)
         }
-        return try decode(value, expectedPayloadType: expectedPayloadType)
     }
 
     /// Parses and checks an envelope's JSON bytes.
@@ -93,9 +87,16 @@ public struct Envelope: Sendable, Equatable {
     public static func decode(
         _ bytes: some Collection<UInt8>, expectedPayloadType: String = eventPayloadType
     ) throws(IngestError) -> Envelope {
+        try decode(expectedPayloadType: expectedPayloadType) { () throws(JSONParseError) in try JSONParser.parse(bytes)
+        }
+    }
+
+    private static func decode(
+        expectedPayloadType: String, parse: () throws(JSONParseError) -> JSONValue
+    ) throws(IngestError) -> Envelope {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(bytes)
+            value = try parse()
         } catch {
             throw IngestError(
                 .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")

@@ -136,20 +136,20 @@ public struct EventPayload: Sendable, Equatable {
     public static func decode(
         _ bytes: some Collection<UInt8>, context: ValidationContext
     ) throws(FieldError) -> EventPayload {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw FieldError(path: "", reason: "payload is not valid JSON (\(error.reason) at byte \(error.offset))")
-        }
-        return try decode(value, context: context)
+        try decode(context: context) { () throws(JSONParseError) in try JSONParser.parse(bytes) }
     }
 
-    /// Decodes and validates a payload's JSON bytes held in an array.
+    /// Decodes and validates a payload's JSON bytes held in an array (the parser's fast path).
     public static func decode(_ bytes: [UInt8], context: ValidationContext) throws(FieldError) -> EventPayload {
+        try decode(context: context) { () throws(JSONParseError) in try JSONParser.parse(bytes) }
+    }
+
+    private static func decode(
+        context: ValidationContext, parse: () throws(JSONParseError) -> JSONValue
+    ) throws(FieldError) -> EventPayload {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(bytes)
+            value = try parse()
         } catch {
             throw FieldError(path: "", reason: "payload is not valid JSON (\(error.reason) at byte \(error.offset))")
         }

@@ -1,0 +1,27 @@
+/// Waits that double between attempts, up to a ceiling: the one shape of every retry loop in Vigil (the views'
+/// flushes, appending alerts, raising an integrity failure, webhook delivery).
+///
+/// ```swift
+/// var backoff = Backoff(ceiling: .seconds(5))
+/// while true {
+///     do { return try await attempt() } catch { log(error) }
+///     await backoff.wait()
+/// }
+/// ```
+public struct Backoff: Sendable {
+    /// The next wait.
+    public private(set) var delay: Duration
+    public let ceiling: Duration
+
+    public init(first: Duration = .milliseconds(100), ceiling: Duration) {
+        delay = min(first, ceiling)
+        self.ceiling = ceiling
+    }
+
+    /// Sleeps for the current delay (returning early when the task is cancelled), then doubles it, up to the
+    /// ceiling.
+    public mutating func wait() async {
+        try? await Task.sleep(for: delay)
+        delay = min(delay * 2, ceiling)
+    }
+}
