@@ -268,20 +268,18 @@ public enum Daemon {
                 witnesses: configuration.witnesses.isEmpty ? nil : witnesses.currentStatus,
                 clock: clock, stallSeconds: stall, gate: gate)
         }
-        var api = VigilAPI(
+        let api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), signer: signer,
-            metricsRegistry: registry, maxBodyBytes: configuration.maxBodyBytes,
-            maxBatchBytes: configuration.maxBatchBytes,
-            health: health
-        )
-        api.requestTimeout = .seconds(configuration.requestTimeoutSeconds)
-        api.publicReads = RateLimiter(
-            rate: Double(configuration.publicRequestsPerSecond),
-            burst: Double(2 * configuration.publicRequestsPerSecond))
-        api.readModels = ReadModels(database: views, settings: settings.rules)
-        api.clock = clock
-        api.alertBroadcaster = broadcaster
-        api.doseCheck = { request in try await DoseCheck.evaluate(request, engine: engine, now: clock.now()) }
+            readModels: ReadModels(database: views, settings: settings.rules), alertBroadcaster: broadcaster,
+            doseCheck: { request in try await DoseCheck.evaluate(request, engine: engine, now: clock.now()) },
+            health: health, metricsRegistry: registry,
+            limits: VigilAPI.Limits(
+                maxBodyBytes: configuration.maxBodyBytes, maxBatchBytes: configuration.maxBatchBytes,
+                requestTimeout: .seconds(configuration.requestTimeoutSeconds)),
+            publicReads: RateLimiter(
+                rate: Double(configuration.publicRequestsPerSecond),
+                burst: Double(2 * configuration.publicRequestsPerSecond)),
+            clock: clock)
         var services: [any Service] = [
             StoreService(store: store),
             ProjectionService(runner: runner, database: views),

@@ -28,49 +28,69 @@ public struct HealthReport: Sendable {
     }
 }
 
-/// Everything the HTTP routes need.
+/// Everything the HTTP routes need, given whole when it is made: no part is filled in later.
 public struct VigilAPI: Sendable {
-    public var ingestor: Ingestor
-    public var authenticator: TokenAuthenticator
-    /// The daemon's key and the log's name: sign heads and checkpoints.
-    public var signer: LogSigner
-    public var daemonKey: SigningKey { signer.key }
-    /// Shared by the routes that need no token (checkpoint, proofs, tiles).
-    public var publicReads = RateLimiter(rate: 500, burst: 1000)
-    public var metricsRegistry: PrometheusCollectorRegistry
-    public var maxBodyBytes: Int
-    public var maxBatchBytes: Int
-    /// How long a request body may take to arrive in full; slower bodies are answered 408 `request_timeout`.
-    public var requestTimeout: Duration = .seconds(30)
-    public var health: @Sendable () -> HealthReport
-    /// The read models; nil when the daemon runs without projections.
-    public var readModels: ReadModels?
-    public var clock: any WallClock = SystemWallClock()
-    /// Live alerts for the Server-Sent Events stream.
-    public var alertBroadcaster: AlertBroadcaster?
-    /// Dry-run dose checks; nil without the alert engine.
-    public var doseCheck: (@Sendable (DoseCheck.Request) async throws -> (candidates: [AlertCandidate], asOf: Int64))?
+    /// A dry run of the safety rules for a dose (``DoseCheck``).
+    public typealias DoseChecker =
+        @Sendable (DoseCheck.Request) async throws -> (
+            candidates: [AlertCandidate], asOf: Int64
+        )
 
-    public var store: EventStore { ingestor.store }
+    public let ingestor: Ingestor
+    public let authenticator: TokenAuthenticator
+    /// The daemon's key and the log's name: sign heads and checkpoints.
+    public let signer: LogSigner
+    public var daemonKey: SigningKey { signer.key }
+    public let readModels: ReadModels
+    /// Live alerts for the Server-Sent Events stream.
+    public let alertBroadcaster: AlertBroadcaster
+    public let doseCheck: DoseChecker
+    public let health: @Sendable () -> HealthReport
+    public let metricsRegistry: PrometheusCollectorRegistry
+    public let limits: Limits
+    /// Shared by the routes that need no token (checkpoint, proofs, tiles).
+    public let publicReads: RateLimiter
+    public let clock: any WallClock
+
+    /// What a request may send, and how slowly.
+    public struct Limits: Sendable {
+        public var maxBodyBytes: Int
+        public var maxBatchBytes: Int
+        /// How long a request body may take to arrive in full; slower bodies are answered 408 `request_timeout`.
+        public var requestTimeout: Duration
+
+        public init(maxBodyBytes: Int, maxBatchBytes: Int, requestTimeout: Duration = .seconds(30)) {
+            self.maxBodyBytes = maxBodyBytes
+            self.maxBatchBytes = maxBatchBytes
+            self.requestTimeout = requestTimeout
+        }
+    }
 
     public init(
-        ingestor: Ingestor, authenticator: TokenAuthenticator, signer: LogSigner,
-        metricsRegistry: PrometheusCollectorRegistry,
-        maxBodyBytes: Int, maxBatchBytes: Int, health: @escaping @Sendable () -> HealthReport
+        ingestor: Ingestor, authenticator: TokenAuthenticator, signer: LogSigner, readModels: ReadModels,
+        alertBroadcaster: AlertBroadcaster, doseCheck: @escaping DoseChecker,
+        health: @escaping @Sendable () -> HealthReport, metricsRegistry: PrometheusCollectorRegistry, limits: Limits,
+        publicReads: RateLimiter, clock: any WallClock = SystemWallClock()
     ) {
         self.ingestor = ingestor
         self.authenticator = authenticator
         self.signer = signer
-        self.metricsRegistry = metricsRegistry
-        self.maxBodyBytes = maxBodyBytes
-        self.maxBatchBytes = maxBatchBytes
+        self.readModels = readModels
+        self.alertBroadcaster = alertBroadcaster
+        self.doseCheck = doseCheck
         self.health = health
+        self.metricsRegistry = metricsRegistry
+        self.limits = limits
+        self.publicReads = publicReads
+        self.clock = clock
     }
+
+    public var store: EventStore { ingestor.store }
 
     // MARK: - Writes
 
     func submit(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await collect(request, limit: maxBodyBytes, what: "an envelope")
+        let body = try await collect(request, limit: limits.maxBodyBytes, what: "an envelope")
         switch await ingestor.ingest(envelope: body.readableBytesView) {
         case .stored(let position, let chainHash, let recordedAt):
             return JSONResponse.make(
@@ -85,7 +105,7 @@ public struct VigilAPI: Sendable {
     }
 
     func submitBatch(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await collect(request, limit: maxBatchBytes, what: "a batch")
+        let body = try await collect(request, limit: limits.maxBatchBytes, what: "a batch")
         let outcomes: [AppendOutcome]
         do {
             outcomes = try await ingestor.ingestBatch(Array(body.readableBytesView))
@@ -128,7 +148,7 @@ public struct VigilAPI: Sendable {
                 headers: [.connection: "close"])
         }
         // The idle timeout closes a connection that stalls; this deadline also stops one that trickles.
-        let timeout = requestTimeout
+        let timeout = limits.requestTimeout
         let body: ByteBuffer?
         do {
             body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
@@ -223,13 +243,6 @@ public struct VigilAPI: Sendable {
 
     // MARK: - Read models
 
-    private func models() throws -> ReadModels {
-        guard let readModels else {
-            throw APIError(.serviceUnavailable, code: "unavailable", "the read models are not running")
-        }
-        return readModels
-    }
-
     func alerts(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         var status: AlertView.Status?
@@ -244,7 +257,8 @@ public struct VigilAPI: Sendable {
         let limit = try Self.integerParameter(query["limit"], name: "limit", default: 200, range: 1...1000)
         return try JSONResponse.make(
             status: .ok,
-            view: try await models().alerts(status: status, participant: participant, after: after, limit: Int(limit)))
+            view: try await readModels.alerts(status: status, participant: participant, after: after, limit: Int(limit))
+        )
     }
 
     /// One alert by its id or a unique prefix of it (at least 4 hex digits; dashes and case ignored), so that an
@@ -256,7 +270,7 @@ public struct VigilAPI: Sendable {
             throw APIError(
                 .badRequest, code: "invalid_query", "an alert id is a UUID, or at least its first 4 hexadecimal digits")
         }
-        let found = try await models().alerts(idPrefix: prefix, limit: 11)
+        let found = try await readModels.alerts(idPrefix: prefix, limit: 11)
         switch found.count {
         case 0:
             throw APIError(.notFound, code: "not_found", "no alert id begins with \(prefix)")
@@ -273,7 +287,7 @@ public struct VigilAPI: Sendable {
 
     func participant(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let code = try context.parameters.require("code")
-        guard let view = try await models().participant(code, now: clock.now()) else {
+        guard let view = try await readModels.participant(code, now: clock.now()) else {
             throw APIError(.notFound, code: "not_found", "no participant \(Self.printable(code))")
         }
         return try JSONResponse.make(status: .ok, view: view)
@@ -281,14 +295,14 @@ public struct VigilAPI: Sendable {
 
     func session(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let view = try await models().session(id) else {
+        guard let view = try await readModels.session(id) else {
             throw APIError(.notFound, code: "not_found", "no session \(Self.printable(id))")
         }
         return try JSONResponse.make(status: .ok, view: view)
     }
 
     func inventory() async throws -> Response {
-        return try JSONResponse.make(status: .ok, view: try await models().inventory())
+        return try JSONResponse.make(status: .ok, view: try await readModels.inventory())
     }
 
     func adverseEvents(_ request: Request) async throws -> Response {
@@ -298,20 +312,17 @@ public struct VigilAPI: Sendable {
         case "true": open = true
         default: throw APIError(.badRequest, code: "invalid_query", "open must be true or false")
         }
-        return try JSONResponse.make(status: .ok, view: try await models().adverseEvents(openOnly: open))
+        return try JSONResponse.make(status: .ok, view: try await readModels.adverseEvents(openOnly: open))
     }
 
     /// Alerts as they are raised, acknowledged and resolved, as Server-Sent Events (`event: alert` or
     /// `alert-updated`, `id:` the log position, `data:` the alert). With `Last-Event-ID`, alerts raised after
     /// that position are sent first. A comment line every 15 s keeps the connection alive.
     func alertStream(_ request: Request) async throws -> Response {
-        guard let broadcaster = alertBroadcaster else {
-            throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
-        }
-        let stream = broadcaster.subscribe()
+        let stream = alertBroadcaster.subscribe()
         let replay: [AlertView] =
             if let text = request.headers[HTTPField.Name("Last-Event-ID")!], let last = Int64(text) {
-                try await models().alerts(after: last)
+                try await readModels.alerts(after: last)
             } else {
                 []
             }
@@ -353,9 +364,6 @@ public struct VigilAPI: Sendable {
     func checkDose(_ request: Request) async throws -> Response {
         // The group's middleware let the token in; its role decides what the answer says.
         let role = try authenticator.authorize(request, for: .doseCheck)
-        guard let doseCheck else {
-            throw APIError(.serviceUnavailable, code: "unavailable", "the alert engine is not running")
-        }
         let body = try await collect(request, limit: 16 * 1024, what: "a dose check")
         let check: DoseCheck.Request
         do {
