@@ -41,6 +41,7 @@ public enum ConfigurationLoader {
         ("transparency.origin", ""),
         ("transparency.witnesses", ""),
         ("transparency.publicRequestsPerSecond", "500"),
+        ("transparency.checkpointIntervalSeconds", "60"),
         ("alerts.webhook.url", ""),
         ("alerts.webhook.severities", "urgent,critical"),
         ("alerts.webhook.maxAttempts", "8"),
@@ -341,6 +342,7 @@ public enum ConfigurationLoader {
                 "must be printable ASCII without spaces or '+', such as clinic.example.org/vigil")
         }
         configuration.publicRequestsPerSecond = try integer("transparency.publicRequestsPerSecond", in: 1...100_000)
+        configuration.checkpointIntervalSeconds = try integer("transparency.checkpointIntervalSeconds", in: 1...86_400)
         configuration.witnesses = try list("transparency.witnesses").map { (entry) throws(ConfigurationError) in
             let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count == 2, parts[0].hasPrefix("http://") || parts[0].hasPrefix("https://"),

@@ -84,6 +84,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// `transparency.publicRequestsPerSecond`: the rate the routes without a token (checkpoint, proofs, tiles)
     /// answer together, on average; bursts may reach twice it. Beyond it: 429.
     public var publicRequestsPerSecond = 500
+    /// `transparency.checkpointIntervalSeconds`: how often vigild signs the log's head and a checkpoint of its
+    /// tree (when the log has grown), and submits the checkpoint to the witnesses.
+    public var checkpointIntervalSeconds = 60
     /// `transparency.witnesses`: the witnesses each new checkpoint is submitted to for cosigning.
     public var witnesses: [WitnessEndpoint] = []
     /// Not a file key: rebuild the read models from the log at start (`vigild --rebuild`).

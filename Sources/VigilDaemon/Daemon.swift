@@ -288,7 +288,9 @@ public enum Daemon {
             AlertStreamService(broadcaster: broadcaster),
             integrity,
             viewCheck,
-            HeadSigningService(store: store, signer: signer, interval: .seconds(60), logger: logger),
+            HeadSigningService(
+                store: store, signer: signer, interval: .seconds(configuration.checkpointIntervalSeconds),
+                logger: logger),
             witnesses,
         ]
         if let webhook { services.append(webhook) }
