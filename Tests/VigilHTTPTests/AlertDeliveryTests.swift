@@ -13,10 +13,11 @@ import VigilTestSupport
     @Test func officersFollowAlertsLiveAndAcknowledgeThemWithSignedEvents() async throws {
         try await LiveDaemon.run { daemon in
             let port = Int(URL(string: daemon.client.baseURL)!.port!)
-            // Subscribe, then cause an alert: the stream carries it.
+            // Subscribe, then cause an alert: the stream carries it. `Last-Event-ID: 0` replays what was raised
+            // before the subscription took hold, so a loaded machine that connects late still sees the alert.
             async let streamed = RawHTTP.stream(
-                port: port, path: "/v1/alerts/stream", headers: ["Authorization": "Bearer \(Tokens.officer)"],
-                timeout: 10
+                port: port, path: "/v1/alerts/stream",
+                headers: ["Authorization": "Bearer \(Tokens.officer)", "Last-Event-ID": "0"], timeout: 10
             ) { $0.contains("event: alert\n") }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await daemon.submit(hypertension(daemon.keys)).status == 201)
