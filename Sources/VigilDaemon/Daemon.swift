@@ -96,20 +96,9 @@ public enum Daemon {
             )
         } else {
             services.append(
-                Application(
-                    router: parts.router, server: .http1(configuration: http1),
-                    configuration: HTTPServerSettings.application(
-                        configuration, address: .hostname(configuration.httpHost, port: configuration.httpPort)),
-                    onServerRunning: { channel in
-                        let port = channel.localAddress?.port ?? configuration.httpPort
-                        logger.notice(
-                            "vigild listening",
-                            metadata: ["http.host": "\(configuration.httpHost)", "http.port": "\(port)"])
-                        await readiness.arrived("\(configuration.httpHost):\(port)")
-                    },
-                    logger: logger
-                )
-            )
+                tcpApplication(parts, configuration: configuration, logger: logger) { host, port in
+                    await readiness.arrived("\(host):\(port)")
+                })
         }
         if !configuration.unixSocket.isEmpty {
             let socketAccess = try UnixSocketAccess(
@@ -162,13 +151,24 @@ public enum Daemon {
         let settings = LiveSettings(
             configuration, logLevel: LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info))
         let parts = try await build(configuration: configuration, settings: settings, clock: clock, logger: logger)
+        return tcpApplication(parts, configuration: configuration, services: parts.services, logger: logger) {
+            host, port in await onReady(host, port)
+        }
+    }
+
+    /// The HTTP server on the configured TCP address, one setup for `run` (beside the other services) and for
+    /// `buildApplication` (carrying them): it logs where it listens, then calls `onListening`.
+    static func tcpApplication(
+        _ parts: Parts, configuration: VigilConfiguration, services: [any Service] = [], logger: Logger,
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void
+    ) -> some ApplicationProtocol {
         let store = parts.store
         return Application(
             router: parts.router,
             server: .http1(configuration: HTTPServerSettings.channel(configuration)),
             configuration: HTTPServerSettings.application(
                 configuration, address: .hostname(configuration.httpHost, port: configuration.httpPort)),
-            services: parts.services,
+            services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 logger.notice(
@@ -178,7 +178,7 @@ public enum Daemon {
                         "log.size": "\(store.head.size)",
                     ]
                 )
-                await onReady(configuration.httpHost, port)
+                await onListening(configuration.httpHost, port)
             },
             logger: logger
         )
