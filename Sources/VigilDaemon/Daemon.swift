@@ -262,7 +262,7 @@ public enum Daemon {
             store: store, witnesses: configuration.witnesses, clock: clock, logger: logger)
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
-            Self.health(
+            HealthReport.daemon(
                 store: store, projections: runner.currentStatus, views: viewCheck.currentStatus,
                 integrity: integrity.currentStatus,
                 witnesses: configuration.witnesses.isEmpty ? nil : witnesses.currentStatus,
@@ -310,57 +310,6 @@ public enum Daemon {
 
     /// Degraded when a commit has been running longer than `stallSeconds` (the writer is wedged), the last
     /// commit failed (a full disk), the read models cannot be written, or an integrity check holds writes.
-    static func health(
-        store: EventStore, projections: ProjectionRunner.Status?, views: ViewCheckService.Status? = nil,
-        integrity: IntegrityService.Status? = nil, witnesses: WitnessService.Status? = nil, clock: any WallClock,
-        stallSeconds: Double, gate: WriteGate? = nil
-    ) -> HealthReport {
-        let head = store.head
-        let (writerOK, detail) = writer(store: store, clock: clock, stallSeconds: stallSeconds)
-        var checks = [("writer", writerOK, detail), ("log", true, "\(head.size) entries")]
-        var healthy = writerOK
-        if let failure = store.lastCommitFailure {
-            // Degraded, not wedged: the watchdog (which follows only `writerHealthy`'s stall test) must not
-            // restart a daemon whose disk is full; it recovers by itself once space is freed.
-            checks.append(("commits", false, failure))
-            healthy = false
-        }
-        if let projections {
-            let projectionsOK = projections.failure == nil
-            healthy = healthy && projectionsOK
-            let state = projections.failure ?? (projections.caughtUp ? "following" : "catching up")
-            checks.append(
-                ("projections", projectionsOK, "\(state); at position \(projections.position) of \(head.size)"))
-        }
-        if let views {
-            healthy = healthy && views.mismatch == nil
-            checks.append(("views", views.mismatch == nil, views.mismatch ?? views.summary))
-        }
-        if let gate {
-            let refusal = gate.refusal
-            healthy = healthy && refusal == nil
-            let verified =
-                integrity.map { status in
-                    status.passes == 0
-                        ? "verified at start"
-                        : String(
-                            format: "verified to position %lld (last check %.1f s)", status.verifiedSize,
-                            status.lastPassSeconds)
-                } ?? "verified"
-            checks.append(("integrity", refusal == nil, refusal?.message ?? verified))
-        }
-        if let witnesses {
-            let refusals = witnesses.refusals.sorted { $0.key < $1.key }
-            healthy = healthy && refusals.isEmpty
-            let detail =
-                refusals.isEmpty
-                ? witnesses.cosigned.sorted { $0.key < $1.key }.map { "\($0.key) cosigned \($0.value)" }
-                    .joined(separator: "; ")
-                : refusals.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
-            checks.append(("witnesses", refusals.isEmpty, detail.isEmpty ? "no checkpoint cosigned yet" : detail))
-        }
-        return HealthReport(status: healthy ? .ok : .degraded, checks: checks)
-    }
 }
 
 /// Tells systemd the daemon is stopping as soon as graceful shutdown begins (it is the last service, so the

@@ -12,22 +12,6 @@ public import VigilModel
 public import VigilProjections
 public import VigilStore
 
-/// The daemon's state as reported by `/healthz`.
-public struct HealthReport: Sendable {
-    public enum Status: String, Sendable {
-        case ok
-        case degraded
-    }
-
-    public var status: Status
-    public var checks: [(name: String, ok: Bool, detail: String)]
-
-    public init(status: Status, checks: [(name: String, ok: Bool, detail: String)]) {
-        self.status = status
-        self.checks = checks
-    }
-}
-
 /// Everything the HTTP routes need, given whole when it is made: no part is filled in later.
 public struct VigilAPI: Sendable {
     /// A dry run of the safety rules for a dose (``DoseCheck``).
