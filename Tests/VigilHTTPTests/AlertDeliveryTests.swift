@@ -13,13 +13,15 @@ import VigilTestSupport
     @Test func officersFollowAlertsLiveAndAcknowledgeThemWithSignedEvents() async throws {
         try await LiveDaemon.run { daemon in
             let port = Int(URL(string: daemon.client.baseURL)!.port!)
-            // Subscribe, then cause an alert: the stream carries it. `Last-Event-ID: 0` replays what was raised
-            // before the subscription took hold, so a loaded machine that connects late still sees the alert.
+            // Subscribe, and once the stream answers (it is subscribed before its first byte), cause an alert:
+            // the stream carries it live. The stream ends as soon as the alert arrives; 30 s is only the bound
+            // for a machine busy with the rest of the suite.
+            let (subscribed, signal) = AsyncStream.makeStream(of: Void.self)
             async let streamed = RawHTTP.stream(
-                port: port, path: "/v1/alerts/stream",
-                headers: ["Authorization": "Bearer \(Tokens.officer)", "Last-Event-ID": "0"], timeout: 10
+                port: port, path: "/v1/alerts/stream", headers: ["Authorization": "Bearer \(Tokens.officer)"],
+                timeout: 30, answered: { signal.yield() }
             ) { $0.contains("event: alert\n") }
-            try await Task.sleep(for: .milliseconds(300))
+            for await _ in subscribed { break }
             #expect(try await daemon.submit(hypertension(daemon.keys)).status == 201)
             let text = try await streamed
             #expect(text.hasPrefix("HTTP/1.1 200"))
@@ -41,7 +43,7 @@ import VigilTestSupport
             // A stream resumed with Last-Event-ID gets what it missed.
             let resumed = try await RawHTTP.stream(
                 port: port, path: "/v1/alerts/stream",
-                headers: ["Authorization": "Bearer \(Tokens.officer)", "Last-Event-ID": "0"], timeout: 5
+                headers: ["Authorization": "Bearer \(Tokens.officer)", "Last-Event-ID": "0"], timeout: 30
             ) { $0.contains("event: alert\n") }
             #expect(resumed.contains(alertId.description))
             // Only officers may follow.

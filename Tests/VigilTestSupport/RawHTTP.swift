@@ -23,8 +23,11 @@ public enum RawHTTP {
     }
 
     /// Sends a GET and collects what arrives until `until` holds for the text so far or the time is up.
+    /// Sends a GET and reads the answer until `until` holds for what arrived, the server closes, or `timeout`
+    /// seconds pass. `answered` is called once, when the first bytes arrive (for a stream: once it is set up).
     public static func stream(
-        port: Int, path: String, headers: [String: String], timeout: Double, until: @escaping @Sendable (String) -> Bool
+        port: Int, path: String, headers: [String: String], timeout: Double,
+        answered: @escaping @Sendable () -> Void = {}, until: @escaping @Sendable (String) -> Bool
     ) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -45,6 +48,7 @@ public enum RawHTTP {
                         while Date() < deadline, !until(text) {
                             let count = recv(descriptor, &buffer, buffer.count, 0)
                             if count > 0 {
+                                if text.isEmpty { answered() }
                                 text += String(decoding: buffer[0..<count], as: UTF8.self)
                             } else if count == 0 {
                                 break
