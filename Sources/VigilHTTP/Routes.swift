@@ -2,7 +2,7 @@ public import HTTPTypes
 public import Hummingbird
 
 /// What a caller must show to reach a route.
-public enum RouteAccess: Sendable, Equatable {
+public enum RouteAccess: Sendable {
     /// Writes: the request carries signed envelopes, and the signatures authenticate it.
     case signatures
     /// No token: health, and the transparency log's hashes (rate-limited in their handlers).
@@ -11,28 +11,27 @@ public enum RouteAccess: Sendable, Equatable {
     case token(Permission)
 }
 
-/// One route of the API and the access it requires.
-public struct RouteSpec: Sendable, Hashable, CustomStringConvertible {
+/// One route of the API, the access it requires, and the handler it runs.
+public struct RouteSpec: Sendable, CustomStringConvertible {
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
     public var method: HTTPRequest.Method
     public var path: String
     public var access: RouteAccess
+    /// The handler, given the API it serves.
+    let handler: @Sendable (VigilAPI) -> Handler
 
-    public init(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess) {
+    init(
+        _ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess,
+        _ handler: @escaping @Sendable (VigilAPI) -> Handler
+    ) {
         self.method = method
         self.path = path
         self.access = access
+        self.handler = handler
     }
 
     public var description: String { "\(method) \(path)" }
-
-    public static func == (lhs: RouteSpec, rhs: RouteSpec) -> Bool {
-        lhs.method == rhs.method && lhs.path == rhs.path
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(method.rawValue)
-        hasher.combine(path)
-    }
 }
 
 extension VigilAPI {
@@ -40,60 +39,43 @@ extension VigilAPI {
     /// table alone, and a middleware on each group checks the token before any handler runs, so a route cannot
     /// forget its check.
     public static let routes: [RouteSpec] = [
-        RouteSpec(.post, "/v1/events", .signatures),
-        RouteSpec(.post, "/v1/events/batch", .signatures),
-        RouteSpec(.get, "/healthz", .open),
-        RouteSpec(.get, "/v1/checkpoint", .open),
-        RouteSpec(.get, "/v1/proofs/inclusion", .open),
-        RouteSpec(.get, "/v1/proofs/consistency", .open),
-        RouteSpec(.get, "/tile/**", .open),
-        RouteSpec(.get, "/metrics", .token(.operations)),
-        RouteSpec(.get, "/v1/events", .token(.log)),
-        RouteSpec(.get, "/v1/log/head", .token(.log)),
-        RouteSpec(.post, "/v1/checkpoint", .token(.log)),
-        RouteSpec(.get, "/v1/proofs/bundle", .token(.log)),
-        RouteSpec(.get, "/v1/inventory", .token(.inventory)),
-        RouteSpec(.get, "/v1/exports/ledger", .token(.inventory)),
-        RouteSpec(.post, "/v1/checks/dose", .token(.doseCheck)),
-        RouteSpec(.get, "/v1/alerts", .token(.safety)),
-        RouteSpec(.get, "/v1/alerts/stream", .token(.safety)),
-        RouteSpec(.get, "/v1/alerts/{id}", .token(.safety)),
-        RouteSpec(.get, "/v1/participants/{code}", .token(.safety)),
-        RouteSpec(.get, "/v1/sessions/{id}", .token(.safety)),
-        RouteSpec(.get, "/v1/adverse-events", .token(.safety)),
-        RouteSpec(.get, "/v1/exports/fhir", .token(.safety)),
+        RouteSpec(.post, "/v1/events", .signatures) { api in { try await api.submit($0, context: $1) } },
+        RouteSpec(.post, "/v1/events/batch", .signatures) { api in { try await api.submitBatch($0, context: $1) } },
+        RouteSpec(.get, "/healthz", .open) { api in { _, _ in api.healthz() } },
+        RouteSpec(.get, "/v1/checkpoint", .open) { api in { _, _ in try await api.checkpoint() } },
+        RouteSpec(.get, "/v1/proofs/inclusion", .open) { api in { request, _ in try await api.inclusionProof(request) }
+        },
+        RouteSpec(.get, "/v1/proofs/consistency", .open) { api in
+            { request, _ in try await api.consistencyProof(request) }
+        },
+        RouteSpec(.get, "/tile/**", .open) { api in { _, context in try await api.tile(context) } },
+        RouteSpec(.get, "/metrics", .token(.operations)) { api in { _, _ in try api.metrics() } },
+        RouteSpec(.get, "/v1/events", .token(.log)) { api in { request, _ in try await api.listEvents(request) } },
+        RouteSpec(.get, "/v1/log/head", .token(.log)) { api in { _, _ in try await api.logHead() } },
+        RouteSpec(.post, "/v1/checkpoint", .token(.log)) { api in { _, _ in try await api.issueCheckpoint() } },
+        RouteSpec(.get, "/v1/proofs/bundle", .token(.log)) { api in { request, _ in try await api.proofBundle(request) }
+        },
+        RouteSpec(.get, "/v1/inventory", .token(.inventory)) { api in { _, _ in try await api.inventory() } },
+        RouteSpec(.get, "/v1/exports/ledger", .token(.inventory)) { api in
+            { request, _ in try await api.ledger(request) }
+        },
+        RouteSpec(.post, "/v1/checks/dose", .token(.doseCheck)) { api in
+            { request, _ in try await api.checkDose(request) }
+        },
+        RouteSpec(.get, "/v1/alerts", .token(.safety)) { api in { request, _ in try await api.alerts(request) } },
+        RouteSpec(.get, "/v1/alerts/stream", .token(.safety)) { api in
+            { request, _ in try await api.alertStream(request) }
+        },
+        RouteSpec(.get, "/v1/alerts/{id}", .token(.safety)) { api in { try await api.alert($0, context: $1) } },
+        RouteSpec(.get, "/v1/participants/{code}", .token(.safety)) { api in
+            { try await api.participant($0, context: $1) }
+        },
+        RouteSpec(.get, "/v1/sessions/{id}", .token(.safety)) { api in { try await api.session($0, context: $1) } },
+        RouteSpec(.get, "/v1/adverse-events", .token(.safety)) { api in
+            { request, _ in try await api.adverseEvents(request) }
+        },
+        RouteSpec(.get, "/v1/exports/fhir", .token(.safety)) { api in { request, _ in try await api.fhir(request) } },
     ]
-
-    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
-
-    /// The handler of a route of ``routes``.
-    func handler(for route: RouteSpec) -> Handler {
-        switch (route.method, route.path) {
-        case (.post, "/v1/events"): { try await submit($0, context: $1) }
-        case (.post, "/v1/events/batch"): { try await submitBatch($0, context: $1) }
-        case (.get, "/healthz"): { _, _ in healthz() }
-        case (.get, "/v1/checkpoint"): { _, _ in try await checkpoint() }
-        case (.get, "/v1/proofs/inclusion"): { request, _ in try await inclusionProof(request) }
-        case (.get, "/v1/proofs/consistency"): { request, _ in try await consistencyProof(request) }
-        case (.get, "/tile/**"): { _, context in try await tile(context) }
-        case (.get, "/metrics"): { _, _ in try metrics() }
-        case (.get, "/v1/events"): { request, _ in try await listEvents(request) }
-        case (.get, "/v1/log/head"): { _, _ in try await logHead() }
-        case (.post, "/v1/checkpoint"): { _, _ in try await issueCheckpoint() }
-        case (.get, "/v1/proofs/bundle"): { request, _ in try await proofBundle(request) }
-        case (.get, "/v1/inventory"): { _, _ in try await inventory() }
-        case (.get, "/v1/exports/ledger"): { request, _ in try await ledger(request) }
-        case (.post, "/v1/checks/dose"): { request, _ in try await checkDose(request) }
-        case (.get, "/v1/alerts"): { request, _ in try await alerts(request) }
-        case (.get, "/v1/alerts/stream"): { request, _ in try await alertStream(request) }
-        case (.get, "/v1/alerts/{id}"): { try await alert($0, context: $1) }
-        case (.get, "/v1/participants/{code}"): { try await participant($0, context: $1) }
-        case (.get, "/v1/sessions/{id}"): { try await session($0, context: $1) }
-        case (.get, "/v1/adverse-events"): { request, _ in try await adverseEvents(request) }
-        case (.get, "/v1/exports/fhir"): { request, _ in try await fhir(request) }
-        default: preconditionFailure("the route table names \(route), which has no handler")
-        }
-    }
 
     /// The router of docs/protocol.md §4, built from ``routes``.
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -106,7 +88,7 @@ extension VigilAPI {
                 .add(middleware: RequirePermission(permission: permission, authenticator: authenticator))
         }
         for route in Self.routes {
-            let handler = self.handler(for: route)
+            let handler = route.handler(self)
             switch route.access {
             case .signatures, .open:
                 open.on(RouterPath(route.path), method: route.method, use: handler)
