@@ -151,7 +151,7 @@ public enum Rules {
             }
             found += witnessRule(event, lot: body.lot, make: { candidate($0, $1, $2) })
             if let loss = try views.loss(body.lossId), loss.eventId == payload.id, loss.reference == nil {
-                let due = settings.timeZone.endOfNextBusinessDay(after: loss.discoveredAt)
+                let due = settings.lossReportDue(discoveredAt: loss.discoveredAt)
                 found.append(
                     AlertCandidate(
                         rule: .lossReportDue, severity: .urgent, participant: nil, session: nil, causes: [payload.id],

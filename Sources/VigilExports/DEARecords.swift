@@ -71,16 +71,6 @@ public enum DEARecords {
         ),
     ]
 
-    struct Lot {
-        var substance = ""
-        var received = Milligrams.zero
-        var dispensed = Milligrams.zero
-        var wasted = Milligrams.zero
-        var destroyed = Milligrams.zero
-        var lost = Milligrams.zero
-        var onHand: Milligrams { received - dispensed - wasted - destroyed - lost }
-    }
-
     /// Reads the log through `fetch` and hands each file's rows to `write(file, fields)` as they are made, after
     /// each file's header; the summary comes last. Memory holds one total per lot and the signers' names.
     public static func run(
@@ -90,15 +80,18 @@ public enum DEARecords {
     ) async throws {
         for file in files { try write(file.name, file.header) }
         var names = SignerNames(anchors: LogReplay.anchors(anchors))
-        var lots: [String: Lot] = [:]
+        var lots: [String: LotTotals] = [:]
+        var substances: [String: String] = [:]
         try await LogReplay.stream(after: 0, fetch: fetch) { chunk in
             for case let (_, event?) in chunk {
                 names.apply(event)
                 guard let lot = lotName(of: event.payload.data) else { continue }
-                var totals = lots[lot] ?? Lot()
-                let balance = totals.onHand
-                totals.add(event.payload.data)
-                lots[lot] = totals
+                let balance = lots[lot]?.onHand ?? .zero
+                lots[lot, default: LotTotals()].add(event.payload.data)
+                if case .inventoryReceived(let body) = event.payload.data, substances[lot] == nil {
+                    substances[lot] = body.substance
+                }
+                let substance = substances[lot] ?? ""
                 guard selects(event, lot: lot, selection) else { continue }
                 let signer = { (index: Int) -> (String, String) in
                     index < event.signers.count
@@ -119,7 +112,7 @@ public enum DEARecords {
                     try write(
                         "dispensing.csv",
                         (common + [
-                            totals.substance, "\(body.dose)", event.payload.participant ?? "",
+                            substance, "\(body.dose)", event.payload.participant ?? "",
                             event.payload.session ?? "", body.kind.rawValue, author, authorKey, witness1,
                             witness1Key,
                         ]))
@@ -127,28 +120,28 @@ public enum DEARecords {
                     try write(
                         "disposals.csv",
                         (common + [
-                            totals.substance, "wasted", "\(body.quantity)", body.reason, "", "", author, authorKey,
+                            substance, "wasted", "\(body.quantity)", body.reason, "", "", author, authorKey,
                             witness1, witness1Key, witness2, witness2Key,
                         ]))
                 case .inventoryDestroyed(let body):
                     try write(
                         "disposals.csv",
                         (common + [
-                            totals.substance, "destroyed", "\(body.quantity)", body.method, "41", body.form41,
+                            substance, "destroyed", "\(body.quantity)", body.method, "41", body.form41,
                             author,
                             authorKey, witness1, witness1Key, witness2, witness2Key,
                         ]))
                     try write(
                         "form41.csv",
                         (common + [
-                            totals.substance, "\(body.quantity)", body.method, body.form41, author, witness1,
+                            substance, "\(body.quantity)", body.method, body.form41, author, witness1,
                             witness2,
                         ]))
                 case .inventoryLossReported(let body):
                     try write(
                         "disposals.csv",
                         (common + [
-                            totals.substance, body.kind.rawValue, "\(body.quantity)",
+                            substance, body.kind.rawValue, "\(body.quantity)",
                             "loss \(body.lossId), discovered \(body.discoveredAt.rfc3339)", "106", "", author,
                             authorKey,
                             witness1, witness1Key, witness2, witness2Key,
@@ -162,7 +155,7 @@ public enum DEARecords {
                         "inventory.csv",
                         ([event.payload.occurredAt.rfc3339, hour < 12 ? "opening" : "close"]
                             + Array(common.dropFirst()) + [
-                                totals.substance, "\(body.counted)", "\(balance)", "\(body.counted - balance)",
+                                substance, "\(body.counted)", "\(balance)", "\(body.counted - balance)",
                                 author, authorKey, witness1, witness1Key,
                             ]))
                 default:
@@ -175,7 +168,7 @@ public enum DEARecords {
             try write(
                 "summary.csv",
                 [
-                    lot, totals.substance, "\(totals.received)", "\(totals.dispensed)", "\(totals.wasted)",
+                    lot, substances[lot] ?? "", "\(totals.received)", "\(totals.dispensed)", "\(totals.wasted)",
                     "\(totals.destroyed)", "\(totals.lost)", "\(totals.onHand)",
                 ])
         }
@@ -203,20 +196,5 @@ public enum DEARecords {
     /// One CSV line (RFC 4180, CRLF), formula-safe.
     public static func line(_ fields: [String]) -> String {
         fields.map(LedgerExport.field).joined(separator: ",") + "\r\n"
-    }
-}
-
-extension DEARecords.Lot {
-    mutating func add(_ data: EventData) {
-        switch data {
-        case .inventoryReceived(let body):
-            if substance.isEmpty { substance = body.substance }
-            received = received + body.quantity
-        case .doseDispensed(let body): dispensed = dispensed + body.dose
-        case .doseWasted(let body): wasted = wasted + body.quantity
-        case .inventoryDestroyed(let body): destroyed = destroyed + body.quantity
-        case .inventoryLossReported(let body): lost = lost + body.quantity
-        default: break
-        }
     }
 }

@@ -23,8 +23,6 @@ public enum LedgerExport {
         var activity: String
         var lot: String
         var quantity: Milligrams
-        /// +1 adds to the balance, −1 takes from it, 0 leaves it (a count).
-        var sign: Int64
         var details: String
     }
 
@@ -48,35 +46,35 @@ public enum LedgerExport {
                     substances[body.lot] = substances[body.lot] ?? body.substance
                     rows.append(
                         Row(
-                            event: event, activity: "received", lot: body.lot, quantity: body.quantity, sign: 1,
+                            event: event, activity: "received", lot: body.lot, quantity: body.quantity,
                             details: "supplier: \(body.supplier)"))
                 case .doseDispensed(let body):
                     rows.append(
                         Row(
-                            event: event, activity: "dispensed", lot: body.lot, quantity: body.dose, sign: -1,
+                            event: event, activity: "dispensed", lot: body.lot, quantity: body.dose,
                             details: "\(body.kind.rawValue) dose"))
                 case .doseWasted(let body):
                     rows.append(
                         Row(
-                            event: event, activity: "wasted", lot: body.lot, quantity: body.quantity, sign: -1,
+                            event: event, activity: "wasted", lot: body.lot, quantity: body.quantity,
                             details: "reason: \(body.reason)"))
                 case .inventoryDestroyed(let body):
                     rows.append(
                         Row(
-                            event: event, activity: "destroyed", lot: body.lot, quantity: body.quantity, sign: -1,
+                            event: event, activity: "destroyed", lot: body.lot, quantity: body.quantity,
                             details: "method: \(body.method); DEA Form 41: \(body.form41)"
                         )
                     )
                 case .inventoryLossReported(let body):
                     rows.append(
                         Row(
-                            event: event, activity: "lost", lot: body.lot, quantity: body.quantity, sign: -1,
+                            event: event, activity: "lost", lot: body.lot, quantity: body.quantity,
                             details:
                                 "\(body.kind.rawValue), loss \(body.lossId), discovered \(body.discoveredAt.rfc3339)"))
                 case .inventoryCounted(let body):
                     rows.append(
                         Row(
-                            event: event, activity: "counted", lot: body.lot, quantity: body.counted, sign: 0,
+                            event: event, activity: "counted", lot: body.lot, quantity: body.counted,
                             details: ""))
                 default:
                     break
@@ -88,31 +86,16 @@ public enum LedgerExport {
         }
 
         var lines = [header.map(field).joined(separator: ",")]
-        var balances: [String: Milligrams] = [:]
-        var totals:
-            [String: (
-                received: Milligrams, dispensed: Milligrams, wasted: Milligrams, destroyed: Milligrams, lost: Milligrams
-            )] =
-                [:]
+        // Applied in the order the activities happened: each lot's on-hand is its running balance.
+        var totals: [String: LotTotals] = [:]
         for row in rows {
-            var balance = balances[row.lot] ?? .zero
             var details = row.details
-            switch row.sign {
-            case 1: balance = balance + row.quantity
-            case -1: balance = balance - row.quantity
-            default: details = "perpetual balance \(balance) mg; difference \(row.quantity - balance) mg"
+            if case .inventoryCounted = row.event.payload.data {
+                let balance = totals[row.lot]?.onHand ?? .zero
+                details = "perpetual balance \(balance) mg; difference \(row.quantity - balance) mg"
             }
-            balances[row.lot] = balance
-            var total = totals[row.lot] ?? (.zero, .zero, .zero, .zero, .zero)
-            switch row.activity {
-            case "received": total.received = total.received + row.quantity
-            case "dispensed": total.dispensed = total.dispensed + row.quantity
-            case "wasted": total.wasted = total.wasted + row.quantity
-            case "destroyed": total.destroyed = total.destroyed + row.quantity
-            case "lost": total.lost = total.lost + row.quantity
-            default: break
-            }
-            totals[row.lot] = total
+            totals[row.lot, default: LotTotals()].add(row.event.payload.data)
+            let balance = totals[row.lot]!.onHand
             let day = CalendarDate(
                 daysSinceEpoch: row.event.payload.occurredAt.microsecondsSinceEpoch.floorDivided(by: 86_400_000_000))
             guard day >= from && day <= to else { continue }
@@ -135,15 +118,12 @@ public enum LedgerExport {
             fields += [String(payload.type.requiredWitnesses), String(signers.count - 1)]
             lines.append(fields.map(field).joined(separator: ","))
         }
-        for lot in totals.keys.sorted() {
-            let total = totals[lot]!
-            let onHand = total.received - total.dispensed - total.wasted - total.destroyed - total.lost
+        for (lot, total) in totals.sorted(by: { $0.key < $1.key }) {
             var fields = [
-                "", "", "", "", "summary", lot, substances[lot] ?? "", onHand.description, onHand.description, "", "",
+                "", "", "", "", "summary", lot, substances[lot] ?? "", total.onHand.description,
+                total.onHand.description, "", "",
             ]
-            fields.append(
-                "received \(total.received) - dispensed \(total.dispensed) - wasted \(total.wasted) - destroyed \(total.destroyed) - lost \(total.lost) = on hand \(onHand) mg"
-            )
+            fields.append(total.equation)
             fields += Array(repeating: "", count: header.count - fields.count)
             lines.append(fields.map(field).joined(separator: ","))
         }
@@ -156,6 +136,38 @@ public enum LedgerExport {
         if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// A lot's totals from the events that move its stock, and the perpetual balance they give: one place for the
+/// equation the ledger, the DEA record set and the views all state.
+package struct LotTotals: Sendable {
+    package var received = Milligrams.zero
+    package var dispensed = Milligrams.zero
+    package var wasted = Milligrams.zero
+    package var destroyed = Milligrams.zero
+    package var lost = Milligrams.zero
+
+    package init() {}
+
+    /// received − dispensed − wasted − destroyed − lost; below zero when more was taken than was on record.
+    package var onHand: Milligrams { received - dispensed - wasted - destroyed - lost }
+
+    /// "received … - dispensed … - wasted … - destroyed … - lost … = on hand … mg".
+    package var equation: String {
+        "received \(received) - dispensed \(dispensed) - wasted \(wasted) - destroyed \(destroyed) - lost \(lost) = on hand \(onHand) mg"
+    }
+
+    /// Adds an event's quantity to the total it moves (a count moves none).
+    package mutating func add(_ data: EventData) {
+        switch data {
+        case .inventoryReceived(let body): received = received + body.quantity
+        case .doseDispensed(let body): dispensed = dispensed + body.dose
+        case .doseWasted(let body): wasted = wasted + body.quantity
+        case .inventoryDestroyed(let body): destroyed = destroyed + body.quantity
+        case .inventoryLossReported(let body): lost = lost + body.quantity
+        default: break
+        }
     }
 }
 

@@ -384,7 +384,7 @@ public final class ViewWriter {
         if try tables.isKnown(alert: alert) { return try clearDeadline(.lossReport, participant: nil, lossId) }
         try setDeadline(
             .lossReport, participant: nil, lossId,
-            due: settings.timeZone.endOfNextBusinessDay(after: loss.discoveredAt), alert: alert)
+            due: settings.lossReportDue(discoveredAt: loss.discoveredAt), alert: alert)
     }
 
     /// An alert was projected: the deadline it answered moves on.

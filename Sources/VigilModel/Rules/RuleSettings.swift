@@ -59,5 +59,12 @@ public struct RuleSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// When a theft or loss discovered at `discovered` must be reported to the DEA: by the end of the next
+    /// business day in the clinic's zone (21 CFR 1301.76(b)). The reminder's message and the overdue deadline
+    /// both use it.
+    public func lossReportDue(discoveredAt discovered: Timestamp) -> Timestamp {
+        timeZone.endOfNextBusinessDay(after: discovered)
+    }
+
     public static let `default` = RuleSettings()
 }
