@@ -158,10 +158,8 @@ struct Export: AsyncParsableCommand {
                 let selection: DEARecords.Selection
                 if let lot {
                     selection = .lot(lot)
-                } else if let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
-                    let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
-                {
-                    selection = .period(from: first, to: last)
+                } else if let range = Timestamp.range(from: from, to: to) {
+                    selection = .period(from: range.lowerBound, to: range.upperBound)
                 } else {
                     throw CLIFailure("--from and --to must be dates or RFC 3339 times, from not after to", status: 64)
                 }
@@ -254,10 +252,8 @@ struct Export: AsyncParsableCommand {
                     let selection: FHIRExport.Selection
                     if let participant {
                         selection = .participant(participant)
-                    } else if let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
-                        let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
-                    {
-                        selection = .period(from: first, to: last)
+                    } else if let range = Timestamp.range(from: from, to: to) {
+                        selection = .period(from: range.lowerBound, to: range.upperBound)
                     } else {
                         throw CLIFailure(
                             "--from and --to must be dates or RFC 3339 times, from not after to", status: 64)
@@ -268,7 +264,7 @@ struct Export: AsyncParsableCommand {
                         var export = FHIRExport(
                             selection: selection, format: ndjson ? .ndjson : .bundle,
                             anchors: try reader.anchorHistory(),
-                            checkpoint: try reader.latestCheckpoint().flatMap { CheckpointSummary(note: $0.note) },
+                            checkpoint: try reader.latestCheckpoint()?.checkpoint,
                             generatedAt: SystemWallClock().now())
                         try await FHIRExport.run(&export, fetch: { try reader.entries(after: $0, limit: $1) }) {
                             output.write(Data($0.utf8))

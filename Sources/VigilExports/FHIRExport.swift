@@ -25,7 +25,7 @@ public struct FHIRExport {
 
     let selection: Selection
     let format: Format
-    let checkpoint: CheckpointSummary?
+    let checkpoint: LogCheckpoint?
     let generatedAt: Timestamp
     private var names: SignerNames
     private var substances: [String: String] = [:]
@@ -41,7 +41,7 @@ public struct FHIRExport {
     public private(set) var resourceCount = 0
 
     public init(
-        selection: Selection, format: Format, anchors: [AnchorChange], checkpoint: CheckpointSummary?,
+        selection: Selection, format: Format, anchors: [AnchorChange], checkpoint: LogCheckpoint?,
         generatedAt: Timestamp
     ) {
         self.selection = selection
@@ -53,22 +53,16 @@ public struct FHIRExport {
 
     var references: FHIRMapping.References { format == .bundle ? .bundle : .relative }
 
-    /// Reads `fetch(after, limit)` to the end of the log and hands the export to `write` in pieces, one per
-    /// chunk of the log read.
+    /// Reads `fetch(after, limit)` to the end of the log (or to `end`) and hands the export to `write` in
+    /// pieces, one per chunk of the log read. The log is read and skimmed on every core (``LogReplay``); only the
+    /// entries selected are decoded again in full, for their signatures.
     public static func run(
-        _ export: inout FHIRExport, fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
+        _ export: inout FHIRExport, upTo end: Int64? = nil,
+        fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
         write: (String) async throws -> Void
     ) async throws {
-        var position: Int64 = 0
-        while true {
-            let batch = try await fetch(position, 4096)
-            guard let last = batch.last else { break }
-            position = last.position
-            let decoded = await Parallel.map(batch, minimumChunk: 256) { Self.decode($0) }
-            for item in decoded {
-                guard let (event, source) = item else { continue }
-                export.add(event, source: source)
-            }
+        try await LogReplay.stream(after: 0, upTo: end, chunk: 4096, fetch: fetch) { chunk in
+            for case let (entry, event?) in chunk { export.add(event, entry: entry) }
             if !export.pending.isEmpty { try await write(export.flush()) }
         }
         export.finish()
@@ -80,23 +74,6 @@ public struct FHIRExport {
         return pending
     }
 
-    /// A stored entry's event, and its place and signatures in the log (the signatures' bytes included, for
-    /// the Provenance). Nil for an entry that does not decode: the verifier names those.
-    static func decode(_ entry: StoredEntry) -> (StoredEvent, LogSource)? {
-        guard let envelope = try? Envelope.decode(entry.envelope),
-            let payload = try? EventPayload.decode(envelope.payload, context: .replay)
-        else { return nil }
-        let recordedAt = Timestamp(microsecondsSinceEpoch: entry.recordedAt)
-        let event = StoredEvent(
-            position: entry.position, recordedAt: recordedAt, signers: envelope.signatures.map(\.keyID),
-            payload: payload)
-        let source = LogSource(
-            position: entry.position, recordedAt: recordedAt, eventID: payload.id, leafHash: entry.leafHash,
-            signatures: envelope.signatures.map { LogSource.Signature(keyID: $0.keyID, name: "", bytes: $0.signature) }
-        )
-        return (event, source)
-    }
-
     func selects(_ payload: EventPayload) -> Bool {
         switch selection {
         case .participant(let code): payload.participant == code
@@ -106,17 +83,21 @@ public struct FHIRExport {
     }
 
     /// Adds one event (in log order).
-    mutating func add(_ event: StoredEvent, source unnamed: LogSource) {
+    mutating func add(_ event: StoredEvent, entry: StoredEntry) {
         names.apply(event)
         let payload = event.payload
         if case .inventoryReceived(let body) = payload.data, substances[body.lot] == nil {
             substances[body.lot] = body.substance
         }
-        guard selects(payload), let participant = payload.participant else { return }
-        var source = unnamed
-        for index in source.signatures.indices {
-            source.signatures[index].name = names.name(of: source.signatures[index].keyID)
-        }
+        // The envelope was verified when it was stored; it is read again here only for its signatures' bytes.
+        guard selects(payload), let participant = payload.participant,
+            let envelope = try? Envelope.decode(entry.envelope)
+        else { return }
+        let source = LogSource(
+            position: entry.position, recordedAt: event.recordedAt, eventID: payload.id, leafHash: entry.leafHash,
+            signatures: envelope.signatures.map {
+                LogSource.Signature(keyID: $0.keyID, name: names.name(of: $0.keyID), bytes: $0.signature)
+            })
         ensurePatient(participant)
         switch payload.data {
         case .participantEnrolled(let body):

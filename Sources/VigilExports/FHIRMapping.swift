@@ -29,28 +29,6 @@ public struct LogSource: Sendable {
     }
 }
 
-/// The signed checkpoint the exported records are included in: an auditor asks the log for the inclusion proof of
-/// each entry against it (`/v1/proofs/inclusion`), or verifies a proof bundle.
-public struct CheckpointSummary: Sendable, Equatable {
-    public var origin: String
-    public var size: Int64
-    /// Base64 of the tree's root hash, as in the checkpoint's note.
-    public var rootHash: String
-
-    public init(origin: String, size: Int64, rootHash: String) {
-        self.origin = origin
-        self.size = size
-        self.rootHash = rootHash
-    }
-
-    /// Reads the body of a C2SP checkpoint note: origin, size, root hash on its first three lines.
-    public init?(note: [UInt8]) {
-        let lines = String(decoding: note, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count >= 3, let size = Int64(lines[1]) else { return nil }
-        self.init(origin: String(lines[0]), size: size, rootHash: String(lines[2]))
-    }
-}
-
 /// Vigil's events as FHIR R4 resources: a pure function of each event, its place in the log and its signers.
 ///
 /// Codes and units are in one table, docs/exports.md: LOINC for vital signs and the PHQ-9, UCUM units, the HL7
@@ -366,7 +344,7 @@ public enum FHIRMapping {
     /// includes it), every signer (key id, printed name, the meaning of the signature) and the signatures
     /// themselves, which verify against the stored envelope.
     public static func provenance(
-        of target: JSONObject, sources: [LogSource], checkpoint: CheckpointSummary?, references: References
+        of target: JSONObject, sources: [LogSource], checkpoint: LogCheckpoint?, references: References
     ) -> JSONObject? {
         guard case .string(let type)? = target["resourceType"], case .string(let targetID)? = target["id"],
             let last = sources.last
@@ -399,11 +377,11 @@ public enum FHIRMapping {
             var extensions: [JSONValue] = [
                 extensionValue("leaf-hash", "valueString", .string(Hex.encode(source.leafHash)))
             ]
-            if let checkpoint, checkpoint.size >= source.position {
+            if let checkpoint, checkpoint.size >= UInt64(source.position) {
                 extensions.append(
                     extensionValue(
                         "checkpoint", "valueString",
-                        .string("\(checkpoint.origin) \(checkpoint.size) \(checkpoint.rootHash)")))
+                        .string("\(checkpoint.origin) \(checkpoint.size) \(Base64.encode(checkpoint.rootHash))")))
             }
             entities.append(
                 .object(

@@ -409,10 +409,8 @@ public struct VigilAPI: Sendable {
         let selection: FHIRExport.Selection
         if let participant = query["participant"] {
             selection = .participant(String(participant))
-        } else if let from = query["from"].flatMap({ Timestamp(dateOrTime: String($0)) }),
-            let to = query["to"].flatMap({ Timestamp(dateOrTime: String($0), endOfDay: true) }), from <= to
-        {
-            selection = .period(from: from, to: to)
+        } else if let range = Timestamp.range(from: query["from"].map(String.init), to: query["to"].map(String.init)) {
+            selection = .period(from: range.lowerBound, to: range.upperBound)
         } else {
             throw APIError(
                 .badRequest, code: "invalid_query",
@@ -426,7 +424,7 @@ public struct VigilAPI: Sendable {
         }
         let store = self.store
         let anchors = try await store.anchorHistory()
-        let checkpoint = try await store.latestCheckpoint().flatMap { CheckpointSummary(note: $0.note) }
+        let checkpoint = try await store.latestCheckpoint()?.checkpoint
         let now = clock.now()
         let end = store.head.size
         return Response(
@@ -440,11 +438,7 @@ public struct VigilAPI: Sendable {
                     selection: selection, format: format, anchors: anchors, checkpoint: checkpoint, generatedAt: now)
                 // The log as it was when the request came: a consistent export, however long it takes.
                 try await FHIRExport.run(
-                    &export,
-                    fetch: { after, limit in
-                        after >= end
-                            ? [] : try await store.entries(after: after, limit: Int(min(Int64(limit), end - after)))
-                    }
+                    &export, upTo: end, fetch: { try await store.entries(after: $0, limit: $1) }
                 ) { text in try await writer.write(ByteBuffer(string: text)) }
                 try await writer.finish(nil)
             })

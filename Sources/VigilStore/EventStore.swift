@@ -333,6 +333,11 @@ extension EventStore {
         public var seq: Int64
         public var size: Int64
         public var note: [UInt8]
+
+        /// The statement the signed note carries (nil for a note that does not read as a checkpoint).
+        public var checkpoint: LogCheckpoint? {
+            (try? SignedNote(parsing: note)).flatMap { try? LogCheckpoint(text: $0.text) }
+        }
     }
 
     /// The last checkpoint recorded.

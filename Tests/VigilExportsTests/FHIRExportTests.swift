@@ -21,7 +21,8 @@ import VigilTestSupport
         let entries = try await store.entries(after: 0, limit: 100_000)
         var export = FHIRExport(
             selection: selection, format: format, anchors: try await store.anchorHistory(),
-            checkpoint: CheckpointSummary(origin: "clinic.test/vigil", size: Int64(entries.count), rootHash: "AAAA"),
+            checkpoint: LogCheckpoint(
+                origin: "clinic.test/vigil", size: UInt64(entries.count), rootHash: Array(repeating: 0, count: 32)),
             generatedAt: Timestamp(rfc3339: "2026-11-29T12:00:00Z")!)
         var text = ""
         try await FHIRExport.run(

@@ -257,4 +257,13 @@ extension Timestamp {
         let start = date.daysSinceEpoch * 86_400_000_000
         self.init(microsecondsSinceEpoch: endOfDay ? start + 86_399_999_999 : start)
     }
+
+    /// The range from `from` to `to`, both included, each an RFC 3339 time or a date (from its first
+    /// microsecond to the last of `to`); nil when either does not read or `from` comes after `to`.
+    public static func range(from: String?, to: String?) -> ClosedRange<Timestamp>? {
+        guard let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
+            let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
+        else { return nil }
+        return first...last
+    }
 }
