@@ -69,15 +69,19 @@ import VigilTestSupport
             #expect(registered.status == 200)
 
             // Another process takes the database's write lock until told to let go: the writer's next commit
-            // waits (at most its 10-second busy timeout).
+            // waits (at most its 10-second busy timeout, counted from the commit, so the lock is let go at the
+            // latest 9 s after the event is sent, however long it took to get there).
             let locked = Atomic<Bool>(false)
             let release = Atomic<Bool>(false)
+            let sent = Atomic<Bool>(false)
             let lock = Task.detached {
                 let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
                 try raw.writeWithoutTransaction { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     locked.store(true, ordering: .releasing)
-                    for _ in 0..<900 where !release.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+                    while !sent.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+                    let cap = Date().addingTimeInterval(9)
+                    while !release.load(ordering: .acquiring), Date() < cap { Thread.sleep(forTimeInterval: 0.01) }
                     try db.execute(sql: "ROLLBACK")
                 }
                 try raw.close()
@@ -85,6 +89,7 @@ import VigilTestSupport
             // The event goes in only once the lock is held (a busy machine may take a while to get there).
             while !locked.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
             let client = daemon.client
+            sent.store(true, ordering: .releasing)
             let submit = Task {
                 try await client.post("/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device))
             }
