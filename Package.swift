@@ -36,6 +36,13 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
+        // What this build is: the release version and the git commit (recorded by the BuildCommit plugin).
+        .target(
+            name: "VigilBuild",
+            swiftSettings: swiftSettings,
+            plugins: ["BuildCommit"]
+        ),
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         // Pure values: JSON, envelopes, signatures, the event catalogue, validation, the key registry. No I/O.
         .target(
             name: "VigilModel",
@@ -118,7 +125,7 @@ let package = Package(
             name: "VigilHTTP",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilIngest", "VigilProjections", "VigilAlerts", "VigilExports",
-                "VigilConfig",
+                "VigilConfig", "VigilBuild",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,7 +157,7 @@ let package = Package(
             name: "VigilDaemon",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilSystemd",
-                "VigilProjections", "VigilAlerts",
+                "VigilProjections", "VigilAlerts", "VigilBuild",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -183,7 +190,7 @@ let package = Package(
             name: "VigilCLI",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilConfig", "VigilProjections", "VigilAlerts", "VigilWitness",
-                "VigilExports",
+                "VigilExports", "VigilBuild",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -196,7 +203,7 @@ let package = Package(
         .executableTarget(
             name: "vigild",
             dependencies: [
-                "VigilDaemon", "VigilSystemd",
+                "VigilDaemon", "VigilSystemd", "VigilBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import VigilBuild
 import VigilModel
 
 /// `vigilctl`: keys, events, signatures, submission, reads and offline verification.
@@ -8,6 +9,7 @@ public struct VigilCtl: AsyncParsableCommand {
         commandName: "vigilctl",
         abstract:
             "Operate Vigil: make keys, record pharmacy work and officers' decisions, read alerts and views, verify a store offline.",
+        version: VigilBuild.versionLine("vigilctl"),
         subcommands: [
             Keygen.self, PublicKey.self, NewEvent.self, Sign.self, Countersign.self, Submit.self,
             Receive.self, Dispense.self, Waste.self, Count.self, Destroy.self, Loss.self, LossFiled.self,

@@ -22,6 +22,7 @@ struct HeadSigningService: Service {
     let store: EventStore
     let signer: LogSigner
     let interval: Duration
+    let metrics: SignedHeadMetrics
     let logger: Logger
 
     func run() async throws {
@@ -38,6 +39,7 @@ struct HeadSigningService: Service {
         do {
             let record = try await store.signHead(with: signer)
             lastSigned = record.head.size
+            metrics.record(record.head)
             logger.info("log head signed", metadata: ["log.size": "\(record.head.size)"])
         } catch {
             logger.warning("could not sign the log head", metadata: ["store.error": "\(type(of: error))"])

@@ -49,7 +49,7 @@ extension VigilAPI {
             { request, _ in try await api.consistencyProof(request) }
         },
         RouteSpec(.get, "/tile/**", .open) { api in { _, context in try await api.tile(context) } },
-        RouteSpec(.get, "/metrics", .token(.operations)) { api in { _, _ in try api.metrics() } },
+        RouteSpec(.get, "/metrics", .token(.operations)) { api in { _, _ in await api.metrics() } },
         RouteSpec(.get, "/v1/events", .token(.log)) { api in { request, _ in try await api.listEvents(request) } },
         RouteSpec(.get, "/v1/log/head", .token(.log)) { api in { _, _ in try await api.logHead() } },
         RouteSpec(.post, "/v1/checkpoint", .token(.log)) { api in { _, _ in try await api.issueCheckpoint() } },
@@ -80,6 +80,7 @@ extension VigilAPI {
     /// The router of docs/protocol.md §4, built from ``routes``.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: RequestMetrics(registry: metricsRegistry))
         router.add(middleware: ErrorMiddleware())
         let open = router.group()
         var guarded: [Permission: RouterGroup<BasicRequestContext>] = [:]

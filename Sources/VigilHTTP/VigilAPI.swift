@@ -6,6 +6,7 @@ import NIOCore
 public import Prometheus
 import ServiceLifecycle
 public import VigilAlerts
+import VigilBuild
 import VigilExports
 public import VigilIngest
 public import VigilModel
@@ -31,6 +32,8 @@ public struct VigilAPI: Sendable {
     public let doseCheck: DoseChecker
     public let health: @Sendable () -> HealthReport
     public let metricsRegistry: PrometheusCollectorRegistry
+    /// Brings the gauges that describe the present (open alerts, health, lag) up to date before a scrape.
+    public let beforeScrape: @Sendable () async -> Void
     public let limits: Limits
     /// Shared by the routes that need no token (checkpoint, proofs, tiles).
     public let publicReads: RateLimiter
@@ -53,8 +56,9 @@ public struct VigilAPI: Sendable {
     public init(
         ingestor: Ingestor, authenticator: TokenAuthenticator, signer: LogSigner, readModels: ReadModels,
         alertBroadcaster: AlertBroadcaster, doseCheck: @escaping DoseChecker,
-        health: @escaping @Sendable () -> HealthReport, metricsRegistry: PrometheusCollectorRegistry, limits: Limits,
-        publicReads: RateLimiter, clock: any WallClock = SystemWallClock()
+        health: @escaping @Sendable () -> HealthReport, metricsRegistry: PrometheusCollectorRegistry,
+        beforeScrape: @escaping @Sendable () async -> Void = {}, limits: Limits, publicReads: RateLimiter,
+        clock: any WallClock = SystemWallClock()
     ) {
         self.ingestor = ingestor
         self.authenticator = authenticator
@@ -64,6 +68,7 @@ public struct VigilAPI: Sendable {
         self.doseCheck = doseCheck
         self.health = health
         self.metricsRegistry = metricsRegistry
+        self.beforeScrape = beforeScrape
         self.limits = limits
         self.publicReads = publicReads
         self.clock = clock
@@ -458,11 +463,16 @@ public struct VigilAPI: Sendable {
         for check in report.checks {
             checks[check.name] = .object(JSONObject(["ok": .bool(check.ok), "detail": .string(check.detail)]))
         }
-        let body = JSONValue.object(JSONObject(["status": .string(report.status.rawValue), "checks": .object(checks)]))
+        let body = JSONValue.object(
+            JSONObject([
+                "status": .string(report.status.rawValue), "version": .string(VigilBuild.version),
+                "commit": .string(VigilBuild.commit), "checks": .object(checks),
+            ]))
         return JSONResponse.make(status: report.status == .ok ? .ok : .serviceUnavailable, body)
     }
 
-    func metrics() throws -> Response {
+    func metrics() async -> Response {
+        await beforeScrape()
         var buffer: [UInt8] = []
         metricsRegistry.emit(into: &buffer)
         return Response(

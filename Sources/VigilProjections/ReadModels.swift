@@ -35,6 +35,11 @@ public struct ReadModels: Sendable {
         try await database.read { try $0.alerts(after: position) }
     }
 
+    /// How many alerts of each severity wait for an officer (neither acknowledged nor resolved).
+    public func openAlertCounts() async throws -> [AlertSeverity: Int] {
+        try await database.read { try $0.openAlertCounts() }
+    }
+
     public func inventory() async throws -> LotList {
         try await database.read { views in
             LotList(lots: try views.lots(), losses: try views.losses(), asOf: try views.checkpoint().position)

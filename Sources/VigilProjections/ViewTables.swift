@@ -394,6 +394,18 @@ public struct ViewTables {
         return try db.rows(sql, position, status?.rawValue, participant, limit, row: Self.alert)
     }
 
+    /// How many alerts of each severity are open (neither acknowledged nor resolved); every severity is present.
+    public func openAlertCounts() throws -> [AlertSeverity: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: AlertSeverity.allCases.map { ($0, 0) })
+        for (severity, count) in try db.rows(
+            "SELECT severity, count(*) FROM alerts WHERE status = 'open' GROUP BY severity",
+            row: { row -> (AlertSeverity, Int) in (try Self.enumeration(row[0]), row[1]) })
+        {
+            counts[severity] = count
+        }
+        return counts
+    }
+
     /// Severities of the alerts of `rule` for `session` not yet resolved.
     public func unresolvedSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
         try db.rows(
