@@ -10,70 +10,94 @@ import Yams
 /// (`http.port` is `VIGIL_HTTP_PORT`, `trust.adminKeys` is `VIGIL_TRUST_ADMINKEYS`; lists comma-separated).
 /// Unknown keys in the file are refused, so a misspelt setting never silently falls back to a default.
 public enum ConfigurationLoader {
-    /// Every key and its embedded default (a value that runs as is for a local trial).
-    public static let defaults: [(key: String, value: String)] = [
-        ("database.path", "vigil-data/vigil.sqlite"),
-        ("projections.path", ""),
-        ("http.host", "127.0.0.1"),
-        ("http.port", "8470"),
-        ("http.maxBodyBytes", "262144"),
-        ("http.maxBatchBytes", "16777216"),
-        ("http.maxBatchItems", "1000"),
-        ("http.idleTimeoutSeconds", "30"),
-        ("http.requestTimeoutSeconds", "30"),
-        ("http.maxHeaderBytes", "16384"),
-        ("http.maxConnections", "1024"),
-        ("http.unixSocket", ""),
-        ("http.unixSocketMode", "0660"),
-        ("http.unixSocketGroup", ""),
-        ("trust.adminKeys", ""),
-        ("auth.tokens", ""),
-        ("daemon.keyPath", "vigil-data/daemon.key"),
-        ("daemon.writerStallSeconds", "20"),
-        ("limits.maxDoseMg", "250"),
-        ("limits.maxQuantityMg", "1000000"),
-        ("limits.maxFutureSkewSeconds", "300"),
-        ("log.level", "info"),
-        ("integrity.startupCheck", "tail"),
-        ("integrity.verifyIntervalSeconds", "300"),
-        ("integrity.viewsCheckIntervalSeconds", "86400"),
-        ("integrity.backgroundShare", "0.25"),
-        ("transparency.origin", ""),
-        ("transparency.witnesses", ""),
-        ("transparency.publicRequestsPerSecond", "500"),
-        ("transparency.checkpointIntervalSeconds", "60"),
-        ("alerts.webhook.url", ""),
-        ("alerts.webhook.severities", "urgent,critical"),
-        ("alerts.webhook.maxAttempts", "8"),
-        ("alerts.webhook.retrySeconds", "1"),
-        ("rules.doseRegimen.initialDosesMg", "80,120"),
-        ("rules.doseRegimen.maxSessionTotalMg", "180"),
-        ("rules.supplementalTiming.minMinutes", "90"),
-        ("rules.supplementalTiming.maxMinutes", "150"),
-        ("rules.doseCount.maxPerSession", "2"),
-        ("rules.doseCount.maxSessionsPerCourse", "3"),
-        ("rules.sessionSpacing.minDays", "21"),
-        ("rules.hypertension.systolic", "160"),
-        ("rules.hypertension.diastolic", "100"),
-        ("rules.hypertension.cautionSystolic", "140"),
-        ("rules.hypertension.cautionDiastolic", "90"),
-        ("rules.tachycardia.warnAbove", "100"),
-        ("rules.tachycardia.urgentAbove", "120"),
-        ("rules.tachycardia.urgentCount", "3"),
-        ("rules.temperature.warnAtC", "38.0"),
-        ("rules.temperature.urgentAboveC", "39.0"),
-        ("rules.temperature.criticalAboveC", "40.0"),
-        ("rules.expeditedReport.reminderDaySevenDay", "5"),
-        ("rules.expeditedReport.reminderDayFifteenDay", "12"),
-        ("rules.phq9.warnTotal", "15"),
-        ("rules.followUp.days", "7"),
-        ("rules.followUp.utcOffsetMinutes", "0"),
-        ("rules.timeZone", ""),
-        ("rules.dispenseWitnessRequired", "false"),
-        ("rules.lowMood.windowDays", "3"),
-        ("rules.lowMood.drop", "3"),
-        ("rules.countDiscrepancy.toleranceMg", "0"),
-        ("rules.inventoryOverdue.days", "730"),
+    /// Whether a changed setting takes effect on SIGHUP (`systemctl reload vigild`) or only at the next start.
+    public enum Reload: String, Sendable {
+        /// Applied on reload, atomically; requests in flight finish with the values they started with.
+        case live
+        /// Read once at start: a reload that changes it logs a warning naming it, and the running value stays.
+        case restart
+    }
+
+    /// One configuration key: its embedded default (a value that runs as is for a local trial) and when a change
+    /// to it takes effect.
+    public struct Setting: Sendable {
+        public var key: String
+        public var defaultValue: String
+        public var reload: Reload
+
+        init(_ key: String, _ defaultValue: String, _ reload: Reload) {
+            self.key = key
+            self.defaultValue = defaultValue
+            self.reload = reload
+        }
+    }
+
+    /// Every key, declared once: its default and its reload class. Live: the reader tokens, the plausibility
+    /// limits, the log level and the safety rules. Everything else (files, listeners, keys, the webhook, the
+    /// integrity checks, the transparency log) is read at start.
+    public static let settings: [Setting] = [
+        Setting("database.path", "vigil-data/vigil.sqlite", .restart),
+        Setting("projections.path", "", .restart),
+        Setting("http.host", "127.0.0.1", .restart),
+        Setting("http.port", "8470", .restart),
+        Setting("http.maxBodyBytes", "262144", .restart),
+        Setting("http.maxBatchBytes", "16777216", .restart),
+        Setting("http.maxBatchItems", "1000", .restart),
+        Setting("http.idleTimeoutSeconds", "30", .restart),
+        Setting("http.requestTimeoutSeconds", "30", .restart),
+        Setting("http.maxHeaderBytes", "16384", .restart),
+        Setting("http.maxConnections", "1024", .restart),
+        Setting("http.unixSocket", "", .restart),
+        Setting("http.unixSocketMode", "0660", .restart),
+        Setting("http.unixSocketGroup", "", .restart),
+        Setting("trust.adminKeys", "", .restart),
+        Setting("auth.tokens", "", .live),
+        Setting("daemon.keyPath", "vigil-data/daemon.key", .restart),
+        Setting("daemon.writerStallSeconds", "20", .restart),
+        Setting("limits.maxDoseMg", "250", .live),
+        Setting("limits.maxQuantityMg", "1000000", .live),
+        Setting("limits.maxFutureSkewSeconds", "300", .live),
+        Setting("log.level", "info", .live),
+        Setting("integrity.startupCheck", "tail", .restart),
+        Setting("integrity.verifyIntervalSeconds", "300", .restart),
+        Setting("integrity.viewsCheckIntervalSeconds", "86400", .restart),
+        Setting("integrity.backgroundShare", "0.25", .restart),
+        Setting("transparency.origin", "", .restart),
+        Setting("transparency.witnesses", "", .restart),
+        Setting("transparency.publicRequestsPerSecond", "500", .restart),
+        Setting("transparency.checkpointIntervalSeconds", "60", .restart),
+        Setting("alerts.webhook.url", "", .restart),
+        Setting("alerts.webhook.severities", "urgent,critical", .restart),
+        Setting("alerts.webhook.maxAttempts", "8", .restart),
+        Setting("alerts.webhook.retrySeconds", "1", .restart),
+        Setting("rules.doseRegimen.initialDosesMg", "80,120", .live),
+        Setting("rules.doseRegimen.maxSessionTotalMg", "180", .live),
+        Setting("rules.supplementalTiming.minMinutes", "90", .live),
+        Setting("rules.supplementalTiming.maxMinutes", "150", .live),
+        Setting("rules.doseCount.maxPerSession", "2", .live),
+        Setting("rules.doseCount.maxSessionsPerCourse", "3", .live),
+        Setting("rules.sessionSpacing.minDays", "21", .live),
+        Setting("rules.hypertension.systolic", "160", .live),
+        Setting("rules.hypertension.diastolic", "100", .live),
+        Setting("rules.hypertension.cautionSystolic", "140", .live),
+        Setting("rules.hypertension.cautionDiastolic", "90", .live),
+        Setting("rules.tachycardia.warnAbove", "100", .live),
+        Setting("rules.tachycardia.urgentAbove", "120", .live),
+        Setting("rules.tachycardia.urgentCount", "3", .live),
+        Setting("rules.temperature.warnAtC", "38.0", .live),
+        Setting("rules.temperature.urgentAboveC", "39.0", .live),
+        Setting("rules.temperature.criticalAboveC", "40.0", .live),
+        Setting("rules.expeditedReport.reminderDaySevenDay", "5", .live),
+        Setting("rules.expeditedReport.reminderDayFifteenDay", "12", .live),
+        Setting("rules.phq9.warnTotal", "15", .live),
+        Setting("rules.followUp.days", "7", .live),
+        Setting("rules.followUp.utcOffsetMinutes", "0", .live),
+        Setting("rules.timeZone", "", .live),
+        Setting("rules.dispenseWitnessRequired", "false", .live),
+        Setting("rules.lowMood.windowDays", "3", .live),
+        Setting("rules.lowMood.drop", "3", .live),
+        Setting("rules.countDiscrepancy.toleranceMg", "0", .live),
+        Setting("rules.inventoryOverdue.days", "730", .live),
     ]
 
     static let listKeys: Set<String> = [
@@ -110,14 +134,35 @@ public enum ConfigurationLoader {
             }
         }
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        for (key, value) in defaults {
+        for setting in settings {
+            let (key, value) = (setting.key, setting.defaultValue)
             values[AbsoluteConfigKey(stringLiteral: key)] =
                 listKeys.contains(key)
                 ? ConfigValue(.stringArray(value.split(separator: ",").map(String.init)), isSecret: false)
                 : ConfigValue(.string(value), isSecret: false)
         }
         providers.append(InMemoryProvider(name: "embedded defaults", values: values))
-        return try parse(ConfigReader(providers: providers))
+        let reader = ConfigReader(providers: providers)
+        var configuration = try parse(reader)
+        configuration.effective = effectiveValues(reader)
+        return configuration
+    }
+
+    /// Each setting's effective value as text (lists joined with commas), to tell which settings two loads
+    /// disagree on. Only compared, never logged: the reader tokens are among them.
+    static func effectiveValues(_ config: ConfigReader) -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: settings.map { setting in
+                let key = ConfigKey(setting.key)
+                let value =
+                    config.stringArray(forKey: key)?.joined(separator: ",") ?? config.string(forKey: key) ?? ""
+                return (setting.key, value)
+            })
+    }
+
+    /// The settings whose effective values differ between two loads, with when each takes effect.
+    public static func changes(from old: VigilConfiguration, to new: VigilConfiguration) -> [Setting] {
+        settings.filter { old.effective[$0.key] != new.effective[$0.key] }
     }
 
     /// Refuses keys the file sets that Vigil does not know.
@@ -139,7 +184,7 @@ public enum ConfigurationLoader {
         guard let mapping = root.mapping else {
             throw ConfigurationError(key: "", "the configuration file \(file) must be a YAML mapping")
         }
-        let known = Set(defaults.map(\.key))
+        let known = Set(settings.map(\.key))
         var unknown: [String] = []
         func walk(_ mapping: Node.Mapping, prefix: String) {
             for (keyNode, value) in mapping {

@@ -89,8 +89,14 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var checkpointIntervalSeconds = 60
     /// `transparency.witnesses`: the witnesses each new checkpoint is submitted to for cosigning.
     public var witnesses: [WitnessEndpoint] = []
+    /// Each setting's effective value as text, keyed by setting (set by ``ConfigurationLoader``): what a reload
+    /// compares to tell which settings changed.
+    public var effective: [String: String] = [:]
     /// Not a file key: rebuild the read models from the log at start (`vigild --rebuild`).
     public var rebuildViews = false
+    /// Not a file key: take the key at `daemon.keyPath` (or a new one) even though the store is signed with
+    /// another, recording the rotation in the store (`vigild --new-daemon-key`).
+    public var rotateDaemonKey = false
     /// `rules.*`: the safety thresholds.
     public var rules: RuleSettings = .default
     /// `alerts.webhook.url`: where alerts are POSTed (empty: no webhook).

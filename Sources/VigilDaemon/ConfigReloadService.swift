@@ -8,9 +8,10 @@ import VigilSystemd
 
 /// Reloads the configuration on SIGHUP without dropping a request.
 ///
-/// The reloadable settings (reader tokens, plausibility limits, log level) are swapped atomically; requests
-/// in flight finish with the values they started with. Settings that need a restart (store path, listen
-/// address, trust anchors, daemon key) keep their running values and a warning says so. An invalid file is
+/// Each setting is live or restart-only, as ``ConfigurationLoader/settings`` declares: the live ones (reader
+/// tokens, plausibility limits, log level, safety rules) are swapped atomically, and requests in flight finish
+/// with the values they started with; a restart-only one that changed keeps its running value, and a warning
+/// names it. An invalid file is
 /// refused with a clear log entry and the running configuration stays. systemd sees RELOADING=1, then READY=1.
 struct ConfigReloadService: Service, CustomStringConvertible {
     let signals: UnixSignalsSequence
@@ -44,34 +45,24 @@ struct ConfigReloadService: Service, CustomStringConvertible {
         }
     }
 
+    /// Swaps in the live settings and warns about every restart-only setting that now differs from the value
+    /// the daemon started with (which it keeps).
     private func apply(_ next: VigilConfiguration, over current: VigilConfiguration) {
         settings.limits.value = next.limits
         settings.tokens.value = next.tokens
         settings.rules.value = next.rules
         settings.logLevel.level = Logger.Level(rawValue: next.logLevel) ?? .info
-        var restartOnly: [String] = []
-        if next.databasePath != running.databasePath { restartOnly.append("database.path") }
-        if next.httpHost != running.httpHost || next.httpPort != running.httpPort {
-            restartOnly.append("http.host/http.port")
+        let applied = ConfigurationLoader.changes(from: current, to: next).filter { $0.reload == .live }
+        if !applied.isEmpty {
+            logger.notice(
+                "changed settings applied",
+                metadata: ["config.applied": "\(applied.map(\.key).joined(separator: ", "))"])
         }
-        if next.unixSocket != running.unixSocket || next.unixSocketMode != running.unixSocketMode
-            || next.unixSocketGroup != running.unixSocketGroup
-        {
-            restartOnly.append("http.unixSocket")
-        }
-        if next.adminAnchors != running.adminAnchors { restartOnly.append("trust.adminKeys") }
-        if next.daemonKeyPath != running.daemonKeyPath { restartOnly.append("daemon.keyPath") }
-        if next.maxBodyBytes != running.maxBodyBytes || next.maxBatchBytes != running.maxBatchBytes
-            || next.maxBatchItems != running.maxBatchItems || next.idleTimeoutSeconds != running.idleTimeoutSeconds
-            || next.requestTimeoutSeconds != running.requestTimeoutSeconds
-            || next.maxHeaderBytes != running.maxHeaderBytes || next.maxConnections != running.maxConnections
-        {
-            restartOnly.append("http limits")
-        }
-        if !restartOnly.isEmpty {
+        let waiting = ConfigurationLoader.changes(from: running, to: next).filter { $0.reload == .restart }
+        if !waiting.isEmpty {
             logger.warning(
-                "some changed settings take effect only after a restart; their running values stay",
-                metadata: ["config.restart_needed": "\(restartOnly.joined(separator: ", "))"]
+                "changed settings take effect only after a restart; their running values stay",
+                metadata: ["config.restart_needed": "\(waiting.map(\.key).joined(separator: ", "))"]
             )
         }
     }
