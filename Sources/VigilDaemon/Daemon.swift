@@ -2,11 +2,13 @@ import Foundation
 public import Hummingbird
 import HummingbirdCore
 public import Logging
+import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import VigilAlerts
+import VigilBuild
 public import VigilConfig
 import VigilHTTP
 import VigilIngest
@@ -19,6 +21,16 @@ public import VigilSystemd
 public enum Daemon {
     /// Called once the HTTP listener is bound, with the address it is bound to.
     public typealias ReadyHandler = @Sendable (_ host: String, _ port: Int) async -> Void
+
+    /// Why vigild will not start, in words for the operator: a state that a restart cannot fix (a daemon key
+    /// that is not its store's, a store written by a newer release).
+    public struct StartRefusal: Error, CustomStringConvertible {
+        public var description: String
+
+        init(_ description: String) {
+            self.description = description
+        }
+    }
 
     /// What a configuration reload can change while the daemon runs.
     struct LiveSettings: Sendable {
@@ -59,7 +71,8 @@ public enum Daemon {
         // Trap SIGHUP before anything else, so a reload requested during start-up is not fatal.
         let reloads = await UnixSignalsSequence(trapping: .sighup)
         let settings = LiveSettings(configuration, logLevel: logLevel)
-        let parts = try await build(configuration: configuration, settings: settings, logger: logger)
+        let parts = try await build(
+            configuration: configuration, settings: settings, notifier: notifier, logger: logger)
         let store = parts.store
         let writerHealthy = parts.writerHealthy
         let ready: @Sendable ([String]) async -> Void = { addresses in
@@ -186,19 +199,33 @@ public enum Daemon {
 
     static func build(
         configuration: VigilConfiguration, settings: LiveSettings, clock: any WallClock = SystemWallClock(),
-        logger: Logger
+        notifier: SystemdNotifier? = nil, logger: Logger
     ) async throws -> Parts {
+        logger.notice(
+            "vigild starting",
+            metadata: ["vigil.version": "\(VigilBuild.version)", "vigil.commit": "\(VigilBuild.commit)"])
         let databaseFolder = (configuration.databasePath as NSString).deletingLastPathComponent
         if !databaseFolder.isEmpty {
             try FileManager.default.createDirectory(
                 atPath: databaseFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
             )
         }
-        let (daemonKey, created) = try DaemonKey.loadOrCreate(at: configuration.daemonKeyPath)
-        logger.notice(
-            created ? "daemon key created" : "daemon key loaded",
-            metadata: ["key.id": "\(daemonKey.id.hex)", "key.path": "\(configuration.daemonKeyPath)"]
-        )
+        let (daemonKey, outcome) = try DaemonKey.load(
+            at: configuration.daemonKeyPath, forStore: configuration.databasePath,
+            rotate: configuration.rotateDaemonKey)
+        switch outcome {
+        case .loaded, .created:
+            logger.notice(
+                outcome == .created ? "daemon key created" : "daemon key loaded",
+                metadata: ["key.id": "\(daemonKey.id.hex)", "key.path": "\(configuration.daemonKeyPath)"])
+        case .rotated(let previous):
+            logger.critical(
+                "daemon key rotated: heads and alerts from now on are signed with a new key",
+                metadata: [
+                    "key.id": "\(daemonKey.id.hex)", "key.previous": "\(previous.map(\.hex).joined(separator: ","))",
+                    "key.path": "\(configuration.daemonKeyPath)",
+                ])
+        }
         if configuration.adminAnchors.isEmpty {
             logger.warning(
                 "no trust.adminKeys configured: no key can be registered, so every event will be refused as unknown_key"
@@ -212,13 +239,12 @@ public enum Daemon {
             configuration.adminAnchors + [TrustAnchor(publicKey: daemonKey.publicKey, role: .daemon, name: "vigild")]
         let registry = PrometheusCollectorRegistry()
         let metricsFactory = PrometheusMetricsFactory(registry: registry)
-        let store = try EventStore.open(
-            path: configuration.databasePath, anchors: anchors, clock: clock, logger: logger,
-            metricsFactory: metricsFactory
-        )
+        let store = try openStore(
+            configuration.databasePath, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
         let gate = WriteGate()
         let startupFailure = await IntegrityService.startupCheck(
-            store: store, gate: gate, full: configuration.fullStartupCheck, signer: signer, logger: logger
+            store: store, gate: gate, full: configuration.fullStartupCheck, signer: signer, notifier: notifier,
+            logger: logger
         )
         let ingestor = Ingestor(
             store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
@@ -268,11 +294,19 @@ public enum Daemon {
                 witnesses: configuration.witnesses.isEmpty ? nil : witnesses.currentStatus,
                 clock: clock, stallSeconds: stall, gate: gate)
         }
+        let readModels = ReadModels(database: views, settings: settings.rules)
+        let state = StateMetrics(factory: metricsFactory, logger: logger)
+        let beforeScrape: @Sendable () async -> Void = {
+            await state.refresh(
+                health: health(), logSize: store.head.size, projected: runner.currentStatus.position,
+                readModels: readModels)
+        }
         let api = VigilAPI(
             ingestor: ingestor, authenticator: TokenAuthenticator(grants: settings.tokens), signer: signer,
-            readModels: ReadModels(database: views, settings: settings.rules), alertBroadcaster: broadcaster,
+            readModels: readModels, alertBroadcaster: broadcaster,
             doseCheck: { request in try await DoseCheck.evaluate(request, engine: engine, now: clock.now()) },
             health: health, metricsRegistry: registry,
+            beforeScrape: beforeScrape,
             limits: VigilAPI.Limits(
                 maxBodyBytes: configuration.maxBodyBytes, maxBatchBytes: configuration.maxBatchBytes,
                 requestTimeout: .seconds(configuration.requestTimeoutSeconds)),
@@ -290,7 +324,7 @@ public enum Daemon {
             viewCheck,
             HeadSigningService(
                 store: store, signer: signer, interval: .seconds(configuration.checkpointIntervalSeconds),
-                logger: logger),
+                metrics: SignedHeadMetrics(factory: metricsFactory), logger: logger),
             witnesses,
         ]
         if let webhook { services.append(webhook) }
@@ -299,6 +333,19 @@ public enum Daemon {
             settings: settings, health: health,
             writerHealthy: { Self.writer(store: store, clock: clock, stallSeconds: stall).ok }
         )
+    }
+
+    /// Opens the store; one written by a newer release is a ``StartRefusal``.
+    static func openStore(
+        _ path: String, anchors: [TrustAnchor], clock: any WallClock, logger: Logger,
+        metricsFactory: any MetricsFactory
+    ) throws -> EventStore {
+        do {
+            return try EventStore.open(
+                path: path, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
+        } catch let error where error.code == .newerVersion {
+            throw StartRefusal(error.message)
+        }
     }
 
     /// Whether the writer is moving: not healthy when a commit has been running for `stallSeconds` or more.

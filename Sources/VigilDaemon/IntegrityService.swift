@@ -8,6 +8,7 @@ import VigilIngest
 import VigilModel
 import VigilProjections
 import VigilStore
+import VigilSystemd
 
 /// Verifies the log at start and periodically while running; on a failure, closes the write gate (reads go
 /// on), logs a critical entry and raises `integrity_failure`.
@@ -39,6 +40,8 @@ final class IntegrityService: Service, Sendable {
     private let passes: Counter
     private let busy: Metrics.Timer
     private let verified: Gauge
+    private let lastCheckTime: Gauge
+    private let lastCheckOK: Gauge
 
     init(
         store: EventStore, gate: WriteGate, engine: AlertEngine, clock: any WallClock, interval: Duration?,
@@ -55,21 +58,31 @@ final class IntegrityService: Service, Sendable {
         passes = Counter(label: "vigil_integrity_checks_total", factory: metricsFactory)
         busy = Metrics.Timer(label: "vigil_integrity_check_busy_seconds", factory: metricsFactory)
         verified = Gauge(label: "vigil_integrity_verified_size", factory: metricsFactory)
+        lastCheckTime = Gauge(label: "vigil_integrity_last_check_timestamp_seconds", factory: metricsFactory)
+        lastCheckOK = Gauge(label: "vigil_integrity_last_check_ok", factory: metricsFactory)
+    }
+
+    /// Records a finished check for the metrics: when, and whether the log held.
+    private func recordCheck(ok: Bool) {
+        lastCheckTime.record(Double(clock.now().microsecondsSinceEpoch) / 1_000_000)
+        lastCheckOK.record(ok ? 1 : 0)
     }
 
     var currentStatus: Status { status.withLock { $0 } }
 
     /// The check itself, on a thread of its own (it reads and hashes, and a full check takes a while). With a
     /// share, the thread runs at a lower priority (nice 10) and the check is paced to that share of one core.
-    static func check(_ path: String, full: Bool, share: Double? = nil) async -> Result<VerificationReport, StoreError>
-    {
+    static func check(
+        _ path: String, full: Bool, share: Double? = nil, progress: (@Sendable (Int64) -> Void)? = nil
+    ) async -> Result<VerificationReport, StoreError> {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 // On Linux the nice value belongs to the thread: this lowers the check alone.
                 if share != nil { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
                 continuation.resume(
                     returning: Result { () throws(StoreError) -> VerificationReport in
-                        try LogVerifier.verify(path: path, options: .init(fromLastSignedHead: !full, share: share))
+                        try LogVerifier.verify(
+                            path: path, options: .init(fromLastSignedHead: !full, share: share, progress: progress))
                     }
                 )
             }
@@ -80,11 +93,16 @@ final class IntegrityService: Service, Sendable {
     ///
     /// A log that verifies gets a signed head at its tip at once, so the next start (after a crash, which
     /// leaves no head signed at shutdown) checks only what came after it.
+    /// Under systemd, a check that outlasts a few seconds asks for more start-up time as it goes
+    /// (EXTEND_TIMEOUT_USEC) and reports its progress (STATUS=), so a long full check of a large log is not
+    /// killed by the unit's start timeout.
     static func startupCheck(
-        store: EventStore, gate: WriteGate, full: Bool, signer: LogSigner, logger: Logger
+        store: EventStore, gate: WriteGate, full: Bool, signer: LogSigner, notifier: SystemdNotifier?,
+        logger: Logger
     ) async -> VerificationFailure? {
         let started = ContinuousClock.now
-        switch await check(store.path, full: full) {
+        let progress = StartupProgress.reporting(to: notifier, size: store.head.size, full: full)
+        switch await check(store.path, full: full, progress: progress) {
         case .success(let report):
             if let failure = report.failure {
                 fail(failure, gate: gate, logger: logger)
@@ -133,6 +151,8 @@ final class IntegrityService: Service, Sendable {
     }
 
     func run() async throws {
+        // The start-up check finished moments before the services started.
+        recordCheck(ok: startupFailure == nil)
         if let startupFailure { await raise(startupFailure) }
         await repeatEvery(interval) {
             guard gate.refusal == nil else { return }
@@ -140,6 +160,7 @@ final class IntegrityService: Service, Sendable {
             case .success(let report):
                 passes.increment()
                 busy.recordSeconds(report.busySeconds)
+                recordCheck(ok: report.failure == nil)
                 if let failure = report.failure {
                     Self.fail(failure, gate: gate, logger: logger)
                     await raise(failure)
@@ -176,5 +197,48 @@ final class IntegrityService: Service, Sendable {
             }
             await backoff.wait()
         }
+    }
+}
+
+/// Reports a start-up check's progress to systemd when it begins and then at most every few seconds, each
+/// report extending the start timeout well past the next one.
+final class StartupProgress: Sendable {
+    let notifier: SystemdNotifier
+    let size: Int64
+    let full: Bool
+    private let lastReport = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// How often progress is reported, and how much time each report asks for.
+    static let period = Duration.seconds(5)
+    static let grant = Duration.seconds(30)
+
+    init(notifier: SystemdNotifier, size: Int64, full: Bool) {
+        self.notifier = notifier
+        self.size = size
+        self.full = full
+    }
+
+    /// The progress callback for a check of a log of `size` entries; nil without systemd to report to.
+    static func reporting(
+        to notifier: SystemdNotifier?, size: Int64, full: Bool
+    ) -> (@Sendable (Int64) -> Void)? {
+        guard let notifier else { return nil }
+        let reporter = StartupProgress(notifier: notifier, size: size, full: full)
+        reporter.report(0)
+        return { position in reporter.report(position) }
+    }
+
+    func report(_ position: Int64) {
+        let now = ContinuousClock.now
+        let due = lastReport.withLock { last in
+            if let previous = last, now - previous < Self.period { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let percent = Int(size > 0 ? Double(position) / Double(size) * 100 : 100)
+        let mode = full ? "full" : "from the last signed head"
+        notifier.extendTimeout(
+            by: Self.grant, status: "verifying the log (\(mode)): position \(position) of \(size), \(percent) %")
     }
 }

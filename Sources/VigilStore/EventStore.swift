@@ -45,6 +45,7 @@ public final class EventStore: Sendable {
             try database.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
+            try StoreSchema.refuseNewer(database, path: path)
             try StoreSchema.migrator.migrate(database)
             let state = try database.write { db in
                 try loadState(db: db, anchors: anchors, now: clock.now().microsecondsSinceEpoch, logger: logger)

@@ -64,15 +64,19 @@ public enum LogVerifier {
         /// pauses long enough that its work stays under the share, so a check in the background never takes
         /// the machine from the requests. Nil: every core, as fast as it can (an offline check, the start).
         public var share: Double? = nil
+        /// Called on the checking thread after each chunk with the position verified through (hashes and
+        /// positions; that chunk's signatures are still being checked): for a long check's progress report.
+        public var progress: (@Sendable (_ position: Int64) -> Void)? = nil
 
         public init(
             checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil, fromLastSignedHead: Bool = false,
-            share: Double? = nil
+            share: Double? = nil, progress: (@Sendable (_ position: Int64) -> Void)? = nil
         ) {
             self.checkSignatures = checkSignatures
             self.anchors = anchors
             self.fromLastSignedHead = fromLastSignedHead
             self.share = share
+            self.progress = progress
             if share != nil { chunkSize = 256 }
         }
     }
@@ -230,6 +234,7 @@ public enum LogVerifier {
                 if options.checkSignatures { startVerifying(pending, messages: messages) }
                 if failure != nil { break chunks }
                 after = entries.last!.position
+                options.progress?(after)
             }
             finishVerifying()
             if failure == nil { try compareKeyEvents() }

@@ -125,4 +125,21 @@ enum StoreSchema {
         }
         return migrator
     }
+
+    /// Refuses a store that a newer release has migrated past what this one knows: this release would not
+    /// understand what the newer one wrote, and must not write beside it. Older stores are migrated forward.
+    static func refuseNewer(_ database: some DatabaseWriter, path: String) throws {
+        let migrator = migrator
+        let (superseded, applied) = try database.read { db in
+            (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
+        }
+        guard superseded else { return }
+        let known = Set(migrator.migrations)
+        let unknown = applied.filter { !known.contains($0) }.sorted()
+        throw StoreError(
+            .newerVersion,
+            "the store at \(path) was written by a newer release of Vigil (schema \(unknown.joined(separator: ", "))); "
+                + "this one knows the schema up to \(migrator.migrations.last ?? "none"). Run the newer release, or "
+                + "restore the backup taken before the upgrade (docs/operations.md, Upgrades)")
+    }
 }

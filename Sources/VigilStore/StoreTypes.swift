@@ -85,6 +85,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case closed
         /// A size or position past the log's end, or sizes in the wrong order.
         case outOfRange
+        /// The store was written by a newer release of Vigil, whose schema this one does not know.
+        case newerVersion
     }
 
     public var code: Code

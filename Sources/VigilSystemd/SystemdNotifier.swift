@@ -27,6 +27,15 @@ public struct SystemdNotifier: Sendable {
         notify("STATUS=\(status)")
     }
 
+    /// Asks for `extension` more time to finish starting (or stopping) than the unit's timeout allows,
+    /// counted from now (EXTEND_TIMEOUT_USEC), and says what is taking the time. Send it again before it
+    /// runs out: systemd gives up only once an extension passes with none after it.
+    @discardableResult
+    public func extendTimeout(by extension: Duration, status: String) -> Bool {
+        let micros = `extension`.components.seconds * 1_000_000 + `extension`.components.attoseconds / 1_000_000_000_000
+        return notify("EXTEND_TIMEOUT_USEC=\(micros)\nSTATUS=\(status)")
+    }
+
     @discardableResult
     public func watchdog() -> Bool {
         notify("WATCHDOG=1")

@@ -113,6 +113,15 @@ final class DaemonProcess: Sendable {
         let command = launcher + [Binaries.vigild] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
+        process.environment = environment(folder: folder, adminKey: adminKey).merging(extraEnvironment) { $1 }
+        let log = LogBuffer(capturing: process)
+        try process.run()
+        return (process, log)
+    }
+
+    /// The environment vigild runs with: its files in `folder`/data, any free port, `adminKey` as the root of
+    /// trust and the tests' reader tokens; nothing of the caller's own VIGIL_* or systemd variables.
+    static func environment(folder: String, adminKey: SigningKey) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("VIGIL_")
                 && !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "INVOCATION_ID", "JOURNAL_STREAM"].contains(
@@ -125,11 +134,7 @@ final class DaemonProcess: Sendable {
         environment["VIGIL_AUTH_TOKENS"] =
             Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer,"
             + Hex.encode(sha256("e2e-pharmacy")) + ":pharmacy"
-        environment.merge(extraEnvironment) { $1 }
-        process.environment = environment
-        let log = LogBuffer(capturing: process)
-        try process.run()
-        return (process, log)
+        return environment
     }
 
     var client: TestHTTPClient { TestHTTPClient(baseURL: "http://127.0.0.1:\(port)") }

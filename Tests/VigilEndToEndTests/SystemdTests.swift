@@ -232,6 +232,51 @@ import VigilTestSupport
         }
     }
 
+    /// A restart-only setting changed by a reload is named in a warning and keeps its running value; a live one
+    /// changed beside it is applied and named.
+    @Test func aReloadNamesTheRestartOnlySettingsItDidNotApply() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let file = folder + "/vigil.yaml"
+            try "http:\n  maxBodyBytes: 262144\nlog:\n  level: info\n".write(
+                toFile: file, atomically: true, encoding: .utf8)
+            let daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: keys.admin, arguments: ["--config", file])
+            let large = [UInt8](repeating: UInt8(ascii: " "), count: 8192) + Array("{}".utf8)
+            #expect(
+                try await daemon.client.post("/v1/events", large).status == 400, "within 256 KiB: read, then refused")
+            try "http:\n  maxBodyBytes: 2048\nintegrity:\n  verifyIntervalSeconds: 60\nlog:\n  level: debug\n".write(
+                toFile: file, atomically: true, encoding: .utf8)
+            kill(daemon.pid, SIGHUP)
+            #expect(try await daemon.waitForLog("configuration reloaded"))
+            #expect(daemon.logText.contains("config.restart_needed=http.maxBodyBytes, integrity.verifyIntervalSeconds"))
+            #expect(daemon.logText.contains("config.applied=log.level"))
+            #expect(try await daemon.client.post("/v1/events", large).status == 400, "the running 256 KiB limit stays")
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    /// Before it is ready, vigild asks systemd for more start-up time while it verifies the log, and says so.
+    @Test func theStartUpCheckExtendsTheStartTimeoutAndReportsProgress() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            var daemon = try await DaemonProcess.start(folder: folder, adminKey: keys.admin)
+            #expect(
+                try await daemon.client.post("/v1/events/batch", Fixtures.batch(keys.registrations())).status == 200)
+            #expect(try await daemon.stop() == 0)
+            let listener = try NotifyListener(folder: folder)
+            defer { listener.stop() }
+            daemon = try await DaemonProcess.start(
+                folder: folder, adminKey: keys.admin, arguments: ["--verify-full"],
+                extraEnvironment: ["NOTIFY_SOCKET": listener.path])
+            let ready = try await listener.wait(for: "READY=1")
+            let extended = try #require(try await listener.wait(for: "EXTEND_TIMEOUT_USEC=30000000"))
+            #expect(extended.message.contains("STATUS=verifying the log (full): position 0 of 6"))
+            #expect(ready.map { extended.time <= $0.time } == true)
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
     @Test func theJournalGetsPriorityAndVigilFields() async throws {
         try await withTemporaryDirectory { folder in
             let keys = TestKeys()

@@ -218,4 +218,31 @@ func withStore(_ body: (StoreFixture, EventStore) async throws -> Void) async th
             #expect(report.entriesChecked == Int64(6 + 32 * perTask))
         }
     }
+
+    /// A store that a newer release migrated past this one's schema is refused, unchanged, with a message
+    /// naming what to do; the store is not migrated or written.
+    @Test func aStoreFromANewerReleaseIsRefused() async throws {
+        try await withTemporaryDirectory { folder in
+            let fixture = StoreFixture(folder: folder)
+            let store = try fixture.open()
+            try await fixture.registerAll(store)
+            let head = store.head
+            await store.close()
+            let raw = try DatabaseQueue(path: fixture.path)
+            try await raw.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+            }
+            try raw.close()
+            #expect {
+                _ = try fixture.open()
+            } throws: { error in
+                guard let error = error as? StoreError else { return false }
+                return error.code == .newerVersion && error.message.contains("v99-from-the-future")
+                    && error.message.contains("newer release")
+            }
+            let reader = try LogReader(path: fixture.path)
+            #expect(try reader.size() == head.size)
+            reader.close()
+        }
+    }
 }
