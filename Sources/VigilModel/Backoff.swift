@@ -21,7 +21,13 @@ public struct Backoff: Sendable {
     /// Sleeps for the current delay (returning early when the task is cancelled), then doubles it, up to the
     /// ceiling.
     public mutating func wait() async {
-        try? await Task.sleep(for: delay)
-        delay = min(delay * 2, ceiling)
+        try? await Task.sleep(for: next())
+    }
+
+    /// The current delay, doubling it (up to the ceiling) for next time, without sleeping: for a retry that is
+    /// scheduled rather than waited for, such as a webhook delivery whose next attempt is a time in its outbox.
+    public mutating func next() -> Duration {
+        defer { delay = min(delay * 2, ceiling) }
+        return delay
     }
 }
