@@ -41,14 +41,6 @@ extension JSONValue {
         if case .array(let items) = self { return items.count }
         return nil
     }
-
-    var literal: String? {
-        switch self {
-        case .string(let text): text
-        case .number(let number): number.literal
-        default: nil
-        }
-    }
 }
 
 @Suite struct ReadAPITests {

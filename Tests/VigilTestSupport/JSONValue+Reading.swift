@@ -11,4 +11,13 @@ extension JSONValue {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }
+
+    /// A string's text or a number as written; nil for anything else.
+    public var literal: String? {
+        switch self {
+        case .string(let text): text
+        case .number(let number): number.literal
+        default: nil
+        }
+    }
 }

@@ -62,21 +62,40 @@ public enum RawHTTP {
     }
 }
 
-/// A one-thread HTTP server that answers each request with the next status in `statuses` (the last one
-/// repeats) and records the bodies it received.
+/// A one-thread HTTP server that answers each request as `answer` says (by default the next status in
+/// `statuses`, the last one repeating) and records what it received.
 public final class RecordingServer: Sendable {
+    /// A request received and the status it was answered with.
+    public struct Request: Sendable {
+        public var status: Int
+        /// The request line and headers, as sent.
+        public var head: String
+        public var body: String
+
+        /// A header's value (the name in any case), if the request had it.
+        public func header(_ name: String) -> String? {
+            head.split(separator: "\r\n").dropFirst().lazy.compactMap { line -> String? in
+                guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == name.lowercased() else {
+                    return nil
+                }
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }.first
+        }
+    }
+
     public let port: Int
     private let descriptor: Int32
-    private let received = Mutex<[(status: Int, body: String)]>([])
+    private let received = Mutex<[Request]>([])
     private let stopped = Atomic<Bool>(false)
 
-    private init(statuses: [Int]) throws {
+    private init(port: Int) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.descriptor = descriptor
         var yes: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
@@ -85,18 +104,29 @@ public final class RecordingServer: Sendable {
                 return getsockname(descriptor, pointer, &length)
             }
         }
-        guard bound == 0 else { throw CocoaError(.fileWriteUnknown) }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        guard bound == 0 else {
+            close(descriptor)
+            throw CocoaError(.fileWriteUnknown)
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Creates the server and starts answering.
-    public static func start(statuses: [Int]) throws -> RecordingServer {
-        let server = try RecordingServer(statuses: statuses)
-        Thread.detachNewThread { server.serve(statuses) }
+    /// Creates the server and starts answering with `statuses` in turn (the last one repeats).
+    public static func start(port: Int = 0, statuses: [Int]) throws -> RecordingServer {
+        try start(port: port) { index, _ in statuses[min(index, statuses.count - 1)] }
+    }
+
+    /// Creates the server on `port` (0: any free port) and starts answering each request with the status
+    /// `answer` gives for it: its index among the requests received, and the request itself.
+    public static func start(
+        port: Int = 0, answer: @escaping @Sendable (_ index: Int, _ request: Request) -> Int
+    ) throws -> RecordingServer {
+        let server = try RecordingServer(port: port)
+        Thread.detachNewThread { server.serve(answer) }
         return server
     }
 
-    public var requests: [(status: Int, body: String)] { received.withLock { $0 } }
+    public var requests: [Request] { received.withLock { $0 } }
 
     public func stop() {
         stopped.store(true, ordering: .relaxed)
@@ -104,7 +134,7 @@ public final class RecordingServer: Sendable {
         close(descriptor)
     }
 
-    private func serve(_ statuses: [Int]) {
+    private func serve(_ answer: @Sendable (Int, Request) -> Int) {
         while !stopped.load(ordering: .relaxed) {
             let connection = accept(descriptor, nil, nil)
             guard connection >= 0 else { continue }
@@ -130,11 +160,14 @@ public final class RecordingServer: Sendable {
                 }
             }
             let text = String(decoding: data, as: UTF8.self)
-            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+            let split = text.range(of: "\r\n\r\n")
+            var request = Request(
+                status: 0, head: split.map { String(text[..<$0.lowerBound]) } ?? text,
+                body: split.map { String(text[$0.upperBound...]) } ?? "")
             let status = received.withLock { list -> Int in
-                let status = statuses[min(list.count, statuses.count - 1)]
-                list.append((status, body))
-                return status
+                request.status = answer(list.count, request)
+                list.append(request)
+                return request.status
             }
             let response = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             _ = response.withCString { send(connection, $0, strlen($0), 0) }
