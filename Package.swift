@@ -86,11 +86,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The safety rules, the time-driven scheduler, and delivery (journald, live stream, webhook).
+        // The safety rules, the time-driven scheduler, and delivery (journald, live stream, webhook and its outbox).
         .target(
             name: "VigilAlerts",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilProjections",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -294,6 +295,7 @@ let package = Package(
                 "VigilAlerts", "VigilModel", "VigilProjections", "VigilStore", "VigilTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -63,8 +63,9 @@ public struct AlertDecider: ProjectionReactor {
 /// Turns what the rules decide into signed `alert.raised` events in the log, and delivers them.
 ///
 /// Each alert decided in a flush is appended to the log signed by the daemon's key once the flush has committed,
-/// then logged (journald PRIORITY by severity, VIGIL_* fields), streamed to live subscribers and queued for the
-/// webhook. The outbox survives a crash: what was decided and not appended is appended at the next start.
+/// then logged (journald PRIORITY by severity, VIGIL_* fields) and streamed to live subscribers; the webhook is
+/// told to read the log, which its own outbox follows (``WebhookNotifier``). The views' outbox survives a crash:
+/// what was decided and not appended is appended at the next start.
 public final class AlertEngine: ProjectionReactor, Sendable {
     public let decider: AlertDecider
     let store: EventStore
@@ -203,19 +204,22 @@ public final class AlertEngine: ProjectionReactor, Sendable {
             events.append(VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload))
         }
         var held: [EventID] = []
+        var stored = false
+        defer { if stored { webhook?.alertsAppended() } }
         for (event, outcome) in zip(events, await store.append(events)) {
             guard case .alertRaised(let body) = event.payload.data else { continue }
             switch outcome {
             case .stored(let position, _, _):
                 held.append(body.alertId)
+                stored = true
                 Counter(
                     label: "vigil_alerts_raised_total",
                     dimensions: [("rule", body.rule.rawValue), ("severity", body.severity.rawValue)],
                     factory: metricsFactory
                 ).increment()
-                deliver(body, payload: event.payload, envelope: event.envelope, position: position)
+                announce(body, payload: event.payload, position: position)
             case .duplicate:
-                // Raised before a restart: already in the log and delivered then.
+                // Raised before a restart: already in the log, announced then (and found by the webhook's outbox).
                 held.append(body.alertId)
             case .refused(let error) where error.code == .conflict:
                 // The log holds this alert with other bytes (decided again under other settings): it was raised.
@@ -239,8 +243,8 @@ public final class AlertEngine: ProjectionReactor, Sendable {
         return held
     }
 
-    /// journald (through the log handler), live subscribers, the webhook.
-    private func deliver(_ body: AlertRaised, payload: EventPayload, envelope: Envelope, position: Int64) {
+    /// journald (through the log handler) and live subscribers.
+    private func announce(_ body: AlertRaised, payload: EventPayload, position: Int64) {
         let participant = body.participant ?? payload.participant
         var metadata: Logger.Metadata = [
             "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)", "severity": "\(body.severity.rawValue)",
@@ -254,12 +258,8 @@ public final class AlertEngine: ProjectionReactor, Sendable {
             level: Self.level(of: body.severity),
             "alert raised: \(body.rule.rawValue) (\(body.severity.rawValue))\(who)",
             metadata: metadata)
-        let view = AlertView(
-            alertId: body.alertId, rule: body.rule, severity: body.severity, participant: participant,
-            session: payload.session, causes: body.causes, message: body.message, raisedAt: payload.occurredAt,
-            position: position)
-        broadcaster.publish(view, position: position, kind: .raised)
-        webhook?.enqueue(view, envelope: envelope)
+        broadcaster.publish(
+            AlertView(raised: body, payload: payload, position: position), position: position, kind: .raised)
     }
 
     /// critical → PRIORITY 2, urgent → 3, warn → 4, info → 6.

@@ -70,6 +70,7 @@ public enum ConfigurationLoader {
         Setting("alerts.webhook.severities", "urgent,critical", .restart),
         Setting("alerts.webhook.maxAttempts", "8", .restart),
         Setting("alerts.webhook.retrySeconds", "1", .restart),
+        Setting("alerts.webhook.outboxPath", "", .restart),
         Setting("rules.doseRegimen.initialDosesMg", "80,120", .live),
         Setting("rules.doseRegimen.maxSessionTotalMg", "180", .live),
         Setting("rules.supplementalTiming.minMinutes", "90", .live),
@@ -405,6 +406,7 @@ public enum ConfigurationLoader {
         configuration.webhookSeverities = webhookSeverities
         configuration.webhookMaxAttempts = try integer("alerts.webhook.maxAttempts", in: 1...100)
         configuration.webhookRetrySeconds = try number("alerts.webhook.retrySeconds", in: 0.01...3600)
+        configuration.webhookOutboxPath = try string("alerts.webhook.outboxPath")
         return configuration
     }
 }

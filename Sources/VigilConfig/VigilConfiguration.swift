@@ -107,6 +107,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var webhookMaxAttempts: Int = 8
     /// `alerts.webhook.retrySeconds`: the first retry's delay; each further one doubles, up to 5 minutes.
     public var webhookRetrySeconds: Double = 1
+    /// `alerts.webhook.outboxPath`: the SQLite file that keeps alerts until the webhook has taken them; empty
+    /// means beside the store (`vigil.sqlite` → `vigil.outbox.sqlite`).
+    public var webhookOutboxPath: String = ""
 
     public init(
         databasePath: String, projectionsPath: String = "", httpHost: String, httpPort: Int, maxBodyBytes: Int,

@@ -257,12 +257,16 @@ public enum Daemon {
         let broadcaster = AlertBroadcaster()
         var webhook: WebhookNotifier?
         if !configuration.webhookURL.isEmpty, let url = URL(string: configuration.webhookURL) {
+            let outboxPath =
+                configuration.webhookOutboxPath.isEmpty
+                ? WebhookOutbox.defaultPath(forStore: configuration.databasePath) : configuration.webhookOutboxPath
             webhook = WebhookNotifier(
                 settings: .init(
                     url: url, severities: Set(configuration.webhookSeverities),
                     maxAttempts: configuration.webhookMaxAttempts,
                     retryDelay: .milliseconds(Int64(configuration.webhookRetrySeconds * 1000))
                 ),
+                outbox: try WebhookOutbox.open(path: outboxPath, logEnd: store.head.size), store: store,
                 logger: logger, metricsFactory: metricsFactory
             )
         }

@@ -33,6 +33,7 @@ import VigilTestSupport
                 "VIGIL_TRUST_ADMINKEYS":
                     "\(Base64.encode(admin.publicKey)):Alice Admin, \(Base64.encode(second.publicKey))",
                 "VIGIL_AUTH_TOKENS": "\(hash):officer", "VIGIL_LIMITS_MAXDOSEMG": "200", "OTHER": "ignored",
+                "VIGIL_ALERTS_WEBHOOK_OUTBOXPATH": "/var/spool/vigil/outbox.sqlite",
             ]
         )
         #expect(configuration.httpPort == 0)
@@ -41,6 +42,7 @@ import VigilTestSupport
         #expect(configuration.adminAnchors.first?.name == "Alice Admin")
         #expect(configuration.tokens == [TokenGrant(sha256: Hex.decode(hash)!, role: .officer)])
         #expect(configuration.limits.maxDose == Milligrams(200))
+        #expect(configuration.webhookOutboxPath == "/var/spool/vigil/outbox.sqlite")
         #expect(ConfigurationLoader.environmentName(of: "trust.adminKeys") == "VIGIL_TRUST_ADMINKEYS")
     }
 
