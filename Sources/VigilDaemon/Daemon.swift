@@ -210,6 +210,9 @@ public enum Daemon {
                 atPath: databaseFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
             )
         }
+        // One writer per store: a second vigild on this store, or a restore under way, makes this start fail.
+        // Held until StoreService has closed the store (or the process ends).
+        let lock = try StoreLock.acquire(forStore: configuration.databasePath)
         let (daemonKey, outcome) = try DaemonKey.load(
             at: configuration.daemonKeyPath, forStore: configuration.databasePath,
             rotate: configuration.rotateDaemonKey)
@@ -319,7 +322,7 @@ public enum Daemon {
                 burst: Double(2 * configuration.publicRequestsPerSecond)),
             clock: clock)
         var services: [any Service] = [
-            StoreService(store: store),
+            StoreService(store: store, lock: lock),
             ProjectionService(runner: runner, database: views),
             ViewLogService(database: views, logger: logger),
             AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),

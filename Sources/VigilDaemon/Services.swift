@@ -8,10 +8,13 @@ import VigilStore
 /// finished its requests) it waits for the appends under way, then closes the database.
 struct StoreService: Service {
     let store: EventStore
+    /// The store's lock (``StoreLock``), given up only once the store is closed.
+    let lock: StoreLock
 
     func run() async throws {
         try? await gracefulShutdown()
         await store.close()
+        lock.release()
     }
 }
 
