@@ -350,37 +350,3 @@ struct Export: AsyncParsableCommand {
         }
     }
 }
-
-struct Backup: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Copy a store with SQLite's online backup (safe while vigild runs), then verify the copy.",
-        discussion:
-            "Exits 0 when the copy verifies, 1 when it does not (the copy is kept for inspection), 2 on an error."
-    )
-
-    @Option(help: "The SQLite store file.")
-    var database: String
-
-    @Option(help: "Where to write the copy (mode 0600). An existing file is never overwritten.")
-    var out: String
-
-    func run() async throws {
-        try await reportingFailures {
-            let report: VerificationReport
-            do {
-                report = try StoreBackup.run(from: database, to: out)
-            } catch {
-                throw CLIFailure("\(error)", status: 2)
-            }
-            if let failure = report.failure {
-                print(
-                    "backup written to \(out), but it FAILED verification at position \(failure.position): \(failure.reason)"
-                )
-                throw ExitCode(1)
-            }
-            print(
-                "backup written to \(out): \(report.entriesChecked) entries, chainHash \(Hex.encode(report.head.chainHash)); verified"
-            )
-        }
-    }
-}
