@@ -340,6 +340,7 @@ let package = Package(
                 "vigild", "vigilctl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]
