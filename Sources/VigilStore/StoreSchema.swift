@@ -130,7 +130,9 @@ enum StoreSchema {
     /// understand what the newer one wrote, and must not write beside it. Older stores are migrated forward.
     static func refuseNewer(_ database: some DatabaseWriter, path: String) throws {
         let migrator = migrator
-        let (superseded, applied) = try database.read { db in
+        // On the writer's connection: a reader opened on a new, empty file would keep its WAL from being folded
+        // back into the database when the store closes.
+        let (superseded, applied) = try database.writeWithoutTransaction { db in
             (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
         }
         guard superseded else { return }
