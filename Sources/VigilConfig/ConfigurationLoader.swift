@@ -205,35 +205,16 @@ public enum ConfigurationLoader {
     }
 
     static func parse(_ config: ConfigReader) throws(ConfigurationError) -> VigilConfiguration {
-        func string(_ key: String) throws(ConfigurationError) -> String {
-            guard let value = config.string(forKey: ConfigKey(key)) else {
-                throw ConfigurationError(key: key, "must be a single value")
-            }
-            return value.trimmingCharacters(in: .whitespaces)
-        }
+        let root = Scope(config)
+        func string(_ key: String) throws(ConfigurationError) -> String { try root.string(key) }
         func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-            let text = try string(key)
-            guard let value = Int(text), range.contains(value) else {
-                throw ConfigurationError(
-                    key: key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
+            try root.integer(key, in: range)
         }
-        func list(_ key: String) throws(ConfigurationError) -> [String] {
-            if let values = config.stringArray(forKey: ConfigKey(key)) {
-                return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            }
-            // A single scalar (for example from a one-item environment variable) is a one-item list.
-            guard let single = config.string(forKey: ConfigKey(key)) else {
-                throw ConfigurationError(key: key, "must be a list")
-            }
-            return single.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+            try root.number(key, in: range)
         }
-        func path(_ key: String) throws(ConfigurationError) -> String {
-            let value = try string(key)
-            guard !value.isEmpty else { throw ConfigurationError(key: key, "must not be empty") }
-            return value
-        }
+        func list(_ key: String) throws(ConfigurationError) -> [String] { try root.list(key) }
+        func path(_ key: String) throws(ConfigurationError) -> String { try root.path(key) }
 
         var anchors: [TrustAnchor] = []
         for (index, entry) in try list("trust.adminKeys").enumerated() {
@@ -263,13 +244,6 @@ public enum ConfigurationLoader {
                 )
             }
             tokens.append(TokenGrant(sha256: hash, role: role))
-        }
-        func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
-            let text = try string(key)
-            guard let value = Double(text), value.isFinite, range.contains(value) else {
-                throw ConfigurationError(key: key, "must be a number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
         }
         var rules = RuleSettings()
         rules.initialDosesMg = try list("rules.doseRegimen.initialDosesMg").map {
@@ -320,18 +294,6 @@ public enum ConfigurationLoader {
         rules.lowMoodDrop = try integer("rules.lowMood.drop", in: 1...10)
         rules.countToleranceMg = try number("rules.countDiscrepancy.toleranceMg", in: 0...1_000_000)
         rules.inventoryOverdueDays = try integer("rules.inventoryOverdue.days", in: 1...36_500)
-        var webhookSeverities: [AlertSeverity] = []
-        for name in try list("alerts.webhook.severities") {
-            guard let severity = AlertSeverity(rawValue: name) else {
-                throw ConfigurationError(
-                    key: "alerts.webhook.severities", "must list severities: info, warn, urgent, critical")
-            }
-            webhookSeverities.append(severity)
-        }
-        let webhookURL = try string("alerts.webhook.url")
-        if !webhookURL.isEmpty, !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
-            throw ConfigurationError(key: "alerts.webhook.url", "must be an http:// or https:// URL")
-        }
         let logLevel = try string("log.level").lowercased()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ConfigurationError(
@@ -345,12 +307,7 @@ public enum ConfigurationLoader {
         var configuration = VigilConfiguration(
             databasePath: try path("database.path"),
             projectionsPath: try string("projections.path"),
-            httpHost: try path("http.host"),
-            httpPort: try integer("http.port", in: 0...65_535),
-            maxBodyBytes: try integer("http.maxBodyBytes", in: 1024...(64 << 20)),
-            maxBatchBytes: try integer("http.maxBatchBytes", in: 1024...(1 << 30)),
-            maxBatchItems: try integer("http.maxBatchItems", in: 1...100_000),
-            idleTimeoutSeconds: try integer("http.idleTimeoutSeconds", in: 1...3600),
+            http: try Self.http(root.scoped("http")),
             adminAnchors: anchors,
             tokens: tokens,
             daemonKeyPath: try path("daemon.keyPath"),
@@ -358,55 +315,149 @@ public enum ConfigurationLoader {
             limits: limits,
             logLevel: logLevel
         )
-        switch try string("integrity.startupCheck") {
-        case "tail": configuration.fullStartupCheck = false
-        case "full": configuration.fullStartupCheck = true
-        default: throw ConfigurationError(key: "integrity.startupCheck", "must be tail or full")
+        configuration.integrity = try Self.integrity(root.scoped("integrity"))
+        configuration.transparency = try Self.transparency(root.scoped("transparency"))
+        configuration.rules = rules
+        configuration.webhook = try Self.webhook(root.scoped("alerts.webhook"))
+        return configuration
+    }
+
+    /// `http.*`, read through the scoped reader of `http`.
+    static func http(_ http: Scope) throws(ConfigurationError) -> HTTPSettings {
+        var settings = HTTPSettings(host: try http.path("host"), port: try http.integer("port", in: 0...65_535))
+        settings.maxBodyBytes = try http.integer("maxBodyBytes", in: 1024...(64 << 20))
+        settings.maxBatchBytes = try http.integer("maxBatchBytes", in: 1024...(1 << 30))
+        settings.maxBatchItems = try http.integer("maxBatchItems", in: 1...100_000)
+        settings.idleTimeoutSeconds = try http.integer("idleTimeoutSeconds", in: 1...3600)
+        settings.requestTimeoutSeconds = try http.integer("requestTimeoutSeconds", in: 1...3600)
+        settings.maxHeaderBytes = try http.integer("maxHeaderBytes", in: 1024...(1 << 20))
+        settings.maxConnections = try http.integer("maxConnections", in: 1...100_000)
+        settings.unixSocket = try http.string("unixSocket")
+        guard let mode = UInt16(try http.string("unixSocketMode"), radix: 8), mode <= 0o777 else {
+            throw ConfigurationError(key: http.key("unixSocketMode"), "must be permission bits in octal, such as 0660")
         }
-        configuration.verifyIntervalSeconds = try integer("integrity.verifyIntervalSeconds", in: 0...86_400 * 7)
-        configuration.viewsCheckIntervalSeconds = try integer(
-            "integrity.viewsCheckIntervalSeconds", in: 0...86_400 * 31)
-        configuration.backgroundShare = try number("integrity.backgroundShare", in: 0.01...1)
-        configuration.requestTimeoutSeconds = try integer("http.requestTimeoutSeconds", in: 1...3600)
-        configuration.maxHeaderBytes = try integer("http.maxHeaderBytes", in: 1024...(1 << 20))
-        configuration.maxConnections = try integer("http.maxConnections", in: 1...100_000)
-        configuration.unixSocket = try string("http.unixSocket")
-        guard let mode = UInt16(try string("http.unixSocketMode"), radix: 8), mode <= 0o777 else {
-            throw ConfigurationError(key: "http.unixSocketMode", "must be permission bits in octal, such as 0660")
+        settings.unixSocketMode = mode
+        settings.unixSocketGroup = try http.string("unixSocketGroup")
+        return settings
+    }
+
+    /// `integrity.*`, read through the scoped reader of `integrity`.
+    static func integrity(_ integrity: Scope) throws(ConfigurationError) -> IntegritySettings {
+        var settings = IntegritySettings()
+        switch try integrity.string("startupCheck") {
+        case "tail": settings.fullStartupCheck = false
+        case "full": settings.fullStartupCheck = true
+        default: throw ConfigurationError(key: integrity.key("startupCheck"), "must be tail or full")
         }
-        configuration.unixSocketMode = mode
-        configuration.unixSocketGroup = try string("http.unixSocketGroup")
-        let origin = try string("transparency.origin")
-        configuration.checkpointOrigin = origin.isEmpty ? ProcessInfo.processInfo.hostName + "/vigil" : origin
-        guard
-            configuration.checkpointOrigin.unicodeScalars.allSatisfy({
-                $0.value > 0x20 && $0.value < 0x7F && $0 != "+"
-            })
-        else {
+        settings.verifyIntervalSeconds = try integrity.integer("verifyIntervalSeconds", in: 0...86_400 * 7)
+        settings.viewsCheckIntervalSeconds = try integrity.integer("viewsCheckIntervalSeconds", in: 0...86_400 * 31)
+        settings.backgroundShare = try integrity.number("backgroundShare", in: 0.01...1)
+        return settings
+    }
+
+    /// `transparency.*`, read through the scoped reader of `transparency`.
+    static func transparency(_ transparency: Scope) throws(ConfigurationError) -> TransparencySettings {
+        var settings = TransparencySettings()
+        let origin = try transparency.string("origin")
+        settings.origin = origin.isEmpty ? ProcessInfo.processInfo.hostName + "/vigil" : origin
+        guard settings.origin.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "+" }) else {
             throw ConfigurationError(
-                key: "transparency.origin",
+                key: transparency.key("origin"),
                 "must be printable ASCII without spaces or '+', such as clinic.example.org/vigil")
         }
-        configuration.publicRequestsPerSecond = try integer("transparency.publicRequestsPerSecond", in: 1...100_000)
-        configuration.checkpointIntervalSeconds = try integer("transparency.checkpointIntervalSeconds", in: 1...86_400)
-        configuration.witnesses = try list("transparency.witnesses").map { (entry) throws(ConfigurationError) in
+        settings.publicRequestsPerSecond = try transparency.integer("publicRequestsPerSecond", in: 1...100_000)
+        settings.checkpointIntervalSeconds = try transparency.integer("checkpointIntervalSeconds", in: 1...86_400)
+        settings.witnesses = try transparency.list("witnesses").map { (entry) throws(ConfigurationError) in
             let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count == 2, parts[0].hasPrefix("http://") || parts[0].hasPrefix("https://"),
                 let key = try? NoteKey(verifierKey: String(parts[1])), key.kind == .cosignature
             else {
                 throw ConfigurationError(
-                    key: "transparency.witnesses",
+                    key: transparency.key("witnesses"),
                     "each witness is '<URL> <verifier key>', the key of type 0x04 that the witness prints at start")
             }
             let url = parts[0].hasSuffix("/") ? parts[0].dropLast() : parts[0]
             return WitnessEndpoint(url: String(url), key: key)
         }
-        configuration.rules = rules
-        configuration.webhookURL = webhookURL
-        configuration.webhookSeverities = webhookSeverities
-        configuration.webhookMaxAttempts = try integer("alerts.webhook.maxAttempts", in: 1...100)
-        configuration.webhookRetrySeconds = try number("alerts.webhook.retrySeconds", in: 0.01...3600)
-        configuration.webhookOutboxPath = try string("alerts.webhook.outboxPath")
-        return configuration
+        return settings
+    }
+
+    /// `alerts.webhook.*`, read through the scoped reader of `alerts.webhook`.
+    static func webhook(_ webhook: Scope) throws(ConfigurationError) -> WebhookSettings {
+        var settings = WebhookSettings()
+        settings.severities = try webhook.list("severities").map { (name) throws(ConfigurationError) in
+            guard let severity = AlertSeverity(rawValue: name) else {
+                throw ConfigurationError(
+                    key: webhook.key("severities"), "must list severities: info, warn, urgent, critical")
+            }
+            return severity
+        }
+        settings.url = try webhook.string("url")
+        if !settings.url.isEmpty, !(settings.url.hasPrefix("http://") || settings.url.hasPrefix("https://")) {
+            throw ConfigurationError(key: webhook.key("url"), "must be an http:// or https:// URL")
+        }
+        settings.maxAttempts = try webhook.integer("maxAttempts", in: 1...100)
+        settings.retrySeconds = try webhook.number("retrySeconds", in: 0.01...3600)
+        settings.outboxPath = try webhook.string("outboxPath")
+        return settings
+    }
+}
+
+/// The settings under one prefix (`http`, `alerts.webhook` ...), read through swift-configuration's scoped reader
+/// for it, with typed getters whose errors name the full key.
+struct Scope {
+    let reader: ConfigReader
+    let prefix: String
+
+    init(_ reader: ConfigReader, prefix: String = "") {
+        self.reader = reader
+        self.prefix = prefix
+    }
+
+    /// The settings under `name`, relative to this scope.
+    func scoped(_ name: String) -> Scope {
+        Scope(reader.scoped(to: ConfigKey(name)), prefix: key(name))
+    }
+
+    /// The full key of `name`, for messages.
+    func key(_ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+
+    func string(_ name: String) throws(ConfigurationError) -> String {
+        guard let value = reader.string(forKey: ConfigKey(name)) else {
+            throw ConfigurationError(key: key(name), "must be a single value")
+        }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let value = Int(try string(name)), range.contains(value) else {
+            throw ConfigurationError(
+                key: key(name), "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func number(_ name: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        guard let value = Double(try string(name)), value.isFinite, range.contains(value) else {
+            throw ConfigurationError(key: key(name), "must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func list(_ name: String) throws(ConfigurationError) -> [String] {
+        if let values = reader.stringArray(forKey: ConfigKey(name)) {
+            return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        // A single scalar (for example from a one-item environment variable) is a one-item list.
+        guard let single = reader.string(forKey: ConfigKey(name)) else {
+            throw ConfigurationError(key: key(name), "must be a list")
+        }
+        return single.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func path(_ name: String) throws(ConfigurationError) -> String {
+        let value = try string(name)
+        guard !value.isEmpty else { throw ConfigurationError(key: key(name), "must not be empty") }
+        return value
     }
 }

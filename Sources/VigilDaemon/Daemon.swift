@@ -96,14 +96,14 @@ public enum Daemon {
             )
         )
         let http1 = HTTPServerSettings.channel(configuration)
-        let listeners = configuration.unixSocket.isEmpty ? 1 : 2
+        let listeners = configuration.http.unixSocket.isEmpty ? 1 : 2
         let readiness = ReadinessLatch(expected: listeners) { addresses in await ready(addresses) }
         if let descriptor = SocketActivation.descriptors().first {
             logger.notice("serving the socket passed by systemd", metadata: ["http.fd": "\(descriptor)"])
             services.append(
                 ActivatedHTTPServer(
                     descriptor: descriptor, responder: parts.router.buildResponder(), configuration: http1,
-                    maxConnections: configuration.maxConnections, serverName: "vigild", logger: logger,
+                    maxConnections: configuration.http.maxConnections, serverName: "vigild", logger: logger,
                     onReady: { address in await readiness.arrived(address.map { "\($0)" } ?? "fd \(descriptor)") }
                 )
             )
@@ -113,15 +113,15 @@ public enum Daemon {
                     await readiness.arrived("\(host):\(port)")
                 })
         }
-        if !configuration.unixSocket.isEmpty {
+        if !configuration.http.unixSocket.isEmpty {
             let socketAccess = try UnixSocketAccess(
-                path: configuration.unixSocket, mode: configuration.unixSocketMode,
-                group: configuration.unixSocketGroup)
+                path: configuration.http.unixSocket, mode: configuration.http.unixSocketMode,
+                group: configuration.http.unixSocketGroup)
             services.append(
                 Application(
                     router: parts.router, server: .http1(configuration: http1),
                     configuration: HTTPServerSettings.application(
-                        configuration, address: .unixDomainSocket(path: configuration.unixSocket)),
+                        configuration, address: .unixDomainSocket(path: configuration.http.unixSocket)),
                     onServerRunning: { channel in
                         do {
                             try socketAccess.apply()
@@ -129,17 +129,17 @@ public enum Daemon {
                             // Never serve a socket whose access is not what the configuration says.
                             logger.critical(
                                 "cannot set the unix socket's mode or group; stopping",
-                                metadata: ["http.socket": "\(configuration.unixSocket)", "error": "\(error)"])
+                                metadata: ["http.socket": "\(configuration.http.unixSocket)", "error": "\(error)"])
                             try? await channel.close()
                             return
                         }
                         logger.notice(
                             "vigild listening on a unix socket",
                             metadata: [
-                                "http.socket": "\(configuration.unixSocket)",
-                                "http.socket.mode": "\(String(configuration.unixSocketMode, radix: 8))",
+                                "http.socket": "\(configuration.http.unixSocket)",
+                                "http.socket.mode": "\(String(configuration.http.unixSocketMode, radix: 8))",
                             ])
-                        await readiness.arrived("unix:\(configuration.unixSocket)")
+                        await readiness.arrived("unix:\(configuration.http.unixSocket)")
                     },
                     logger: logger
                 )
@@ -180,18 +180,18 @@ public enum Daemon {
             router: parts.router,
             server: .http1(configuration: HTTPServerSettings.channel(configuration)),
             configuration: HTTPServerSettings.application(
-                configuration, address: .hostname(configuration.httpHost, port: configuration.httpPort)),
+                configuration, address: .hostname(configuration.http.host, port: configuration.http.port)),
             services: services,
             onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.httpPort
+                let port = channel.localAddress?.port ?? configuration.http.port
                 logger.notice(
                     "vigild listening",
                     metadata: [
-                        "http.host": "\(configuration.httpHost)", "http.port": "\(port)",
+                        "http.host": "\(configuration.http.host)", "http.port": "\(port)",
                         "log.size": "\(store.head.size)",
                     ]
                 )
-                await onListening(configuration.httpHost, port)
+                await onListening(configuration.http.host, port)
             },
             logger: logger
         )
@@ -234,7 +234,7 @@ public enum Daemon {
                 "no trust.adminKeys configured: no key can be registered, so every event will be refused as unknown_key"
             )
         }
-        let signer = LogSigner(key: daemonKey, origin: configuration.checkpointOrigin)
+        let signer = LogSigner(key: daemonKey, origin: configuration.transparency.origin)
         logger.notice(
             "checkpoints are signed for this log",
             metadata: ["log.origin": "\(signer.origin)", "log.verifierKey": "\(signer.noteKey.verifierKey)"])
@@ -246,11 +246,12 @@ public enum Daemon {
             configuration.databasePath, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
         let gate = WriteGate()
         let startupFailure = await IntegrityService.startupCheck(
-            store: store, gate: gate, full: configuration.fullStartupCheck, signer: signer, notifier: notifier,
+            store: store, gate: gate, full: configuration.integrity.fullStartupCheck, signer: signer,
+            notifier: notifier,
             logger: logger
         )
         let ingestor = Ingestor(
-            store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.maxBatchItems),
+            store: store, validation: settings.limits, limits: .init(maxBatchItems: configuration.http.maxBatchItems),
             clock: clock, gate: gate, logger: logger, metricsFactory: metricsFactory
         )
         let projectionsPath =
@@ -259,15 +260,15 @@ public enum Daemon {
         let views = try ProjectionDatabase.open(path: projectionsPath)
         let broadcaster = AlertBroadcaster()
         var webhook: WebhookNotifier?
-        if !configuration.webhookURL.isEmpty, let url = URL(string: configuration.webhookURL) {
+        if !configuration.webhook.url.isEmpty, let url = URL(string: configuration.webhook.url) {
             let outboxPath =
-                configuration.webhookOutboxPath.isEmpty
-                ? WebhookOutbox.defaultPath(forStore: configuration.databasePath) : configuration.webhookOutboxPath
+                configuration.webhook.outboxPath.isEmpty
+                ? WebhookOutbox.defaultPath(forStore: configuration.databasePath) : configuration.webhook.outboxPath
             webhook = WebhookNotifier(
                 settings: .init(
-                    url: url, severities: Set(configuration.webhookSeverities),
-                    maxAttempts: configuration.webhookMaxAttempts,
-                    retryDelay: .milliseconds(Int64(configuration.webhookRetrySeconds * 1000))
+                    url: url, severities: Set(configuration.webhook.severities),
+                    maxAttempts: configuration.webhook.maxAttempts,
+                    retryDelay: .milliseconds(Int64(configuration.webhook.retrySeconds * 1000))
                 ),
                 outbox: try WebhookOutbox.open(path: outboxPath, logEnd: store.head.size), store: store,
                 logger: logger, metricsFactory: metricsFactory
@@ -283,22 +284,24 @@ public enum Daemon {
         )
         let viewCheck = ViewCheckService(
             storePath: configuration.databasePath, views: views,
-            interval: configuration.viewsCheckIntervalSeconds > 0
-                ? .seconds(configuration.viewsCheckIntervalSeconds) : nil,
-            runner: runner, share: configuration.backgroundShare, logger: logger, metricsFactory: metricsFactory)
+            interval: configuration.integrity.viewsCheckIntervalSeconds > 0
+                ? .seconds(configuration.integrity.viewsCheckIntervalSeconds) : nil,
+            runner: runner, share: configuration.integrity.backgroundShare, logger: logger,
+            metricsFactory: metricsFactory)
         let integrity = IntegrityService(
             store: store, gate: gate, engine: engine, clock: clock,
-            interval: configuration.verifyIntervalSeconds > 0 ? .seconds(configuration.verifyIntervalSeconds) : nil,
-            share: configuration.backgroundShare, logger: logger, metricsFactory: metricsFactory,
+            interval: configuration.integrity.verifyIntervalSeconds > 0
+                ? .seconds(configuration.integrity.verifyIntervalSeconds) : nil,
+            share: configuration.integrity.backgroundShare, logger: logger, metricsFactory: metricsFactory,
             startupFailure: startupFailure)
         let witnesses = WitnessService(
-            store: store, witnesses: configuration.witnesses, clock: clock, logger: logger)
+            store: store, witnesses: configuration.transparency.witnesses, clock: clock, logger: logger)
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
             HealthReport.daemon(
                 store: store, projections: runner.currentStatus, views: viewCheck.currentStatus,
                 integrity: integrity.currentStatus,
-                witnesses: configuration.witnesses.isEmpty ? nil : witnesses.currentStatus,
+                witnesses: configuration.transparency.witnesses.isEmpty ? nil : witnesses.currentStatus,
                 clock: clock, stallSeconds: stall, gate: gate)
         }
         let readModels = ReadModels(database: views, settings: settings.rules)
@@ -315,11 +318,11 @@ public enum Daemon {
             health: health, metricsRegistry: registry,
             beforeScrape: beforeScrape,
             limits: VigilAPI.Limits(
-                maxBodyBytes: configuration.maxBodyBytes, maxBatchBytes: configuration.maxBatchBytes,
-                requestTimeout: .seconds(configuration.requestTimeoutSeconds)),
+                maxBodyBytes: configuration.http.maxBodyBytes, maxBatchBytes: configuration.http.maxBatchBytes,
+                requestTimeout: .seconds(configuration.http.requestTimeoutSeconds)),
             publicReads: RateLimiter(
-                rate: Double(configuration.publicRequestsPerSecond),
-                burst: Double(2 * configuration.publicRequestsPerSecond)),
+                rate: Double(configuration.transparency.publicRequestsPerSecond),
+                burst: Double(2 * configuration.transparency.publicRequestsPerSecond)),
             clock: clock)
         var services: [any Service] = [
             StoreService(store: store, lock: lock),
@@ -330,7 +333,7 @@ public enum Daemon {
             integrity,
             viewCheck,
             HeadSigningService(
-                store: store, signer: signer, interval: .seconds(configuration.checkpointIntervalSeconds),
+                store: store, signer: signer, interval: .seconds(configuration.transparency.checkpointIntervalSeconds),
                 metrics: SignedHeadMetrics(factory: metricsFactory), logger: logger),
             witnesses,
         ]

@@ -9,9 +9,10 @@ enum HTTPServerSettings {
     static func channel(_ configuration: VigilConfiguration) -> HTTP1Channel.Configuration {
         HTTP1Channel.Configuration(
             additionalChannelHandlers: [CloseAfterResponseHandler()],
-            idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+            idleTimeout: .seconds(Int64(configuration.http.idleTimeoutSeconds)),
             httpDecoderConfiguration: .init(
-                maxHeaderFieldSize: configuration.maxHeaderBytes, maxHeaderListSize: configuration.maxHeaderBytes,
+                maxHeaderFieldSize: configuration.http.maxHeaderBytes,
+                maxHeaderListSize: configuration.http.maxHeaderBytes,
                 maxHeaderFieldCount: 100
             )
         )
@@ -20,7 +21,7 @@ enum HTTPServerSettings {
     static func application(_ configuration: VigilConfiguration, address: BindAddress) -> ApplicationConfiguration {
         ApplicationConfiguration(
             address: address, serverName: "vigild",
-            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maxConnections)
         )
     }
 }

@@ -51,12 +51,12 @@ struct VigildCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("vigild: configuration error: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
-        if verifyFull { configuration.fullStartupCheck = true }
+        if verifyFull { configuration.integrity.fullStartupCheck = true }
         if rebuild { configuration.rebuildViews = true }
         if newDaemonKey { configuration.rotateDaemonKey = true }
         if checkConfig {
             print(
-                "configuration OK: database \(configuration.databasePath), listening on \(configuration.httpHost):\(configuration.httpPort), \(configuration.adminAnchors.count) admin key(s), \(configuration.tokens.count) token(s)"
+                "configuration OK: database \(configuration.databasePath), listening on \(configuration.http.host):\(configuration.http.port), \(configuration.adminAnchors.count) admin key(s), \(configuration.tokens.count) token(s)"
             )
             return
         }

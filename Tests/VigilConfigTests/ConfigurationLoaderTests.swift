@@ -11,8 +11,8 @@ import VigilTestSupport
     @Test func theEmbeddedDefaultsRunAsIs() async throws {
         let configuration = try await ConfigurationLoader.load(file: nil, environment: [:])
         #expect(configuration.databasePath == "vigil-data/vigil.sqlite")
-        #expect(configuration.httpHost == "127.0.0.1")
-        #expect(configuration.httpPort == 8470)
+        #expect(configuration.http.host == "127.0.0.1")
+        #expect(configuration.http.port == 8470)
         #expect(configuration.adminAnchors.isEmpty)
         #expect(configuration.limits == .default)
     }
@@ -36,13 +36,13 @@ import VigilTestSupport
                 "VIGIL_ALERTS_WEBHOOK_OUTBOXPATH": "/var/spool/vigil/outbox.sqlite",
             ]
         )
-        #expect(configuration.httpPort == 0)
+        #expect(configuration.http.port == 0)
         #expect(configuration.databasePath == "/var/lib/vigil/vigil.sqlite")
         #expect(configuration.adminAnchors.map(\.publicKey) == [admin.publicKey, second.publicKey])
         #expect(configuration.adminAnchors.first?.name == "Alice Admin")
         #expect(configuration.tokens == [TokenGrant(sha256: Hex.decode(hash)!, role: .officer)])
         #expect(configuration.limits.maxDose == Milligrams(200))
-        #expect(configuration.webhookOutboxPath == "/var/spool/vigil/outbox.sqlite")
+        #expect(configuration.webhook.outboxPath == "/var/spool/vigil/outbox.sqlite")
         #expect(ConfigurationLoader.environmentName(of: "trust.adminKeys") == "VIGIL_TRUST_ADMINKEYS")
     }
 
@@ -64,6 +64,11 @@ import VigilTestSupport
             await error(environment: ["VIGIL_AUTH_TOKENS": String(repeating: "ab", count: 32) + ":root"])?.key
                 == "auth.tokens")
         #expect(await error(environment: ["VIGIL_LOG_LEVEL": "loud"])?.key == "log.level")
+        // Settings read through a component's scoped reader still name their full key.
+        #expect(
+            await error(environment: ["VIGIL_ALERTS_WEBHOOK_MAXATTEMPTS": "0"])?.key == "alerts.webhook.maxAttempts")
+        #expect(await error(environment: ["VIGIL_INTEGRITY_STARTUPCHECK": "some"])?.key == "integrity.startupCheck")
+        #expect(await error(environment: ["VIGIL_HTTP_UNIXSOCKETMODE": "rwx"])?.key == "http.unixSocketMode")
     }
 
     @Test func unknownKeysInTheFileAreRefused() async throws {

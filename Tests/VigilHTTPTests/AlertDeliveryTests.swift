@@ -55,8 +55,8 @@ import VigilTestSupport
         let receiver = try RecordingServer.start(statuses: [500, 503, 200])
         defer { receiver.stop() }
         try await LiveDaemon.run(configure: {
-            $0.webhookURL = "http://127.0.0.1:\(receiver.port)/hooks/vigil"
-            $0.webhookRetrySeconds = 0.05
+            $0.webhook.url = "http://127.0.0.1:\(receiver.port)/hooks/vigil"
+            $0.webhook.retrySeconds = 0.05
         }) { daemon in
             #expect(try await daemon.submit(hypertension(daemon.keys)).status == 201)
             // A warn alert is not configured for the webhook: 101/min.

@@ -8,7 +8,7 @@ import VigilTestSupport
 /// slow ones, and a cap on connections. Real sockets against a live daemon.
 @Suite struct ConnectionLimitTests {
     @Test func anOversizedHeadIsRefusedAndTheConnectionClosed() async throws {
-        try await LiveDaemon.run(registerKeys: false, configure: { $0.maxHeaderBytes = 4096 }) { daemon in
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.http.maxHeaderBytes = 4096 }) { daemon in
             let filler = String(repeating: "a", count: 8192)
             let transcript = try await RawConversation.run(
                 .tcp(port: daemon.port),
@@ -30,8 +30,8 @@ import VigilTestSupport
         try await LiveDaemon.run(
             registerKeys: false,
             configure: {
-                $0.requestTimeoutSeconds = 1
-                $0.idleTimeoutSeconds = 10
+                $0.http.requestTimeoutSeconds = 1
+                $0.http.idleTimeoutSeconds = 10
             }
         ) { daemon in
             // One byte every 200 ms for 10 s keeps the idle timer (10 s) from firing before 20 s; the request
@@ -54,7 +54,7 @@ import VigilTestSupport
     }
 
     @Test func aHeadThatNeverEndsIsClosedByTheIdleTimeout() async throws {
-        try await LiveDaemon.run(registerKeys: false, configure: { $0.idleTimeoutSeconds = 1 }) { daemon in
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.http.idleTimeoutSeconds = 1 }) { daemon in
             let transcript = try await RawConversation.run(
                 .tcp(port: daemon.port), steps: [.send("GET /healthz HTTP/1.1\r\nHost: vig")], finalListen: 6
             )
@@ -78,7 +78,7 @@ import VigilTestSupport
     }
 
     @Test func connectionsBeyondTheCapWaitTheirTurn() async throws {
-        try await LiveDaemon.run(registerKeys: false, configure: { $0.maxConnections = 2 }) { daemon in
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.http.maxConnections = 2 }) { daemon in
             let first = try RawConversation.open(.tcp(port: daemon.port))
             let second = try RawConversation.open(.tcp(port: daemon.port))
             // Give the server a moment to accept both, then the third waits in the backlog.

@@ -103,7 +103,7 @@ import VigilTestSupport
     }
 
     @Test func batchLimitsAreEnforced() async throws {
-        try await LiveDaemon.run(registerKeys: false, configure: { $0.maxBatchItems = 3 }) { daemon in
+        try await LiveDaemon.run(registerKeys: false, configure: { $0.http.maxBatchItems = 3 }) { daemon in
             let four = (0..<4).map { _ in Fixtures.envelope(Fixtures.vitals(), by: daemon.keys.clinician) }
             let response = try await daemon.batch(four)
             #expect(response.status == 413)

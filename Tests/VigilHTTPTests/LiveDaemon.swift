@@ -33,9 +33,12 @@ struct LiveDaemon {
     var databasePath: String { configuration.databasePath }
 
     static func configuration(folder: String, keys: TestKeys) -> VigilConfiguration {
-        VigilConfiguration(
-            databasePath: folder + "/data/vigil.sqlite", httpHost: "127.0.0.1", httpPort: 0, maxBodyBytes: 64 * 1024,
-            maxBatchBytes: 4 << 20, maxBatchItems: 200, idleTimeoutSeconds: 30,
+        var http = HTTPSettings(host: "127.0.0.1", port: 0)
+        http.maxBodyBytes = 64 * 1024
+        http.maxBatchBytes = 4 << 20
+        http.maxBatchItems = 200
+        return VigilConfiguration(
+            databasePath: folder + "/data/vigil.sqlite", http: http,
             adminAnchors: [TrustAnchor(publicKey: keys.admin.publicKey, role: .admin, name: "Test Admin")],
             tokens: Tokens.grants, daemonKeyPath: folder + "/data/daemon.key", limits: .default, logLevel: "info"
         )

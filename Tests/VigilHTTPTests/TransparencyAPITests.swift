@@ -10,7 +10,7 @@ import VigilTestSupport
     /// daemon's key and the leaf hashes the auditor's `GET /v1/events` shows.
     @Test func checkpointProofsAndTilesVerify() async throws {
         let keys = TestKeys()
-        try await LiveDaemon.run(keys: keys, configure: { $0.checkpointOrigin = "clinic.example.org/vigil" }) {
+        try await LiveDaemon.run(keys: keys, configure: { $0.transparency.origin = "clinic.example.org/vigil" }) {
             daemon in
             for _ in 0..<3 {
                 let envelopes = (0..<100).map { _ in Fixtures.envelope(Fixtures.vitals(), by: keys.device) }
