@@ -104,9 +104,7 @@ public final class WebhookOutbox: Sendable {
 
     /// The outbox file that goes with an event store file: `vigil.sqlite` → `vigil.outbox.sqlite`.
     public static func defaultPath(forStore storePath: String) -> String {
-        let url = URL(fileURLWithPath: storePath)
-        let base = url.pathExtension == "sqlite" ? url.deletingPathExtension().path : storePath
-        return base + ".outbox.sqlite"
+        EventStore.companionPath(forStore: storePath, "outbox")
     }
 
     /// Opens (creating if needed) the outbox at `path` for a log of `logEnd` entries.

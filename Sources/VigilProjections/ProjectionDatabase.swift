@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 public import VigilModel
+import VigilStore
 
 /// Where the read models live: a SQLite file of their own beside the event store, so that writing views never
 /// takes the event store's write lock.
@@ -18,9 +19,7 @@ public final class ProjectionDatabase: Sendable {
 
     /// The projections file that goes with an event store file: `vigil.sqlite` → `vigil.projections.sqlite`.
     public static func defaultPath(forStore storePath: String) -> String {
-        let url = URL(fileURLWithPath: storePath)
-        let base = url.pathExtension == "sqlite" ? url.deletingPathExtension().path : storePath
-        return base + ".projections.sqlite"
+        EventStore.companionPath(forStore: storePath, "projections")
     }
 
     /// A connection of its own for WAL checkpoints, opened when first needed.

@@ -67,6 +67,14 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// A file that belongs beside the store at `storePath`: `vigil.sqlite` with `"projections"` is
+    /// `vigil.projections.sqlite` (the read models), with `"outbox"` `vigil.outbox.sqlite` (the webhook outbox).
+    public static func companionPath(forStore storePath: String, _ name: String) -> String {
+        let url = URL(fileURLWithPath: storePath)
+        let base = url.pathExtension == "sqlite" ? url.deletingPathExtension().path : storePath
+        return base + "." + name + ".sqlite"
+    }
+
     /// Stores events in order; each is stored, found to be a duplicate, or refused on its own.
     ///
     /// Stored events are durable when this returns. If the database cannot commit (disk full, I/O error),
