@@ -27,7 +27,7 @@ public enum Permission: Sendable, CaseIterable {
         }
     }
 
-    func allows(_ role: ReaderRole) -> Bool { roles.contains(role) }
+    public func allows(_ role: ReaderRole) -> Bool { roles.contains(role) }
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured SHA-256 digests.
@@ -56,17 +56,27 @@ public struct TokenAuthenticator: Sendable {
             throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
         let token = header.dropFirst(prefix.count).trimmingPrefix(while: \.isWhitespace)
-        let digest = Array(SHA256.hash(data: Array(token.utf8)))
-        // Compare against every grant in constant time per grant, so timing does not reveal a prefix.
-        var role: ReaderRole?
-        for grant in grants.value where Self.constantTimeEqual(grant.sha256, digest) {
-            role = grant.role
-        }
-        guard let role else { throw APIError.unauthorized("the token is not known") }
+        guard let role = grant(for: token)?.role else { throw APIError.unauthorized("the token is not known") }
         guard permission.allows(role) else {
             throw APIError(.forbidden, code: "forbidden", "a token with the \(role.rawValue) role may not read this")
         }
         return role
+    }
+
+    /// The configured grant of a plain token, if any. Every grant is compared in constant time, so timing does
+    /// not reveal a prefix.
+    public func grant(for token: some StringProtocol) -> TokenGrant? {
+        let digest = Array(SHA256.hash(data: Array(token.utf8)))
+        var found: TokenGrant?
+        for grant in grants.value where Self.constantTimeEqual(grant.sha256, digest) {
+            found = grant
+        }
+        return found
+    }
+
+    /// Whether a grant is still configured (a configuration reload may have removed it or changed its role).
+    public func isConfigured(_ grant: TokenGrant) -> Bool {
+        grants.value.contains { Self.constantTimeEqual($0.sha256, grant.sha256) && $0.role == grant.role }
     }
 
     static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

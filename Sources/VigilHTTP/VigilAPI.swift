@@ -198,7 +198,9 @@ public struct VigilAPI: Sendable {
         return JSONResponse.make(status: .ok, .object(JSONObject(["events": .array(events)])))
     }
 
-    static func integerParameter(
+    /// A whole-number query parameter within `range`, or `default` when absent; anything else is 400
+    /// `invalid_query`.
+    public static func integerParameter(
         _ text: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>
     ) throws -> Int64 {
         guard let text else { return value }

@@ -14,10 +14,13 @@ public struct ReadModels: Sendable {
 
     /// Alerts in log order, a page of at most `limit` raised after `after`; `next` asks for the following page.
     public func alerts(
-        status: AlertView.Status?, participant: String? = nil, after: Int64 = 0, limit: Int = 200
+        status: AlertView.Status?, participant: String? = nil, rule: AlertRule? = nil, severity: AlertSeverity? = nil,
+        after: Int64 = 0, limit: Int = 200
     ) async throws -> AlertList {
         try await database.read { views in
-            var alerts = try views.alerts(status: status, participant: participant, after: after, limit: limit + 1)
+            var alerts = try views.alerts(
+                status: status, participant: participant, rule: rule, severity: severity, after: after,
+                limit: limit + 1)
             let more = alerts.count > limit
             if more { alerts.removeLast() }
             return AlertList(
@@ -31,6 +34,11 @@ public struct ReadModels: Sendable {
         try await database.read { try $0.alerts(idPrefix: prefix, limit: limit) }
     }
 
+    /// One alert by its id.
+    public func alert(_ id: EventID) async throws -> AlertView? {
+        try await database.read { try $0.alert(id) }
+    }
+
     public func alerts(after position: Int64) async throws -> [AlertView] {
         try await database.read { try $0.alerts(after: position) }
     }
@@ -38,6 +46,20 @@ public struct ReadModels: Sendable {
     /// How many alerts of each severity wait for an officer (neither acknowledged nor resolved).
     public func openAlertCounts() async throws -> [AlertSeverity: Int] {
         try await database.read { try $0.openAlertCounts() }
+    }
+
+    /// Participants in code order: a page of at most `limit` after `code`.
+    public func participants(after code: String = "", limit: Int) async throws -> [ViewTables.ParticipantRecord] {
+        try await database.read { try $0.participants(after: code, limit: limit) }
+    }
+
+    /// The printed names behind key ids (Part 11, 11.50), for the keys given.
+    public func signers(_ keys: Set<KeyID>) async throws -> [KeyID: SignerView] {
+        try await database.read { views in
+            var found: [KeyID: SignerView] = [:]
+            for key in keys { found[key] = try views.signer(key) }
+            return found
+        }
     }
 
     public func inventory() async throws -> LotList {

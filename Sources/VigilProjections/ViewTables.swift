@@ -35,11 +35,21 @@ public struct ViewTables {
     }
 
     public func signers() throws -> [SignerView] {
-        try db.rows("SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id") { row in
-            SignerView(
-                keyid: try KeyID(blob: row[0]), name: row[1], role: try Self.enumeration(row[2]),
-                registeredAt: row[3], revokedAt: row[4])
-        }
+        try db.rows(
+            "SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id", row: Self.signer)
+    }
+
+    /// One signer by key id, if registered.
+    public func signer(_ key: KeyID) throws -> SignerView? {
+        try db.rows(
+            "SELECT key_id, name, role, registered_at, revoked_at FROM signers WHERE key_id = ?", key, row: Self.signer
+        ).first
+    }
+
+    static func signer(_ row: SQLRow) throws -> SignerView {
+        SignerView(
+            keyid: try KeyID(blob: row[0]), name: row[1], role: try Self.enumeration(row[2]), registeredAt: row[3],
+            revokedAt: row[4])
     }
 
     // MARK: - Lots
@@ -131,6 +141,18 @@ public struct ViewTables {
                 code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1],
                 timeZone: row[2])
         }.first
+    }
+
+    /// Participants in code order, a page of at most `limit` after `code`.
+    public func participants(after code: String, limit: Int) throws -> [ParticipantRecord] {
+        try db.rows(
+            "SELECT code, enrolled_at, site, time_zone FROM participants WHERE code > ? ORDER BY code LIMIT ?", code,
+            limit
+        ) { row in
+            ParticipantRecord(
+                code: row[0], enrolledAt: (row[1] as Int64?).map(Timestamp.init(micros:)), site: row[2],
+                timeZone: row[3])
+        }
     }
 
     /// Current medications, by name.
@@ -381,17 +403,23 @@ public struct ViewTables {
             Data(low), Data(high), limit, row: Self.alert)
     }
 
-    /// Alerts in log order, raised after a position: of one status, of one participant (each optional), at most
-    /// `limit` of them.
+    /// Alerts in log order, raised after a position: of one status, participant, rule and severity (each
+    /// optional), at most `limit` of them.
     public func alerts(
-        status: AlertView.Status? = nil, participant: String? = nil, after position: Int64 = 0, limit: Int = .max
+        status: AlertView.Status? = nil, participant: String? = nil, rule: AlertRule? = nil,
+        severity: AlertSeverity? = nil, after position: Int64 = 0, limit: Int = .max
     ) throws -> [AlertView] {
+        var conditions = ["position > ?1"]
+        if status != nil { conditions.append("status = ?2") }
+        if participant != nil { conditions.append("participant = ?3") }
+        if rule != nil { conditions.append("rule = ?4") }
+        if severity != nil { conditions.append("severity = ?5") }
         let sql = """
-            SELECT \(Self.alertColumns) FROM alerts WHERE position > ?1
-            \(status == nil ? "" : "AND status = ?2") \(participant == nil ? "" : "AND participant = ?3")
-            ORDER BY position LIMIT ?4
+            SELECT \(Self.alertColumns) FROM alerts WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY position LIMIT ?6
             """
-        return try db.rows(sql, position, status?.rawValue, participant, limit, row: Self.alert)
+        return try db.rows(
+            sql, position, status?.rawValue, participant, rule?.rawValue, severity?.rawValue, limit, row: Self.alert)
     }
 
     /// How many alerts of each severity are open (neither acknowledged nor resolved); every severity is present.

@@ -125,6 +125,21 @@ public final class EventStore: Sendable {
             arguments: [Data(id.bytes)]) ?? false
     }
 
+    /// The log position of the event with this id, if the log has one.
+    public func position(of eventID: EventID) async throws -> Int64? {
+        try await database.read { db in
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT position FROM events WHERE event_id = ?"),
+                arguments: [Data(eventID.bytes)])
+        }
+    }
+
+    /// The entry holding the event with this id, if the log has one.
+    public func entry(eventID: EventID) async throws -> StoredEntry? {
+        guard let position = try await position(of: eventID) else { return nil }
+        return try await entry(at: position)
+    }
+
     /// The entry at `position`, if the log has one.
     public func entry(at position: Int64) async throws -> StoredEntry? {
         try await entries(after: position - 1, limit: 1).first { $0.position == position }

@@ -26,6 +26,14 @@ public struct TestHTTPClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
+    /// The same, but answering a redirect as it is (a browser's sign-in reads the `Set-Cookie` of a 303).
+    private static let literalClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     public let baseURL: String
 
     public init(baseURL: String) {
@@ -33,7 +41,8 @@ public struct TestHTTPClient: Sendable {
     }
 
     public func send(
-        _ method: String, _ path: String, body: [UInt8]? = nil, token: String? = nil, headers: [String: String] = [:]
+        _ method: String, _ path: String, body: [UInt8]? = nil, token: String? = nil, headers: [String: String] = [:],
+        followRedirects: Bool = true
     ) async throws -> Response {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
@@ -43,7 +52,8 @@ public struct TestHTTPClient: Sendable {
         }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await Self.client.execute(request, timeout: .seconds(60))
+        let response = try await (followRedirects ? Self.client : Self.literalClient).execute(
+            request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 1 << 30)
         var fields: [String: String] = [:]
         for header in response.headers { fields[header.name.lowercased()] = header.value }
