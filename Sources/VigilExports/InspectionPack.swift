@@ -45,7 +45,7 @@ public struct InspectionPack {
         var page = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
-            <title>Controlled-substance records: \(Self.escape(scope))</title>
+            <title>Controlled-substance records: \(scope.htmlEscaped)</title>
             <style>
             @page { size: A4 landscape; margin: 1.2cm; }
             body { font: 10pt/1.35 "DejaVu Sans", sans-serif; margin: 0; color: #000; }
@@ -56,12 +56,12 @@ public struct InspectionPack {
             th { background: #eee; } td.empty { color: #666; font-style: italic; }
             p.note { font-size: 8.5pt; color: #333; }
             </style></head><body>
-            <h1>Controlled-substance records (21 CFR 1304): \(Self.escape(scope))</h1>
+            <h1>Controlled-substance records (21 CFR 1304): \(scope.htmlEscaped)</h1>
 
             """
-        if let registrant { page += "<p>Registrant: \(Self.escape(registrant))</p>\n" }
+        if let registrant { page += "<p>Registrant: \(registrant.htmlEscaped)</p>\n" }
         page += """
-            <p class="note">Generated \(Self.escape(generatedAt.rfc3339)) from Vigil's signed event log (\(logSize) \
+            <p class="note">Generated \(generatedAt.rfc3339.htmlEscaped) from Vigil's signed event log (\(logSize) \
             entries). Every row names the log position of the signed record it comes from; <code>vigilctl prove</code> \
             gives the proof that the record is in the log, and <code>vigilctl verify</code> checks the whole log. \
             Quantities are in mg.</p>
@@ -69,18 +69,18 @@ public struct InspectionPack {
             """
         for (file, title) in Self.sections {
             let table = rows[file] ?? []
-            page += "<h2>\(Self.escape(title))</h2>\n"
+            page += "<h2>\(title.htmlEscaped)</h2>\n"
             guard let header = table.first else { continue }
             let shown = header.indices.filter { !Self.hidden.contains(header[$0]) }
             page += "<table><thead><tr>"
-            for index in shown { page += "<th>\(Self.escape(header[index].replacingUnderscores))</th>" }
+            for index in shown { page += "<th>\(header[index].replacingUnderscores.htmlEscaped)</th>" }
             page += "</tr></thead><tbody>\n"
             if table.count == 1 {
                 page += "<tr><td class=\"empty\" colspan=\"\(shown.count)\">none</td></tr>\n"
             }
             for row in table.dropFirst() {
                 page += "<tr>"
-                for index in shown { page += "<td>\(Self.escape(index < row.count ? row[index] : ""))</td>" }
+                for index in shown { page += "<td>\((index < row.count ? row[index] : "").htmlEscaped)</td>" }
                 page += "</tr>\n"
             }
             page += "</tbody></table>\n"
@@ -88,22 +88,6 @@ public struct InspectionPack {
         return page + "</body></html>\n"
     }
 
-    /// HTML text: `& < > " '` as entities.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
 }
 
 extension String {
