@@ -41,12 +41,19 @@ public final class AlertBroadcaster: Sendable {
         send(.heartbeat)
     }
 
+    /// Ends every stream. The continuations are finished outside the lock: finishing one runs its
+    /// `onTermination`, which takes the lock to remove it.
     public func finish() {
-        subscribers.withLock { for continuation in $0.values { continuation.finish() } }
+        let continuations = subscribers.withLock { table in
+            defer { table.removeAll() }
+            return Array(table.values)
+        }
+        for continuation in continuations { continuation.finish() }
     }
 
     private func send(_ message: Message) {
-        subscribers.withLock { for continuation in $0.values { continuation.yield(message) } }
+        let continuations = subscribers.withLock { Array($0.values) }
+        for continuation in continuations { continuation.yield(message) }
     }
 }
 
