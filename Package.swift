@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // What this build is: the release version and the git commit (recorded by the BuildCommit plugin).
@@ -137,6 +138,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The officers' web console: server-rendered pages from the read models, sign-in sessions, the vitals chart.
+        .target(
+            name: "VigilConsole",
+            dependencies: [
+                "VigilModel", "VigilStore", "VigilProjections", "VigilAlerts", "VigilConfig", "VigilHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Assets"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedAssets"]
+        ),
+        .plugin(name: "EmbedAssets", capability: .buildTool()),
         // libsystemd: sd_notify, sd_watchdog_enabled, sd_listen_fds, sd_journal_sendv.
         .systemLibrary(
             name: "CSystemd",
@@ -157,7 +176,7 @@ let package = Package(
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilSystemd",
+                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilConsole", "VigilSystemd",
                 "VigilProjections", "VigilAlerts", "VigilBuild",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -324,7 +343,7 @@ let package = Package(
         .testTarget(
             name: "VigilHTTPTests",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilDaemon",
+                "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilConsole", "VigilDaemon",
                 "VigilWitness", "VigilTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

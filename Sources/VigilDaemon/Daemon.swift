@@ -10,6 +10,7 @@ import UnixSignals
 import VigilAlerts
 import VigilBuild
 public import VigilConfig
+import VigilConsole
 import VigilHTTP
 import VigilIngest
 public import VigilModel
@@ -339,10 +340,26 @@ public enum Daemon {
         ]
         if let webhook { services.append(webhook) }
         return Parts(
-            store: store, router: api.buildRouter(), services: services, broadcaster: broadcaster,
+            store: store,
+            router: try router(api: api, rules: settings.rules, clock: clock),
+            services: services, broadcaster: broadcaster,
             settings: settings, health: health,
             writerHealthy: { Self.writer(store: store, clock: clock, stallSeconds: stall).ok }
         )
+    }
+
+    /// The API's routes and the officers' console on one router.
+    static func router(
+        api: VigilAPI, rules: Reloadable<RuleSettings>, clock: any WallClock
+    ) throws -> Router<
+        BasicRequestContext
+    > {
+        let router = api.buildRouter()
+        let console = try Console(
+            readModels: api.readModels, store: api.store, authenticator: api.authenticator,
+            alertBroadcaster: api.alertBroadcaster, rules: rules, health: api.health, clock: clock)
+        console.addRoutes(to: router)
+        return router
     }
 
     /// Opens the store; one written by a newer release is a ``StartRefusal``.

@@ -388,6 +388,11 @@ public struct VigilAPI: Sendable {
 
     /// The controlled-substance ledger as CSV: `from` and `to` are dates (YYYY-MM-DD), both included.
     func ledger(_ request: Request) async throws -> Response {
+        try await Self.ledger(request, store: store)
+    }
+
+    /// The ledger's CSV file for a request's `from` and `to`, as the API and the console serve it.
+    public static func ledger(_ request: Request, store: EventStore) async throws -> Response {
         let query = request.uri.queryParameters
         guard let fromText = query["from"], let from = CalendarDate(iso8601: String(fromText)),
             let toText = query["to"], let to = CalendarDate(iso8601: String(toText)), from <= to
@@ -395,7 +400,6 @@ public struct VigilAPI: Sendable {
             throw APIError(
                 .badRequest, code: "invalid_query", "from and to must be dates (YYYY-MM-DD), from not after to")
         }
-        let store = self.store
         let csv = try await LedgerExport.csv(from: from, to: to, anchors: try await store.anchorHistory()) { after in
             try await store.entries(after: after, limit: 4096)
         }

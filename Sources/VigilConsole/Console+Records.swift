@@ -1,0 +1,357 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import VigilHTTP
+import VigilModel
+import VigilProjections
+import VigilStore
+
+extension Console {
+    // MARK: - Session
+
+    /// A dosing session: the dose timeline, the vitals chart against minutes from the initial dose (with the
+    /// configured thresholds and the alerts), and the readings as a table.
+    func session(_ id: String, _ viewer: ConsoleSessions.Session) async throws -> Response {
+        let now = clock.now()
+        guard let session = try await readModels.session(id) else {
+            throw APIError(.notFound, code: "not_found", "no session with that id")
+        }
+        let alerts = try await readModels.alerts(status: nil, participant: session.participant, limit: 500).alerts
+            .filter { $0.session == id }
+        struct Dose {
+            let at: String
+            let minutes: String
+            let dose: String
+            let kind: String
+            let lot: String
+            let total: String
+        }
+        struct Reading {
+            let at: String
+            let minutes: String
+            let systolic: String
+            let diastolic: String
+            let heartRate: String
+            let temperature: String
+            let spo2: String
+        }
+        struct Model {
+            let id: String
+            let participant: String
+            let participantHref: String
+            let number: String
+            let started: String
+            let ended: String
+            let total: String
+            let doses: [Dose]
+            let chart: String
+            let readings: [Reading]
+            let alerts: [AlertRow]
+            let asOf: Int64
+        }
+        var alertsAt: [Int64: [AlertView]] = [:]
+        for alert in alerts {
+            for cause in alert.causes {
+                if let position = try await store.position(of: cause) { alertsAt[position, default: []].append(alert) }
+            }
+        }
+        let chart = VitalsChart(session: session, alertsAt: alertsAt, rules: rules.value)
+        let model = Model(
+            id: session.id, participant: session.participant,
+            participantHref: "/console/participants/" + Format.pathComponent(session.participant),
+            number: session.number.map(String.init) ?? "", started: Format.time(session.startedAt),
+            ended: Format.time(session.endedAt), total: Format.mg(session.totalDoseMg),
+            doses: session.doses.map {
+                Dose(
+                    at: Format.time($0.at), minutes: Format.number($0.minutesFromInitialDose),
+                    dose: Format.mg($0.doseMg),
+                    kind: $0.kind.rawValue, lot: $0.lot, total: Format.mg($0.runningTotalMg))
+            },
+            chart: chart.svg,
+            readings: session.vitals.map {
+                Reading(
+                    at: Format.time($0.at), minutes: Format.number($0.minutesFromInitialDose),
+                    systolic: Format.number($0.systolic), diastolic: Format.number($0.diastolic),
+                    heartRate: Format.number($0.heartRate), temperature: Format.number($0.temperatureC),
+                    spo2: Format.number($0.spo2))
+            },
+            alerts: AlertRow.triage(alerts).map { AlertRow($0, now: now) }, asOf: session.asOf)
+        return page(
+            "session", title: "Session \(session.id)", model: model, viewer: viewer, current: "/console/participants")
+    }
+
+    // MARK: - Alerts
+
+    /// Alerts filtered by status, severity, rule and participant, a page at a time in log order.
+    func alerts(_ request: Request, _ viewer: ConsoleSessions.Session) async throws -> Response {
+        let now = clock.now()
+        let query = request.uri.queryParameters
+        func choice<T: RawRepresentable>(_ name: String, _: T.Type) throws -> T? where T.RawValue == String {
+            guard let text = query[name[...]], !text.isEmpty else { return nil }
+            guard let value = T(rawValue: String(text)) else {
+                throw APIError(.badRequest, code: "invalid_query", "\(name) is not one of the choices offered")
+            }
+            return value
+        }
+        let status = try choice("status", AlertView.Status.self)
+        let severity = try choice("severity", AlertSeverity.self)
+        let rule = try choice("rule", AlertRule.self)
+        let participant = query["participant"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let after = try VigilAPI.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let list = try await readModels.alerts(
+            status: status, participant: participant, rule: rule, severity: severity, after: after, limit: 200)
+        struct Option {
+            let value: String
+            let label: String
+            let selected: Bool
+        }
+        struct Model {
+            let alerts: [AlertRow]
+            let statuses: [Option]
+            let severities: [Option]
+            let rules: [Option]
+            let participant: String
+            let next: String?
+            let asOf: Int64
+        }
+        func options(_ values: [(String, String)], selected: String?) -> [Option] {
+            [Option(value: "", label: "any", selected: selected == nil)]
+                + values.map { Option(value: $0.0, label: $0.1, selected: $0.0 == selected) }
+        }
+        var nextQuery = URLComponents()
+        nextQuery.queryItems = [
+            ("status", status?.rawValue), ("severity", severity?.rawValue), ("rule", rule?.rawValue),
+            ("participant", participant), ("after", list.next.map(String.init)),
+        ].compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+        let model = Model(
+            alerts: list.alerts.map { AlertRow($0, now: now) },
+            statuses: options(AlertView.Status.allCases.map { ($0.rawValue, $0.rawValue) }, selected: status?.rawValue),
+            severities: options(
+                AlertSeverity.allCases.reversed().map { ($0.rawValue, $0.rawValue) }, selected: severity?.rawValue),
+            rules: options(AlertRule.allCases.map { ($0.rawValue, Format.rule($0)) }, selected: rule?.rawValue),
+            participant: participant ?? "",
+            next: list.next == nil ? nil : "/console/alerts" + (nextQuery.string ?? ""), asOf: list.asOf)
+        return page("alerts", title: "Alerts", model: model, viewer: viewer, live: true, current: "/console/alerts")
+    }
+
+    /// One alert: what raised it (each cause with who signed it), its handling, and the signed actions.
+    func alert(_ id: String, _ viewer: ConsoleSessions.Session) async throws -> Response {
+        let now = clock.now()
+        guard let alertId = EventID(id), let alert = try await readModels.alert(alertId) else {
+            throw APIError(.notFound, code: "not_found", "no alert with that id")
+        }
+        struct Action {
+            let verb: String
+            let name: String
+            let at: String
+            let note: String
+            let position: Int64
+        }
+        struct Model {
+            let alert: AlertRow
+            let causes: [CauseRow]
+            let actions: [Action]
+            let canAcknowledge: Bool
+            let canResolve: Bool
+            let position: Int64
+        }
+        var causes: [CauseRow] = []
+        for cause in alert.causes {
+            causes.append(try await causeRow(cause))
+        }
+        let actions = [("Acknowledged", alert.acknowledged), ("Resolved", alert.resolved)].compactMap { verb, action in
+            action.map {
+                Action(verb: verb, name: $0.name, at: Format.time($0.at), note: $0.note, position: $0.position)
+            }
+        }
+        let model = Model(
+            alert: AlertRow(alert, now: now), causes: causes, actions: actions,
+            canAcknowledge: alert.status == .open, canResolve: alert.status != .resolved, position: alert.position)
+        return page(
+            "alert", title: "Alert \(String(id.prefix(8)))", model: model, viewer: viewer, live: true,
+            current: "/console/alerts")
+    }
+
+    /// A cause of an alert as the log holds it: its type and time, and who signed it (author, then witnesses).
+    struct CauseRow {
+        let id: String
+        let position: String
+        let type: String
+        let occurred: String
+        let participant: String?
+        let session: String?
+        let sessionHref: String?
+        let details: [Detail]
+        let signers: [Signer]
+        let found: Bool
+
+        struct Detail {
+            let name: String
+            let value: String
+        }
+
+        struct Signer {
+            let name: String
+            let role: String
+            let keyid: String
+            let part: String
+        }
+    }
+
+    func causeRow(_ id: EventID) async throws -> CauseRow {
+        guard let entry = try await store.entry(eventID: id), let envelope = try? Envelope.decode(entry.envelope),
+            case .object(let payload)? = try? JSONParser.parse(envelope.payload)
+        else {
+            return CauseRow(
+                id: id.description, position: "", type: "", occurred: "", participant: nil, session: nil,
+                sessionHref: nil, details: [], signers: [], found: false)
+        }
+        let names = try await readModels.signers(Set(envelope.signatures.map(\.keyID)))
+        func text(_ value: JSONValue?) -> String? {
+            switch value {
+            case .string(let string)?: string
+            case .number(let number)?: number.description
+            case .bool(let bool)?: bool ? "yes" : "no"
+            case .array(let items)?: items.compactMap { text($0) }.joined(separator: ", ")
+            case .object(let object)?:
+                object.keys.sorted().map { "\($0): \(text(object[$0]) ?? "")" }.joined(separator: ", ")
+            default: nil
+            }
+        }
+        var details: [CauseRow.Detail] = []
+        if case .object(let data)? = payload["data"] {
+            details = data.keys.sorted().map { CauseRow.Detail(name: $0, value: text(data[$0]) ?? "") }
+        }
+        let session = text(payload["session"])
+        return CauseRow(
+            id: id.description, position: String(entry.position), type: text(payload["type"]) ?? "",
+            occurred: text(payload["occurredAt"]).flatMap(Timestamp.init(rfc3339:)).map(Format.time) ?? "",
+            participant: text(payload["participant"]), session: session,
+            sessionHref: session.map { "/console/sessions/" + Format.pathComponent($0) }, details: details,
+            signers: envelope.signatures.enumerated().map { index, signature in
+                let signer = names[signature.keyID] ?? nil
+                return CauseRow.Signer(
+                    name: signer?.name ?? "unregistered key", role: signer?.role.rawValue ?? "",
+                    keyid: signature.keyID.short, part: index == 0 ? "author" : "witness")
+            }, found: true)
+    }
+
+    // MARK: - Inventory
+
+    /// The lots with their balances and last counts, losses and their Form 106 reports, and the ledger as CSV.
+    func inventory(_ request: Request, _ viewer: ConsoleSessions.Session) async throws -> Response {
+        let list = try await readModels.inventory()
+        struct Lot {
+            let lot: String
+            let substance: String
+            let received: String
+            let dispensed: String
+            let wasted: String
+            let destroyed: String
+            let lost: String
+            let onHand: String
+            let negative: Bool
+            let known: Bool
+            let lastCount: String
+            let difference: String
+            let discrepancy: Bool
+            let lastActivity: String
+        }
+        struct Loss {
+            let lossId: String
+            let lot: String
+            let quantity: String
+            let kind: String
+            let discovered: String
+            let reference: String?
+            let filed: String
+        }
+        struct Model {
+            let lots: [Lot]
+            let losses: [Loss]
+            let from: String
+            let to: String
+            let asOf: Int64
+        }
+        let today = CalendarDate(daysSinceEpoch: clock.now().microsecondsSinceEpoch.floorDivided(by: 86_400_000_000))
+        let model = Model(
+            lots: list.lots.map { lot in
+                Lot(
+                    lot: lot.lot, substance: lot.substance ?? "", received: Format.mg(lot.receivedMg),
+                    dispensed: Format.mg(lot.dispensedMg), wasted: Format.mg(lot.wastedMg),
+                    destroyed: Format.mg(lot.destroyedMg), lost: Format.mg(lot.lostMg), onHand: Format.mg(lot.onHandMg),
+                    negative: lot.onHandMg < Milligrams(0), known: lot.received,
+                    lastCount: lot.lastCount.map { "\(Format.mg($0.countedMg)) on \(Format.time($0.at))" } ?? "never",
+                    difference: lot.lastCount.map { Format.mg($0.differenceMg) } ?? "",
+                    discrepancy: lot.lastCount.map { $0.differenceMg != Milligrams(0) } ?? false,
+                    lastActivity: Format.time(lot.lastActivity))
+            },
+            losses: list.losses.map {
+                Loss(
+                    lossId: $0.lossId, lot: $0.lot, quantity: Format.mg($0.quantityMg), kind: $0.kind.rawValue,
+                    discovered: Format.time($0.discoveredAt), reference: $0.reference, filed: Format.time($0.filedAt))
+            },
+            from: CalendarDate(daysSinceEpoch: today.daysSinceEpoch - 90).iso8601, to: today.iso8601,
+            asOf: list.asOf)
+        return page("inventory", title: "Inventory", model: model, viewer: viewer, current: "/console/inventory")
+    }
+
+    /// The controlled-substance ledger between two dates as CSV, with signers and witnesses (the same file as
+    /// `GET /v1/exports/ledger`).
+    func ledger(_ request: Request) async throws -> Response {
+        try await VigilAPI.ledger(request, store: store)
+    }
+
+    // MARK: - Integrity
+
+    struct IntegritySummary {
+        struct Check {
+            let name: String
+            let ok: Bool
+            let state: String
+            let detail: String
+        }
+
+        let ok: Bool
+        let state: String
+        let size: Int64
+        let chainHash: String
+        let checkpointSize: String
+        let checkpointSeq: String
+        let checks: [Check]
+    }
+
+    func integritySummary() async throws -> IntegritySummary {
+        let report = health()
+        let head = store.head
+        let checkpoint = try await store.latestCheckpoint()
+        return IntegritySummary(
+            ok: report.status == .ok, state: report.status == .ok ? "OK" : "DEGRADED", size: head.size,
+            chainHash: Hex.encode(head.chainHash), checkpointSize: checkpoint.map { String($0.size) } ?? "none yet",
+            checkpointSeq: checkpoint.map { String($0.seq) } ?? "",
+            checks: report.checks.map {
+                IntegritySummary.Check(name: $0.name, ok: $0.ok, state: $0.ok ? "OK" : "FAILING", detail: $0.detail)
+            })
+    }
+
+    /// The log's size and head, the last signed checkpoint, and the last verification and its result.
+    func integrity(_ viewer: ConsoleSessions.Session) async throws -> Response {
+        let summary = try await integritySummary()
+        let note = try await store.latestCheckpoint().map { String(decoding: $0.note, as: UTF8.self) }
+        struct Model {
+            let summary: IntegritySummary
+            let note: String?
+        }
+        return page(
+            "integrity", title: "Integrity", model: Model(summary: summary, note: note), viewer: viewer,
+            current: "/console/integrity")
+    }
+
+    // MARK: - The officer's key
+
+    func keyPage(_ viewer: ConsoleSessions.Session) -> Response {
+        struct Model {}
+        return page("key", title: "My signing key", model: Model(), viewer: viewer, current: "/console/key")
+    }
+}
