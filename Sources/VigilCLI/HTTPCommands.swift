@@ -30,6 +30,24 @@ enum DaemonClient {
         }
     }
 
+    /// Sends envelopes in one `POST /v1/events/batch`; returns the daemon's result for each, in order: `{"status",
+    /// "position", "duplicate", ...}` when stored or already stored, `{"status", "error"}` when refused.
+    static func submitBatch(_ envelopes: [[UInt8]], baseURL: String) async throws -> [JSONValue] {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        for (index, envelope) in envelopes.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: envelope)
+        }
+        body.append(UInt8(ascii: "]"))
+        let (status, response) = try await send("POST", baseURL + "/v1/events/batch", body: body)
+        guard status == 200, case .object(let root)? = try? JSONParser.parse(response),
+            case .array(let results)? = root["results"], results.count == envelopes.count
+        else {
+            throw CLIFailure("batch refused: \(describeError(status: status, body: response))", status: 1)
+        }
+        return results
+    }
+
     /// The `error.code: error.message` of an error body, or the raw status.
     static func describeError(status: Int, body: [UInt8]) -> String {
         if case .object(let root)? = try? JSONParser.parse(body), case .object(let error)? = root["error"],
@@ -60,20 +78,7 @@ struct Submit: AsyncParsableCommand {
             var refused = 0
             let bodies = try envelopes.map { (name: $0, bytes: Files.trimmed(try Files.read($0))) }
             if batch {
-                var body: [UInt8] = [UInt8(ascii: "[")]
-                for (index, item) in bodies.enumerated() {
-                    if index > 0 { body.append(UInt8(ascii: ",")) }
-                    body.append(contentsOf: item.bytes)
-                }
-                body.append(UInt8(ascii: "]"))
-                let (status, response) = try await DaemonClient.send(
-                    "POST", server.baseURL + "/v1/events/batch", body: body)
-                guard status == 200, case .object(let root)? = try? JSONParser.parse(response),
-                    case .array(let results)? = root["results"]
-                else {
-                    throw CLIFailure(
-                        "batch refused: \(DaemonClient.describeError(status: status, body: response))", status: 1)
-                }
+                let results = try await DaemonClient.submitBatch(bodies.map(\.bytes), baseURL: server.baseURL)
                 for (item, result) in zip(bodies, results) {
                     if !report(item.name, result: result) { refused += 1 }
                 }

@@ -14,15 +14,7 @@ struct Keygen: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let key = SigningKey()
-            let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else {
-                throw CLIFailure("cannot create \(out): \(String(cString: strerror(errno)))")
-            }
-            let bytes = Array(KeyFile.pem(privateKey: key).utf8)
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            let synced = fsync(descriptor)
-            close(descriptor)
-            guard written == bytes.count, synced == 0 else { throw CLIFailure("cannot write \(out)") }
+            try Files.createPrivate(out, Array(KeyFile.pem(privateKey: key).utf8))
             print("keyid: \(key.id.hex)")
             print("publicKey: \(Base64.encode(key.publicKey))")
         }

@@ -85,6 +85,19 @@ enum Files {
         return Array(data)
     }
 
+    /// Creates a file only its owner may read (mode 0600) with `bytes`, synced to disk. An existing file is never
+    /// overwritten: a private key or a token must not silently replace another.
+    static func createPrivate(_ path: String, _ bytes: [UInt8]) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw CLIFailure("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == bytes.count, synced == 0 else { throw CLIFailure("cannot write \(path)") }
+    }
+
     static func signingKey(at path: String) throws -> SigningKey {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
