@@ -17,6 +17,7 @@ public struct VigilCtl: AsyncParsableCommand {
             Events.self, Head.self, Health.self, Verify.self, Participant.self, Session.self, Inventory.self,
             AdverseEvents.self,
             Rebuild.self, Export.self, Backup.self, Restore.self, Prove.self, VerifyBundle.self, WitnessCommand.self,
+            Demo.self,
         ]
     )
 
