@@ -69,12 +69,19 @@ extension Console {
                     kind: $0.kind.rawValue, lot: $0.lot, total: Format.mg($0.runningTotalMg))
             },
             chart: chart.svg,
-            readings: session.vitals.map {
-                Reading(
-                    at: Format.time($0.at), minutes: Format.number($0.minutesFromInitialDose),
-                    systolic: Format.number($0.systolic), diastolic: Format.number($0.diastolic),
-                    heartRate: Format.number($0.heartRate), temperature: Format.number($0.temperatureC),
-                    spo2: Format.number($0.spo2))
+            readings: session.vitals.map { reading in
+                // Readings before the initial dose count back from it (negative), as the chart draws them.
+                let minutes =
+                    reading.minutesFromInitialDose
+                    ?? session.initialDoseAt.map {
+                        (Double(reading.at.microsecondsSinceEpoch - $0.microsecondsSinceEpoch) / 6e6).rounded() / 10
+                    }
+                return Reading(
+                    at: Format.time(reading.at), minutes: Format.number(minutes),
+                    systolic: Format.number(reading.systolic), diastolic: Format.number(reading.diastolic),
+                    heartRate: Format.number(reading.heartRate),
+                    temperature: reading.temperatureC.map { String(format: "%.1f", $0) } ?? "",
+                    spo2: Format.number(reading.spo2))
             },
             alerts: AlertRow.triage(alerts).map { AlertRow($0, now: now) }, asOf: session.asOf)
         return page(
