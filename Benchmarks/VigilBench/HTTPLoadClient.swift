@@ -67,9 +67,34 @@ struct HTTPLoadConnection {
         }
     }
 
-    /// Sends GET for each path in turn with a bearer token; calls `done` with the status and the latency.
+    /// Signs in to the console with a reader token as its form does; returns the session's `Cookie` value.
+    static func consoleCookie(host: String, port: Int, token: String) async throws -> String {
+        let channel = try await connect(host: host, port: port)
+        return try await channel.executeThenClose { inbound, outbound in
+            let body = ByteBuffer(string: "token=\(token)")
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: "\(host):\(port)")
+            headers.add(name: "Origin", value: "http://\(host):\(port)")
+            headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+            try await outbound.write(
+                .head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/console/sign-in", headers: headers)))
+            try await outbound.write(.body(.byteBuffer(body)))
+            try await outbound.write(.end(nil))
+            var cookie: String?
+            for try await part in inbound {
+                if case .head(let head) = part { cookie = head.headers["Set-Cookie"].first }
+                if case .end = part { break }
+            }
+            guard let value = cookie?.split(separator: ";").first else { throw BenchError("console sign-in failed") }
+            return String(value)
+        }
+    }
+
+    /// Sends GET for each path in turn with a bearer token (or a console session's cookie); calls `done` with the
+    /// status and the latency.
     static func get(
-        host: String, port: Int, paths: some Sequence<String>, token: String,
+        host: String, port: Int, paths: some Sequence<String>, token: String, cookie: String? = nil,
         done: (_ status: Int, _ nanoseconds: UInt64) -> Void
     ) async throws {
         let channel = try await connect(host: host, port: port)
@@ -78,7 +103,11 @@ struct HTTPLoadConnection {
             for path in paths {
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: host)
-                headers.add(name: "Authorization", value: "Bearer \(token)")
+                if let cookie {
+                    headers.add(name: "Cookie", value: cookie)
+                } else {
+                    headers.add(name: "Authorization", value: "Bearer \(token)")
+                }
                 let started = DispatchTime.now().uptimeNanoseconds
                 try await outbound.write(
                     .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))

@@ -169,11 +169,27 @@ enum ScaleScenario {
             ),
             ("tile", { "/tile/0/\(Self.tilePath(Int64.random(in: 0..<stored / 256, using: &generator)))" }),
         ]
+        // The officers' console: the same questions as pages, rendered on the server, behind a session cookie.
+        let pages: [(String, () -> String)] = [
+            ("console: today", { "/console/" }),
+            ("console: participant", { "/console/participants/" + someone() }),
+            (
+                "console: session (vitals chart)",
+                { "/console/sessions/" + someone() + "-S\(Int.random(in: 1...sessions, using: &generator))" }
+            ),
+            ("console: alerts", { "/console/alerts?status=open" }),
+            ("console: inventory", { "/console/inventory" }),
+            ("console: adverse events", { "/console/adverse-events" }),
+        ]
+        let cookie = try await HTTPLoadConnection.consoleCookie(
+            host: "127.0.0.1", port: scenario.port, token: Scenario.token)
         var results: [(String, Measurement)] = []
-        for (index, (name, path)) in (kinds + proofs).enumerated() {
+        for (index, (name, path)) in (kinds + proofs + pages).enumerated() {
+            let isPage = index >= kinds.count + proofs.count
             let count = index < kinds.count ? 1000 : 300
-            _ = try await scenario.reads((0..<50).map { _ in path() })
-            let measurement = try await scenario.reads((0..<count).map { _ in path() })
+            _ = try await scenario.reads((0..<50).map { _ in path() }, cookie: isPage ? cookie : nil)
+            let measurement = try await scenario.reads(
+                (0..<count).map { _ in path() }, cookie: isPage ? cookie : nil)
             say(
                 String(
                     format: "read %@: p50 %.2f ms, p99 %.2f ms, max %.2f ms", name, measurement.p50 / 1e6,

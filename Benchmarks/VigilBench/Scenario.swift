@@ -296,11 +296,13 @@ struct Scenario {
     }
 
     /// GETs `paths` in turn on one keep-alive connection with the officer's token; latency per request.
-    func reads(_ paths: [String]) async throws -> Measurement {
+    func reads(_ paths: [String], cookie: String? = nil) async throws -> Measurement {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var failures = 0
         let started = DispatchTime.now().uptimeNanoseconds
-        try await HTTPLoadConnection.get(host: "127.0.0.1", port: port, paths: paths, token: Scenario.token) {
+        try await HTTPLoadConnection.get(
+            host: "127.0.0.1", port: port, paths: paths, token: Scenario.token, cookie: cookie
+        ) {
             status, nanoseconds in
             if status != 200 { failures += 1 }
             _ = histogram.record(nanoseconds)
