@@ -53,6 +53,25 @@ public struct ReadModels: Sendable {
         try await database.read { try $0.participants(after: code, limit: limit) }
     }
 
+    /// The log positions of a participant's events, newest first (a page of at most `limit` before `position`).
+    public func timeline(of participant: String, before position: Int64 = .max, limit: Int) async throws -> [Int64] {
+        try await database.read { try $0.timeline(of: participant, before: position, limit: limit) }
+    }
+
+    /// A lot's running balance, newest first (a page of at most `limit` before `position`).
+    public func movements(
+        of lot: String, before position: Int64 = .max, limit: Int
+    ) async throws
+        -> [ViewTables.LotMovement]
+    {
+        try await database.read { try $0.movements(of: lot, before: position, limit: limit) }
+    }
+
+    /// One lot, if the log names it.
+    public func lot(_ lot: String) async throws -> LotView? {
+        try await database.read { try $0.lot(lot) }
+    }
+
     /// The printed names behind key ids (Part 11, 11.50), for the keys given.
     public func signers(_ keys: Set<KeyID>) async throws -> [KeyID: SignerView] {
         try await database.read { views in

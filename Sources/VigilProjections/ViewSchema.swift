@@ -8,17 +8,18 @@
 /// rule settings) and the alert outbox (alerts decided but not yet in the log).
 enum ViewSchema {
     /// Changes whenever a table or what a view holds changes.
-    static let version = 3
+    static let version = 4
 
     /// The tables of each projection, with their primary keys (the order digests and comparisons read them in).
     static let projections: [(projection: Projection, tables: [(name: String, key: String)])] = [
         (.signers, [("signers", "key_id")]),
-        (.inventory, [("lots", "lot"), ("losses", "loss_id")]),
+        (.inventory, [("lots", "lot"), ("losses", "loss_id"), ("lot_movements", "lot, position")]),
         (
             .participants,
             [
                 ("participants", "code"), ("medications", "participant, name"),
                 ("participant_sessions", "participant, session"), ("mood_checks", "session, position"),
+                ("timeline", "participant, position"),
             ]
         ),
         (
@@ -50,7 +51,15 @@ enum ViewSchema {
             discovered_at INTEGER NOT NULL, reported_position INTEGER NOT NULL, reported_event BLOB NOT NULL,
             reference TEXT, filed_at INTEGER, filed_position INTEGER
         ) WITHOUT ROWID;
+        -- Every change of a lot's perpetual balance (and each physical count), in log order: the running balance.
+        CREATE TABLE lot_movements (
+            lot TEXT NOT NULL, position INTEGER NOT NULL, at INTEGER NOT NULL, change INTEGER NOT NULL,
+            balance INTEGER NOT NULL, counted INTEGER, PRIMARY KEY (lot, position)
+        ) WITHOUT ROWID;
         CREATE TABLE participants (code TEXT PRIMARY KEY, enrolled_at INTEGER, site TEXT, time_zone TEXT) WITHOUT ROWID;
+        -- The log positions of every event that concerns a participant (their alerts and the handling included).
+        CREATE TABLE timeline (participant TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (participant, position))
+            WITHOUT ROWID;
         CREATE TABLE medications (
             participant TEXT NOT NULL, name TEXT NOT NULL, serotonergic INTEGER NOT NULL, since INTEGER NOT NULL,
             PRIMARY KEY (participant, name)

@@ -109,6 +109,32 @@ public struct ViewTables {
         filed_position
         """
 
+    /// A change of a lot's perpetual balance, or a physical count, as the log ordered it.
+    public struct LotMovement: Sendable, Equatable {
+        public var position: Int64
+        public var at: Timestamp
+        /// Received (positive) or taken (negative); zero for a count.
+        public var change: Milligrams
+        /// The perpetual balance after it.
+        public var balance: Milligrams
+        /// What a physical count found.
+        public var counted: Milligrams?
+    }
+
+    /// A lot's movements, newest first: at most `limit` before `position`.
+    public func movements(of lot: String, before position: Int64, limit: Int) throws -> [LotMovement] {
+        try db.rows(
+            """
+            SELECT position, at, change, balance, counted FROM lot_movements WHERE lot = ? AND position < ?
+            ORDER BY position DESC LIMIT ?
+            """, lot, position, limit
+        ) { row in
+            LotMovement(
+                position: row[0], at: Timestamp(micros: row[1]), change: Milligrams(micrograms: row[2]),
+                balance: Milligrams(micrograms: row[3]), counted: (row[4] as Int64?).map(Milligrams.init(micrograms:)))
+        }
+    }
+
     public func loss(_ id: String) throws -> LossView? {
         try db.rows("SELECT \(Self.lossColumns) FROM losses WHERE loss_id = ?", id, row: Self.loss).first
     }
@@ -141,6 +167,15 @@ public struct ViewTables {
                 code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1],
                 timeZone: row[2])
         }.first
+    }
+
+    /// The log positions of the events that concern a participant, newest first: at most `limit` before
+    /// `position`.
+    public func timeline(of participant: String, before position: Int64, limit: Int) throws -> [Int64] {
+        try db.rows(
+            "SELECT position FROM timeline WHERE participant = ? AND position < ? ORDER BY position DESC LIMIT ?",
+            participant, position, limit
+        ) { $0[0] }
     }
 
     /// Participants in code order, a page of at most `limit` after `code`.

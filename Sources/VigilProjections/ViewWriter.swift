@@ -54,6 +54,12 @@ public final class ViewWriter {
     // MARK: - Applying events
 
     public func apply(_ event: StoredEvent) throws {
+        try applyToViews(event)
+        try recordInTimeline(event)
+        try recordMovement(event)
+    }
+
+    private func applyToViews(_ event: StoredEvent) throws {
         let payload = event.payload
         let time = payload.occurredAt.microsecondsSinceEpoch
         switch payload.data {
@@ -208,6 +214,45 @@ public final class ViewWriter {
         case .alertResolved(let body):
             try act(on: body.note, event: event, resolving: true)
         }
+    }
+
+    /// Files the event under the participant it concerns: the one it names, or for an alert's handling, the
+    /// alert's participant.
+    private func recordInTimeline(_ event: StoredEvent) throws {
+        let participant: String?
+        switch event.payload.data {
+        case .alertRaised(let body): participant = body.participant ?? event.payload.participant
+        case .alertAcknowledged(let body): participant = try alertParticipant(body.note.alertId)
+        case .alertResolved(let body): participant = try alertParticipant(body.note.alertId)
+        default: participant = event.payload.participant
+        }
+        guard let participant else { return }
+        try db.run("INSERT OR IGNORE INTO timeline (participant, position) VALUES (?, ?)", participant, event.position)
+    }
+
+    private func alertParticipant(_ alert: EventID) throws -> String? {
+        try db.value(String.self, "SELECT participant FROM alerts WHERE alert_id = ?", alert)
+    }
+
+    /// Records a change of a lot's perpetual balance, with the balance after it; a count records what was counted.
+    private func recordMovement(_ event: StoredEvent) throws {
+        let lot: String
+        var change: Int64 = 0
+        var counted: Int64?
+        switch event.payload.data {
+        case .inventoryReceived(let body): (lot, change) = (body.lot, body.quantity.micrograms)
+        case .doseDispensed(let body): (lot, change) = (body.lot, -body.dose.micrograms)
+        case .doseWasted(let body): (lot, change) = (body.lot, -body.quantity.micrograms)
+        case .inventoryDestroyed(let body): (lot, change) = (body.lot, -body.quantity.micrograms)
+        case .inventoryLossReported(let body): (lot, change) = (body.lot, -body.quantity.micrograms)
+        case .inventoryCounted(let body): (lot, counted) = (body.lot, body.counted.micrograms)
+        default: return
+        }
+        try db.run(
+            """
+            INSERT OR IGNORE INTO lot_movements (lot, position, at, change, balance, counted)
+            SELECT lot, ?, ?, ?, received - dispensed - wasted - destroyed - lost, ? FROM lots WHERE lot = ?
+            """, event.position, event.payload.occurredAt.microsecondsSinceEpoch, change, counted, lot)
     }
 
     private func ensureParticipant(_ code: String) throws {

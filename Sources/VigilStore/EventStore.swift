@@ -140,6 +140,15 @@ public final class EventStore: Sendable {
         return try await entry(at: position)
     }
 
+    /// The entries at these positions that the log has, in the order given, read in one transaction.
+    public func entries(at positions: [Int64]) async throws -> [StoredEntry] {
+        try await database.read { db in
+            try positions.compactMap { position in
+                try EventStore.fetchEntries(db, after: position - 1, limit: 1).first { $0.position == position }
+            }
+        }
+    }
+
     /// The entry at `position`, if the log has one.
     public func entry(at position: Int64) async throws -> StoredEntry? {
         try await entries(after: position - 1, limit: 1).first { $0.position == position }
