@@ -109,8 +109,10 @@ extension Console {
     }
 
     /// A participant's course: enrolment, medications, sessions, the follow-up grid, alerts.
-    func participant(_ code: String, _ viewer: ConsoleSessions.Session) async throws -> Response {
+    func participant(_ code: String, _ request: Request, _ viewer: ConsoleSessions.Session) async throws -> Response {
         let now = clock.now()
+        let before = try VigilAPI.integerParameter(
+            request.uri.queryParameters["before"], name: "before", default: .max, range: 1...Int64.max)
         guard let view = try await readModels.participant(code, now: now) else {
             throw APIError(.notFound, code: "not_found", "no participant with that code")
         }
@@ -149,6 +151,8 @@ extension Console {
             let followUp: [Grid]
             let followUpDays: [Int]
             let alerts: [AlertRow]
+            let timeline: [EventRow]
+            let older: String?
             let asOf: Int64
         }
         var sessions: [SessionRow] = []
@@ -169,6 +173,8 @@ extension Console {
         }
         let symbols = ["checked": "✓ done", "missing": "✗ missed", "due": "• due today", "upcoming": "upcoming"]
         let alerts = try await readModels.alerts(status: nil, participant: code, limit: 500).alerts
+        let pageSize = 100
+        let positions = try await readModels.timeline(of: code, before: before, limit: pageSize)
         let model = Model(
             code: view.code, site: view.site, enrolled: Format.time(view.enrolledAt), timeZone: view.timeZone,
             medications: view.medications.map {
@@ -185,7 +191,11 @@ extension Console {
                     })
             },
             followUpDays: view.followUp.first.map { $0.days.map(\.day) } ?? [],
-            alerts: AlertRow.triage(alerts).map { AlertRow($0, now: now) }, asOf: view.asOf)
+            alerts: AlertRow.triage(alerts).map { AlertRow($0, now: now) },
+            timeline: try await eventRows(at: positions),
+            older: positions.count == pageSize
+                ? "/console/participants/\(Format.pathComponent(code))?before=\(positions.last!)#timeline" : nil,
+            asOf: view.asOf)
         return page(
             "participant", title: "Participant \(view.code)", model: model, viewer: viewer,
             current: "/console/participants")

@@ -157,16 +157,22 @@ extension Console {
         }
         struct Model {
             let alert: AlertRow
-            let causes: [CauseRow]
+            let causes: [EventRow]
             let actions: [Action]
             let canAcknowledge: Bool
             let canResolve: Bool
             let position: Int64
         }
-        var causes: [CauseRow] = []
+        var positions: [Int64] = []
+        var unknown: [String] = []
         for cause in alert.causes {
-            causes.append(try await causeRow(cause))
+            if let position = try await store.position(of: cause) {
+                positions.append(position)
+            } else {
+                unknown.append(cause.description)
+            }
         }
+        let causes = try await eventRows(at: positions) + unknown.map(EventRow.missing)
         let actions = [("Acknowledged", alert.acknowledged), ("Resolved", alert.resolved)].compactMap { verb, action in
             action.map {
                 Action(verb: verb, name: $0.name, at: Format.time($0.at), note: $0.note, position: $0.position)
@@ -180,8 +186,9 @@ extension Console {
             current: "/console/alerts")
     }
 
-    /// A cause of an alert as the log holds it: its type and time, and who signed it (author, then witnesses).
-    struct CauseRow {
+    /// An event as the log holds it: its type and time, its values, and who signed it (author, then witnesses,
+    /// by printed name and role: 21 CFR 11.50).
+    struct EventRow {
         let id: String
         let position: String
         let type: String
@@ -204,17 +211,34 @@ extension Console {
             let keyid: String
             let part: String
         }
+
+        static func missing(_ id: String) -> EventRow {
+            EventRow(
+                id: id, position: "", type: "", occurred: "", participant: nil, session: nil, sessionHref: nil,
+                details: [], signers: [], found: false)
+        }
     }
 
-    func causeRow(_ id: EventID) async throws -> CauseRow {
-        guard let entry = try await store.entry(eventID: id), let envelope = try? Envelope.decode(entry.envelope),
-            case .object(let payload)? = try? JSONParser.parse(envelope.payload)
-        else {
-            return CauseRow(
-                id: id.description, position: "", type: "", occurred: "", participant: nil, session: nil,
-                sessionHref: nil, details: [], signers: [], found: false)
+    /// The events at these log positions, in the order given, their signers named in one read.
+    func eventRows(at positions: [Int64]) async throws -> [EventRow] {
+        let entries = try await store.entries(at: positions)
+        let decoded = entries.map { entry -> (StoredEntry, Envelope, JSONObject)? in
+            guard let envelope = try? Envelope.decode(entry.envelope),
+                case .object(let payload)? = try? JSONParser.parse(envelope.payload)
+            else { return nil }
+            return (entry, envelope, payload)
         }
-        let names = try await readModels.signers(Set(envelope.signatures.map(\.keyID)))
+        let names = try await readModels.signers(
+            Set(decoded.compactMap { $0?.1.signatures.map(\.keyID) }.joined()))
+        return zip(entries, decoded).map { entry, decoded in
+            guard let (entry, envelope, payload) = decoded else { return .missing(entry.eventID.description) }
+            return Self.eventRow(entry, envelope: envelope, payload: payload, names: names)
+        }
+    }
+
+    static func eventRow(
+        _ entry: StoredEntry, envelope: Envelope, payload: JSONObject, names: [KeyID: SignerView?]
+    ) -> EventRow {
         func text(_ value: JSONValue?) -> String? {
             switch value {
             case .string(let string)?: string
@@ -226,19 +250,19 @@ extension Console {
             default: nil
             }
         }
-        var details: [CauseRow.Detail] = []
+        var details: [EventRow.Detail] = []
         if case .object(let data)? = payload["data"] {
-            details = data.keys.sorted().map { CauseRow.Detail(name: $0, value: text(data[$0]) ?? "") }
+            details = data.keys.sorted().map { EventRow.Detail(name: $0, value: text(data[$0]) ?? "") }
         }
         let session = text(payload["session"])
-        return CauseRow(
-            id: id.description, position: String(entry.position), type: text(payload["type"]) ?? "",
+        return EventRow(
+            id: entry.eventID.description, position: String(entry.position), type: text(payload["type"]) ?? "",
             occurred: text(payload["occurredAt"]).flatMap(Timestamp.init(rfc3339:)).map(Format.time) ?? "",
             participant: text(payload["participant"]), session: session,
             sessionHref: session.map { "/console/sessions/" + Format.pathComponent($0) }, details: details,
             signers: envelope.signatures.enumerated().map { index, signature in
                 let signer = names[signature.keyID] ?? nil
-                return CauseRow.Signer(
+                return EventRow.Signer(
                     name: signer?.name ?? "unregistered key", role: signer?.role.rawValue ?? "",
                     keyid: signature.keyID.short, part: index == 0 ? "author" : "witness")
             }, found: true)
@@ -251,6 +275,7 @@ extension Console {
         let list = try await readModels.inventory()
         struct Lot {
             let lot: String
+            let href: String
             let substance: String
             let received: String
             let dispensed: String
@@ -285,7 +310,8 @@ extension Console {
         let model = Model(
             lots: list.lots.map { lot in
                 Lot(
-                    lot: lot.lot, substance: lot.substance ?? "", received: Format.mg(lot.receivedMg),
+                    lot: lot.lot, href: "/console/lots/" + Format.pathComponent(lot.lot),
+                    substance: lot.substance ?? "", received: Format.mg(lot.receivedMg),
                     dispensed: Format.mg(lot.dispensedMg), wasted: Format.mg(lot.wastedMg),
                     destroyed: Format.mg(lot.destroyedMg), lost: Format.mg(lot.lostMg), onHand: Format.mg(lot.onHandMg),
                     negative: lot.onHandMg < Milligrams(0), known: lot.received,

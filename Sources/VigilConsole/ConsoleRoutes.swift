@@ -53,7 +53,9 @@ extension Console {
             { request, _, viewer in try await console.participants(request, viewer!) }
         },
         ConsoleRoute(.get, "/console/participants/{code}", .signedIn(.safety)) { console in
-            { _, context, viewer in try await console.participant(try Self.parameter(context, "code"), viewer!) }
+            { request, context, viewer in
+                try await console.participant(try Self.parameter(context, "code"), request, viewer!)
+            }
         },
         ConsoleRoute(.get, "/console/sessions/{id}", .signedIn(.safety)) { console in
             { _, context, viewer in try await console.session(try Self.parameter(context, "id"), viewer!) }
@@ -69,6 +71,9 @@ extension Console {
         },
         ConsoleRoute(.get, "/console/inventory", .signedIn(.inventory)) { console in
             { request, _, viewer in try await console.inventory(request, viewer!) }
+        },
+        ConsoleRoute(.get, "/console/lots/{lot}", .signedIn(.inventory)) { console in
+            { request, context, viewer in try await console.lot(try Self.parameter(context, "lot"), request, viewer!) }
         },
         ConsoleRoute(.get, "/console/inventory/ledger.csv", .signedIn(.inventory)) { console in
             { request, _, _ in try await console.ledger(request) }

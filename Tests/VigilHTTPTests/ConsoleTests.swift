@@ -179,6 +179,22 @@ extension LiveDaemon {
             #expect(!participant.contains("<script>window") && !participant.contains("<img src=x"))
             #expect(participant.contains("SEROTONERGIC"), "a serotonergic medication is flagged in words")
 
+            // The participant's timeline: every event that names them, their alert's handling included, with
+            // who signed it.
+            let course = try await daemon.page("/console/participants/P-0007", cookie: cookie).text
+            for type in ["participant.enrolled", "dose.dispensed", "vitals.recorded", "alert.acknowledged"] {
+                #expect(course.contains("data-type=\"\(type)\""), "the timeline shows \(type)")
+            }
+            #expect(course.contains("Sam Safety (safety_officer), author"))
+
+            // The lot: received 10,000 mg, six doses, 2.5 mg wasted with a witness, a count 2.5 mg short.
+            let lot = try await daemon.page("/console/lots/L-9", cookie: cookie).text
+            #expect(lot.contains("id=\"on-hand\">9517.5 mg<"))
+            #expect(lot.components(separatedBy: "<tr class=\"movement").count - 1 == 9)
+            #expect(lot.contains("<svg class=\"balance-chart\""))
+            #expect(lot.contains("class=\"point count mismatch\""), "the short count stands apart from the line")
+            #expect(lot.contains("Pia Pharmacist (pharmacist), witness"))
+
             let session = try await daemon.page("/console/sessions/P-0007-S1", cookie: cookie).text
             #expect(session.contains("<svg class=\"vitals-chart\""))
             #expect(session.components(separatedBy: "<circle class=\"point systolic\"").count - 1 == 2)
