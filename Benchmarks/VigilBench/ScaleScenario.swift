@@ -179,6 +179,10 @@ enum ScaleScenario {
             ),
             ("console: alerts", { "/console/alerts?status=open" }),
             ("console: inventory", { "/console/inventory" }),
+            (
+                "console: a lot (balance chart, ledger)",
+                { "/console/lots/L-\(Int.random(in: 0..<waves, using: &generator))" }
+            ),
             ("console: adverse events", { "/console/adverse-events" }),
         ]
         let cookie = try await HTTPLoadConnection.consoleCookie(
