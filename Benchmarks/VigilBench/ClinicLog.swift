@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import VigilModel
-import VigilStore
+@_spi(Verification) import VigilStore
 
 /// A generated clinic log, written straight into a store (no HTTP), shaped like a multi-site programme.
 ///

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 public import VigilModel
 public import VigilProjections
-public import VigilStore
+@_spi(Verification) public import VigilStore
 
 /// Decides which alerts to raise, once each, inside the views' transaction.
 ///

@@ -1,7 +1,7 @@
 public import Logging
 public import Metrics
 public import VigilModel
-public import VigilStore
+@_spi(Verification) public import VigilStore
 
 /// Takes envelopes off the wire and into the store.
 ///

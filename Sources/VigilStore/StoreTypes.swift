@@ -5,12 +5,18 @@ public import VigilModel
 ///
 /// The writer still checks the signers' standing (registered, unrevoked, role) at the exact position the
 /// event takes, since a revocation may commit between verification and append.
+///
+/// Only code that has verified the signatures makes one: its initialiser is behind the `Verification` SPI, which
+/// VigilIngest imports (clients' events, verified on every core) and the alert engine (the daemon's own alerts,
+/// signed in the process with the daemon's key). Tests and the benchmark's fixtures import it to build logs.
+/// `VerificationBoundaryTests` fails if any other source file does.
 public struct VerifiedEvent: Sendable {
     /// The envelope's bytes exactly as received; these are stored and hashed.
     public let envelopeBytes: [UInt8]
     public let envelope: Envelope
     public let payload: EventPayload
 
+    @_spi(Verification)
     public init(envelopeBytes: [UInt8], envelope: Envelope, payload: EventPayload) {
         self.envelopeBytes = envelopeBytes
         self.envelope = envelope

@@ -3,7 +3,7 @@ import GRDB
 import Logging
 import Testing
 import VigilModel
-import VigilStore
+@_spi(Verification) import VigilStore
 import VigilTestSupport
 
 /// Drops the triggers and runs SQL, as an attacker with the file would.

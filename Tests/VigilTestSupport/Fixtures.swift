@@ -1,6 +1,6 @@
 import Foundation
 public import VigilModel
-public import VigilStore
+@_spi(Verification) public import VigilStore
 
 /// A cast of keys, one per role, fresh for each test.
 public struct TestKeys: Sendable {
