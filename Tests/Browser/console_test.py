@@ -54,6 +54,7 @@ PAGES = {
     "alerts": ("/console/alerts", "Alerts"),
     "alert": ("/console/alerts/{alert}", "Alert"),
     "inventory": ("/console/inventory", "Inventory"),
+    "lot": ("/console/lots/{lot}", "Lot {lot}"),
     "adverse-events": ("/console/adverse-events", "Adverse events"),
     "integrity": ("/console/integrity", "Integrity"),
     "key": ("/console/key", "key"),
@@ -175,6 +176,45 @@ def assert_inert(where):
     assert not problems, f"{where}: browser console: {problems}"
 
 
+# WCAG 2.1 AA (1.4.3): text against its background at least 4.5:1, large text (24 px, or 18.66 px bold) 3:1.
+# Every element with text of its own is measured with the colours the browser computed, the background taken
+# from the nearest ancestor that paints one.
+CONTRAST_SCRIPT = """
+function channel(c) { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }
+function luminance(rgb) { return 0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2]); }
+function parse(text) { const m = text.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(",").map(Number); return {rgb: p.slice(0, 3), alpha: p.length > 3 ? p[3] : 1}; }
+function background(element) {
+    for (let e = element; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.alpha > 0) return c.rgb;
+    }
+    return [255, 255, 255];
+}
+const failures = [];
+for (const element of document.querySelectorAll("body *")) {
+    if (element.closest("svg") || element.closest(".skip")) continue;
+    const own = [...element.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !element.getClientRects().length) continue;
+    const style = getComputedStyle(element);
+    if (style.visibility === "hidden" || style.display === "none") continue;
+    const color = parse(style.color).rgb, back = background(element);
+    const [a, b] = [luminance(color), luminance(back)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) failures.push(element.tagName + "." + element.className + " " + ratio.toFixed(2) + ": " +
+        element.textContent.trim().slice(0, 40));
+}
+return failures;
+"""
+
+
+def assert_contrast(where):
+    failures = DRIVER.execute_script(CONTRAST_SCRIPT)
+    assert not failures, f"{where}: text below WCAG AA contrast: {failures[:5]}"
+
+
 def screenshot(name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     DRIVER.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
@@ -190,6 +230,7 @@ def visit(name, marker_expected=False, query="", **fill):
     assert heading.lower() in text_of(h1).lower(), f"{path}: <h1> is {text_of(h1)!r}, expected {heading!r}"
     main = find(SEL["main"])
     assert_inert(path)
+    assert_contrast(path)
     if marker_expected:
         assert MARKER in text_of(find("body")), f"{path}: the injection attempt is not shown as text"
     screenshot(name + (("-" + re.sub(r"[^A-Za-z0-9]+", "-", query).strip("-")) if query else ""))
@@ -516,6 +557,7 @@ def test_every_page_is_inert_and_screenshotted():
     visit("participant", marker_expected=True, code=INJECTION["participant"])
     visit("session", session=INJECTION["session"])
     visit("inventory", marker_expected=True)
+    visit("lot", marker_expected=True, lot=INJECTION["lot"])
     visit("adverse-events", marker_expected=True)
     visit("alerts")
     visit("alert", marker_expected=True, alert=INJECTION["acknowledgedAlert"])
@@ -523,8 +565,8 @@ def test_every_page_is_inert_and_screenshotted():
     visit("integrity")
     visit("key")
     shots = sorted(p.name for p in SCREENSHOTS.glob("*.png"))
-    for name in ("sign-in", "today", "participants", "participant", "session", "inventory", "adverse-events",
-                 "alerts", "alert", "integrity", "key"):
+    for name in ("sign-in", "today", "participants", "participant", "session", "inventory", "lot",
+                 "adverse-events", "alerts", "alert", "integrity", "key"):
         assert f"{name}.png" in shots, f"no screenshot {name}.png"
 
 
