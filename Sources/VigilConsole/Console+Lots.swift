@@ -13,7 +13,7 @@ extension Console {
         }
         let before = try VigilAPI.integerParameter(
             request.uri.queryParameters["before"], name: "before", default: .max, range: 1...Int64.max)
-        let pageSize = 200
+        let pageSize = 100
         let movements = try await readModels.movements(of: lot, before: before, limit: pageSize)
         let events = try await eventRows(at: movements.map(\.position))
         struct Movement {

@@ -16,17 +16,18 @@ extension Console {
             return Self.redirect(to: Layout.landing(for: viewer.role) ?? "/console/sign-in")
         }
         let now = clock.now()
-        let shown = 500
-        let open = try await readModels.alerts(status: .open, limit: shown)
+        let shown = 50
+        let pressing = try await readModels.mostPressingOpenAlerts(excluding: [.missedFollowUp], limit: shown)
+        let missed = try await readModels.alerts(status: .open, rule: .missedFollowUp, limit: shown)
         let counts = try await readModels.openAlertCounts()
         let reports = try await readModels.adverseEvents(openOnly: true).adverseEvents
             .filter(\.requiresExpeditedReport)
             .sorted { ($0.reportDueAt ?? now) < ($1.reportDueAt ?? now) }
         let lots = try await readModels.inventory().lots
-        let triaged = AlertRow.triage(open.alerts)
         struct Model {
             let alerts: [AlertRow]
             let total: Int
+            let shown: Int
             let more: Bool
             let counts: [SeverityCount]
             let reports: [AdverseEventRow]
@@ -37,13 +38,13 @@ extension Console {
         }
         let total = counts.values.reduce(0, +)
         let model = Model(
-            alerts: triaged.filter { $0.rule != .missedFollowUp }.map { AlertRow($0, now: now) },
-            total: total, more: total > open.alerts.count,
+            alerts: pressing.map { AlertRow($0, now: now) },
+            total: total, shown: shown, more: total > pressing.count + missed.alerts.count,
             counts: AlertSeverity.allCases.reversed().map { SeverityCount(severity: $0, count: counts[$0] ?? 0) },
             reports: reports.map { AdverseEventRow($0, now: now) },
-            missed: triaged.filter { $0.rule == .missedFollowUp }.map { AlertRow($0, now: now) },
+            missed: missed.alerts.map { AlertRow($0, now: now) },
             discrepancies: lots.compactMap(CountRow.init),
-            integrity: try await integritySummary(), asOf: open.asOf)
+            integrity: try await integritySummary(), asOf: missed.asOf)
         return page("today", title: "Today", model: model, viewer: viewer, live: true, current: "/console/")
     }
 
@@ -173,7 +174,7 @@ extension Console {
         }
         let symbols = ["checked": "✓ done", "missing": "✗ missed", "due": "• due today", "upcoming": "upcoming"]
         let alerts = try await readModels.alerts(status: nil, participant: code, limit: 500).alerts
-        let pageSize = 100
+        let pageSize = 50
         let positions = try await readModels.timeline(of: code, before: before, limit: pageSize)
         let model = Model(
             code: view.code, site: view.site, enrolled: Format.time(view.enrolledAt), timeZone: view.timeZone,

@@ -107,7 +107,7 @@ extension Console {
         let participant = query["participant"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let after = try VigilAPI.integerParameter(query["after"], name: "after", default: 0, range: 0...Int64.max)
         let list = try await readModels.alerts(
-            status: status, participant: participant, rule: rule, severity: severity, after: after, limit: 200)
+            status: status, participant: participant, rule: rule, severity: severity, after: after, limit: 100)
         struct Option {
             let value: String
             let label: String

@@ -43,6 +43,11 @@ public struct ReadModels: Sendable {
         try await database.read { try $0.alerts(after: position) }
     }
 
+    /// The most pressing open alerts (most severe, then longest waiting), at most `limit`, without `rules`.
+    public func mostPressingOpenAlerts(excluding rules: [AlertRule] = [], limit: Int) async throws -> [AlertView] {
+        try await database.read { try $0.mostPressingOpenAlerts(excluding: rules, limit: limit) }
+    }
+
     /// How many alerts of each severity wait for an officer (neither acknowledged nor resolved).
     public func openAlertCounts() async throws -> [AlertSeverity: Int] {
         try await database.read { try $0.openAlertCounts() }

@@ -457,6 +457,18 @@ public struct ViewTables {
             sql, position, status?.rawValue, participant, rule?.rawValue, severity?.rawValue, limit, row: Self.alert)
     }
 
+    /// The most pressing open alerts: most severe first, then the longest waiting; at most `limit`, leaving out
+    /// the rules named. Reads the open alerts only (through `alerts_status`), never the whole table.
+    public func mostPressingOpenAlerts(excluding rules: [AlertRule] = [], limit: Int) throws -> [AlertView] {
+        let excluded = rules.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = """
+            SELECT \(Self.alertColumns) FROM alerts WHERE status = 'open' \(rules.isEmpty ? "" : "AND rule NOT IN (\(excluded))")
+            ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 WHEN 'warn' THEN 2 ELSE 3 END,
+            raised_at, position LIMIT ?
+            """
+        return try db.rows(sql, limit, row: Self.alert)
+    }
+
     /// How many alerts of each severity are open (neither acknowledged nor resolved); every severity is present.
     public func openAlertCounts() throws -> [AlertSeverity: Int] {
         var counts = Dictionary(uniqueKeysWithValues: AlertSeverity.allCases.map { ($0, 0) })
