@@ -80,7 +80,7 @@ extension Console {
                     at: Format.time(reading.at), minutes: Format.number(minutes),
                     systolic: Format.number(reading.systolic), diastolic: Format.number(reading.diastolic),
                     heartRate: Format.number(reading.heartRate),
-                    temperature: reading.temperatureC.map { String(format: "%.1f", $0) } ?? "",
+                    temperature: reading.temperatureC.map { Format.tenths($0) } ?? "",
                     spo2: Format.number(reading.spo2))
             },
             alerts: AlertRow.triage(alerts).map { AlertRow($0, now: now) }, asOf: session.asOf)

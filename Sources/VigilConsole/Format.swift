@@ -25,7 +25,19 @@ enum Format {
     /// A reading without a needless `.0`.
     static func number(_ value: Double?) -> String {
         guard let value else { return "" }
-        return value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.1f", value)
+        return value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : tenths(value)
+    }
+
+    /// A number rounded to one decimal (`37.0`, `-12.5`); with `trimmingZero`, `37` rather than `37.0`. Written
+    /// by hand: Foundation's `String(format:)` was a tenth of a session page's cost on Linux.
+    static func tenths(_ value: Double, trimmingZero: Bool = false) -> String {
+        let scaled = (value * 10).rounded()
+        guard scaled.isFinite, abs(scaled) < 1e15 else { return String(value) }
+        let tenths = Int64(scaled)
+        let magnitude = tenths.magnitude
+        let sign = tenths < 0 ? "-" : ""
+        if trimmingZero && magnitude % 10 == 0 { return sign + String(magnitude / 10) }
+        return sign + String(magnitude / 10) + "." + String(magnitude % 10)
     }
 
     /// Whole calendar days from now to a due time, rounded up: 0 on the due day, negative once overdue.

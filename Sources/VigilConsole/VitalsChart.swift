@@ -177,10 +177,7 @@ struct VitalsChart {
     }
 
     /// A number for the drawing: at most one decimal, never exponent notation.
-    static func n(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%.1f", rounded)
-    }
+    static func n(_ value: Double) -> String { Format.tenths(value, trimmingZero: true) }
 
     /// A tick spacing of 15, 30, 60 ... minutes giving at most about ten ticks.
     static func niceStep(_ span: Double) -> Double {

@@ -2,10 +2,11 @@ import Foundation
 import HTTPTypes
 import Testing
 import VigilConfig
-import VigilConsole
 import VigilHTTP
 import VigilModel
 import VigilTestSupport
+
+@testable import VigilConsole
 
 extension LiveDaemon {
     /// Signs in to the console with a reader token, as the sign-in form does; returns the `Cookie` header value.
@@ -233,5 +234,18 @@ extension LiveDaemon {
         #expect(sessions.count == 0, "a revoked session is forgotten")
         let idle = sessions.open(grant, now: start)
         #expect(sessions.session(cookie: idle, now: start.adding(seconds: 61), isConfigured: { _ in true }) == nil)
+    }
+}
+
+@Suite struct ConsoleFormatTests {
+    @Test func numbersAreWrittenToOneDecimal() {
+        #expect(Format.tenths(37) == "37.0")
+        #expect(Format.tenths(37, trimmingZero: true) == "37")
+        #expect(Format.tenths(38.44) == "38.4")
+        #expect(Format.tenths(38.46) == "38.5")
+        #expect(Format.tenths(-0.25) == "-0.3")
+        #expect(Format.tenths(-35.5, trimmingZero: true) == "-35.5")
+        #expect(Format.tenths(-20, trimmingZero: true) == "-20")
+        #expect(Format.number(120) == "120" && Format.number(37.26) == "37.3" && Format.number(nil) == "")
     }
 }
