@@ -4,6 +4,7 @@ import Testing
 import VigilConfig
 import VigilHTTP
 import VigilModel
+import VigilStore
 import VigilTestSupport
 
 @testable import VigilConsole
