@@ -228,14 +228,14 @@ public final class AlertEngine: ProjectionReactor, Sendable {
                 logger.error(
                     "an alert could not be stored; retrying",
                     metadata: [
-                        "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)",
+                        "alert.id": "\(body.alertId)", "alert.rule": "\(body.rule.rawValue)",
                         "alert.error": "\(error.message)",
                     ])
             case .refused(let error):
                 logger.critical(
                     "an alert was refused by the store",
                     metadata: [
-                        "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)", "alert.error": "\(error)",
+                        "alert.id": "\(body.alertId)", "alert.rule": "\(body.rule.rawValue)", "alert.error": "\(error)",
                     ])
                 held.append(body.alertId)
             }
@@ -247,11 +247,12 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     private func announce(_ body: AlertRaised, payload: EventPayload, position: Int64) {
         let participant = body.participant ?? payload.participant
         var metadata: Logger.Metadata = [
-            "alert.id": "\(body.alertId)", "rule": "\(body.rule.rawValue)", "severity": "\(body.severity.rawValue)",
+            "alert.id": "\(body.alertId)", "alert.rule": "\(body.rule.rawValue)",
+            "alert.severity": "\(body.severity.rawValue)",
             "alert.position": "\(position)",
         ]
-        if let participant { metadata["participant"] = "\(participant)" }
-        if let session = payload.session { metadata["session"] = "\(session)" }
+        if let participant { metadata["alert.participant"] = "\(participant)" }
+        if let session = payload.session { metadata["alert.session"] = "\(session)" }
         // The message in the log names rule, severity and participant only; clinical values stay in the record.
         let who = participant.map { " for \($0)" } ?? ""
         logger.log(

@@ -62,7 +62,7 @@ struct ConfigReloadService: Service, CustomStringConvertible {
         if !waiting.isEmpty {
             logger.warning(
                 "changed settings take effect only after a restart; their running values stay",
-                metadata: ["config.restart_needed": "\(waiting.map(\.key).joined(separator: ", "))"]
+                metadata: ["config.restartNeeded": "\(waiting.map(\.key).joined(separator: ", "))"]
             )
         }
     }

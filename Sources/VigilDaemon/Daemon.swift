@@ -130,7 +130,7 @@ public enum Daemon {
                             // Never serve a socket whose access is not what the configuration says.
                             logger.critical(
                                 "cannot set the unix socket's mode or group; stopping",
-                                metadata: ["http.socket": "\(configuration.http.unixSocket)", "error": "\(error)"])
+                                metadata: ["http.socket": "\(configuration.http.unixSocket)", "http.error": "\(error)"])
                             try? await channel.close()
                             return
                         }

@@ -145,7 +145,7 @@ final class IntegrityService: Service, Sendable {
             "event log integrity failure: writes are refused, reads go on",
             metadata: [
                 "integrity.position": "\(failure.position)", "integrity.reason": "\(failure.reason)",
-                "rule": "integrity_failure",
+                "alert.rule": "integrity_failure",
             ]
         )
     }

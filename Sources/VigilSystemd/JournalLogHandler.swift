@@ -21,7 +21,13 @@ public final class LogLevelControl: Sendable {
 ///
 /// Each entry has MESSAGE, PRIORITY (from the level), SYSLOG_IDENTIFIER, CODE_FILE/CODE_LINE/CODE_FUNC of the
 /// Swift call site, and every metadata key as an upper-case `VIGIL_*` field (`alert.id` becomes `VIGIL_ALERT_ID`,
-/// `rule` becomes `VIGIL_RULE`), so operators can filter: `journalctl -u vigild VIGIL_RULE=hypertension`.
+/// `alert.rule` becomes `VIGIL_ALERT_RULE`), so operators can filter:
+/// `journalctl -u vigild VIGIL_ALERT_RULE=hypertension`.
+///
+/// Metadata keys are `component.field` (docs/operations.md, The journal). Release 0.9 logged the alerts' rule,
+/// severity and participant as bare `rule`, `severity` and `participant`; their old fields (`VIGIL_RULE`,
+/// `VIGIL_SEVERITY`, `VIGIL_PARTICIPANT`) are still written beside the new ones, so existing filters keep
+/// working, until release 0.12.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -58,6 +64,11 @@ public struct JournalLogHandler: LogHandler {
         }
     }
 
+    /// The fields an earlier release wrote for a key, still written beside the current one (until 0.12).
+    static let legacyFields: [String: String] = [
+        "alert.rule": "VIGIL_RULE", "alert.severity": "VIGIL_SEVERITY", "alert.participant": "VIGIL_PARTICIPANT",
+    ]
+
     /// `alert.rule` → `VIGIL_ALERT_RULE`: upper case, anything else than letters and digits as `_`.
     public static func fieldName(for key: String) -> String {
         let cleaned = key.uppercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "_" }
@@ -80,6 +91,7 @@ public struct JournalLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             fields.append("\(Self.fieldName(for: key))=\(value)")
+            if let legacy = Self.legacyFields[key] { fields.append("\(legacy)=\(value)") }
         }
         if let error = event.error {
             fields.append("VIGIL_ERROR_TYPE=\(String(reflecting: type(of: error)))")

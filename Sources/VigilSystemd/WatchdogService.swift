@@ -27,7 +27,7 @@ public struct WatchdogService: Service {
         logger.info(
             "watchdog enabled",
             metadata: [
-                "watchdog.interval_ms":
+                "watchdog.intervalMs":
                     "\(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)"
             ])
         while !Task.isShuttingDownGracefully {

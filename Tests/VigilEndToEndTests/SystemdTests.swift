@@ -249,7 +249,7 @@ import VigilTestSupport
                 toFile: file, atomically: true, encoding: .utf8)
             kill(daemon.pid, SIGHUP)
             #expect(try await daemon.waitForLog("configuration reloaded"))
-            #expect(daemon.logText.contains("config.restart_needed=http.maxBodyBytes, integrity.verifyIntervalSeconds"))
+            #expect(daemon.logText.contains("config.restartNeeded=http.maxBodyBytes, integrity.verifyIntervalSeconds"))
             #expect(daemon.logText.contains("config.applied=log.level"))
             #expect(try await daemon.client.post("/v1/events", large).status == 400, "the running 256 KiB limit stays")
             #expect(try await daemon.stop() == 0)
@@ -357,6 +357,10 @@ import VigilTestSupport
             #expect(urgent?["PRIORITY"] == "3")
             #expect(urgent?["VIGIL_SEVERITY"] == "urgent")
             #expect(urgent?["VIGIL_PARTICIPANT"] == "P-0001")
+            // The current fields, beside the old ones kept for existing filters.
+            #expect(urgent?["VIGIL_ALERT_RULE"] == "hypertension")
+            #expect(urgent?["VIGIL_ALERT_SEVERITY"] == "urgent")
+            #expect(urgent?["VIGIL_ALERT_PARTICIPANT"] == "P-0001")
             #expect(urgent?["VIGIL_ALERT_ID"].flatMap(EventID.init) != nil)
             #expect(urgent?["MESSAGE"] == "alert raised: hypertension (urgent) for P-0001")
             let critical = entries.first { $0["VIGIL_RULE"] == "temperature" }
