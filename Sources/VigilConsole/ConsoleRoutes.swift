@@ -178,25 +178,8 @@ extension Console {
     /// Tells the Today and Alerts pages when an alert is raised, acknowledged or resolved; the page then fetches
     /// itself again. Only the event's name and the log position travel: the page, not the stream, shows content.
     func stream() -> Response {
-        let stream = alertBroadcaster.subscribe()
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/event-stream", .cacheControl: "no-store",
-                HTTPField.Name("X-Accel-Buffering")!: "no",
-            ],
-            body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: ": vigil console\n\n"))
-                for await message in stream.cancelOnGracefulShutdown() {
-                    switch message {
-                    case .heartbeat:
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    case .alert(_, let position, let kind):
-                        try await writer.write(
-                            ByteBuffer(string: "id: \(position)\nevent: \(kind.rawValue)\ndata: \(position)\n\n"))
-                    }
-                }
-                try await writer.finish(nil)
-            })
+        VigilAPI.eventStream(alertBroadcaster.subscribe(), comment: "vigil console") { _, position, kind in
+            Array("id: \(position)\nevent: \(kind.rawValue)\ndata: \(position)\n\n".utf8)
+        }
     }
 }

@@ -317,27 +317,36 @@ public struct VigilAPI: Sendable {
             } else {
                 []
             }
-        return Response(
+        let first = try replay.map {
+            try Self.event(AlertBroadcaster.Kind.raised.rawValue, id: $0.position, data: $0)
+        }
+        return Self.eventStream(stream, comment: "vigil alerts", first: first) { view, position, kind in
+            try Self.event(kind.rawValue, id: position, data: view)
+        }
+    }
+
+    /// A Server-Sent Events answer that follows the alert broadcaster until shutdown: an opening comment, the
+    /// `first` events, then each alert as `event` writes it and a comment line for each heartbeat (which keeps
+    /// proxies from closing an idle connection). The API's stream and the console's share it.
+    public static func eventStream(
+        _ stream: AsyncStream<AlertBroadcaster.Message>, comment: String, first: [[UInt8]] = [],
+        event: @escaping @Sendable (AlertView, Int64, AlertBroadcaster.Kind) throws -> [UInt8]
+    ) -> Response {
+        Response(
             status: .ok,
             headers: [
                 .contentType: "text/event-stream", .cacheControl: "no-store",
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: ": vigil alerts\n\n"))
-                for alert in replay {
-                    try await writer.write(
-                        ByteBuffer(
-                            bytes: try Self.event(
-                                AlertBroadcaster.Kind.raised.rawValue, id: alert.position, data: alert)))
-                }
+                try await writer.write(ByteBuffer(string: ": \(comment)\n\n"))
+                for bytes in first { try await writer.write(ByteBuffer(bytes: bytes)) }
                 for await message in stream.cancelOnGracefulShutdown() {
                     switch message {
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                     case .alert(let view, let position, let kind):
-                        try await writer.write(
-                            ByteBuffer(bytes: try Self.event(kind.rawValue, id: position, data: view)))
+                        try await writer.write(ByteBuffer(bytes: try event(view, position, kind)))
                     }
                 }
                 try await writer.finish(nil)
