@@ -350,9 +350,16 @@ extension Console {
         let state: String
         let size: Int64
         let chainHash: String
-        let checkpointSize: String
-        let checkpointSeq: String
+        /// The last checkpoint vigild signed, absent during its first interval.
+        let checkpoint: SignedCheckpoint?
         let checks: [Check]
+    }
+
+    struct SignedCheckpoint {
+        let size: Int64
+        let seq: Int64
+        /// The checkpoint's text exactly as signed.
+        let note: String
     }
 
     func integritySummary() async throws -> IntegritySummary {
@@ -361,8 +368,10 @@ extension Console {
         let checkpoint = try await store.latestCheckpoint()
         return IntegritySummary(
             ok: report.status == .ok, state: report.status == .ok ? "OK" : "DEGRADED", size: head.size,
-            chainHash: Hex.encode(head.chainHash), checkpointSize: checkpoint.map { String($0.size) } ?? "none yet",
-            checkpointSeq: checkpoint.map { String($0.seq) } ?? "",
+            chainHash: Hex.encode(head.chainHash),
+            checkpoint: checkpoint.map {
+                SignedCheckpoint(size: $0.size, seq: $0.seq, note: String(decoding: $0.note, as: UTF8.self))
+            },
             checks: report.checks.map {
                 IntegritySummary.Check(name: $0.name, ok: $0.ok, state: $0.ok ? "OK" : "FAILING", detail: $0.detail)
             })
@@ -370,14 +379,11 @@ extension Console {
 
     /// The log's size and head, the last signed checkpoint, and the last verification and its result.
     func integrity(_ viewer: ConsoleSessions.Session) async throws -> Response {
-        let summary = try await integritySummary()
-        let note = try await store.latestCheckpoint().map { String(decoding: $0.note, as: UTF8.self) }
         struct Model {
             let summary: IntegritySummary
-            let note: String?
         }
         return page(
-            "integrity", title: "Integrity", model: Model(summary: summary, note: note), viewer: viewer,
+            "integrity", title: "Integrity", model: Model(summary: try await integritySummary()), viewer: viewer,
             current: "/console/integrity")
     }
 

@@ -221,6 +221,13 @@ extension LiveDaemon {
 
             let integrity = try await daemon.page("/console/integrity", cookie: cookie).text
             #expect(integrity.contains("id=\"log-size\">\(try await daemon.logSize())<"))
+            #expect(integrity.contains("id=\"checkpoint-size\">none signed yet<"), "before the first checkpoint")
+            #expect(!integrity.contains("id=\"checkpoint\""))
+            #expect(try await daemon.client.send("POST", "/v1/checkpoint", token: Tokens.auditor).status == 200)
+            let signed = try await daemon.page("/console/integrity", cookie: cookie).text
+            let size = try await daemon.logSize()
+            #expect(signed.contains("id=\"checkpoint-size\">size \(size) (number 1)<"))
+            #expect(signed.contains("<pre class=\"note\">") && signed.contains("\n\(size)\n"), "the note as signed")
         }
     }
 
