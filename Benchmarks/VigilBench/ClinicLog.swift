@@ -171,6 +171,7 @@ enum ClinicLog {
 
     static func verified(_ payload: EventPayload, _ author: SigningKey, witnesses: [SigningKey] = []) -> VerifiedEvent {
         let envelope = Envelope.sign(payload: payload.jsonBytes, author: author, witnesses: witnesses)
-        return VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload)
+        return VerifiedEvent(
+            envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload, sealedBy: VerifierSeal())
     }
 }

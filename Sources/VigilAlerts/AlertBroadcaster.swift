@@ -1,17 +1,17 @@
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
-public import VigilProjections
+package import VigilProjections
 
 /// Fans alerts out to live subscribers (the Server-Sent Events stream).
-public final class AlertBroadcaster: Sendable {
-    public enum Kind: String, Sendable {
+package final class AlertBroadcaster: Sendable {
+    package enum Kind: String, Sendable {
         /// A new alert.
         case raised = "alert"
         /// An alert was acknowledged or resolved.
         case updated = "alert-updated"
     }
 
-    public enum Message: Sendable {
+    package enum Message: Sendable {
         case alert(AlertView, position: Int64, kind: Kind)
         /// Keeps idle connections (and proxies) alive.
         case heartbeat
@@ -20,10 +20,10 @@ public final class AlertBroadcaster: Sendable {
     private let subscribers = Mutex<[Int: AsyncStream<Message>.Continuation]>([:])
     private let next = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 
     /// A stream of messages from now on; ends when the broadcaster finishes or the subscriber goes away.
-    public func subscribe() -> AsyncStream<Message> {
+    package func subscribe() -> AsyncStream<Message> {
         let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(1000))
         let id = next.add(1, ordering: .relaxed).newValue
         subscribers.withLock { $0[id] = continuation }
@@ -31,19 +31,19 @@ public final class AlertBroadcaster: Sendable {
         return stream
     }
 
-    public var subscriberCount: Int { subscribers.withLock { $0.count } }
+    package var subscriberCount: Int { subscribers.withLock { $0.count } }
 
-    public func publish(_ alert: AlertView, position: Int64, kind: Kind) {
+    package func publish(_ alert: AlertView, position: Int64, kind: Kind) {
         send(.alert(alert, position: position, kind: kind))
     }
 
-    public func heartbeat() {
+    package func heartbeat() {
         send(.heartbeat)
     }
 
     /// Ends every stream. The continuations are finished outside the lock: finishing one runs its
     /// `onTermination`, which takes the lock to remove it.
-    public func finish() {
+    package func finish() {
         let continuations = subscribers.withLock { table in
             defer { table.removeAll() }
             return Array(table.values)
@@ -58,16 +58,16 @@ public final class AlertBroadcaster: Sendable {
 }
 
 /// Heartbeats for the live stream every `interval`; ends all streams on graceful shutdown.
-public struct AlertStreamService: Service {
+package struct AlertStreamService: Service {
     let broadcaster: AlertBroadcaster
     let interval: Duration
 
-    public init(broadcaster: AlertBroadcaster, interval: Duration = .seconds(15)) {
+    package init(broadcaster: AlertBroadcaster, interval: Duration = .seconds(15)) {
         self.broadcaster = broadcaster
         self.interval = interval
     }
 
-    public func run() async throws {
+    package func run() async throws {
         defer { broadcaster.finish() }
         while !Task.isShuttingDownGracefully {
             do {

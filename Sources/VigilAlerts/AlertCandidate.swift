@@ -1,27 +1,27 @@
-public import VigilModel
+package import VigilModel
 
 /// An alert a rule wants raised, before de-duplication.
 ///
 /// Everything in it is a function of the log (and, for deadlines, of the deadline itself), so the alert it
 /// becomes has the same bytes however often it is raised: a restart that raises it again gets the store's
 /// duplicate answer, never a second alert.
-public struct AlertCandidate: Sendable, Equatable {
-    public var rule: AlertRule
-    public var severity: AlertSeverity
-    public var participant: String?
-    public var session: String?
+package struct AlertCandidate: Sendable, Equatable {
+    package var rule: AlertRule
+    package var severity: AlertSeverity
+    package var participant: String?
+    package var session: String?
     /// The events that made the rule fire.
-    public var causes: [EventID]
-    public var message: String
+    package var causes: [EventID]
+    package var message: String
     /// When the alert is raised: the cause's recordedAt (when Vigil learned of it), or the deadline that passed.
-    public var at: Timestamp
+    package var at: Timestamp
     /// What makes this alert distinct; its id is derived from it.
-    public var identity: String
+    package var identity: String
     /// While an unresolved alert of the same rule for the same session is at least this severe, stay quiet:
     /// vital signs fire often, and one open alert per session and rule is what officers can follow.
-    public var quietWhileOpenInSession: Bool
+    package var quietWhileOpenInSession: Bool
 
-    public init(
+    package init(
         rule: AlertRule, severity: AlertSeverity, participant: String?, session: String?, causes: [EventID],
         message: String,
         at: Timestamp, identity: String? = nil, quietWhileOpenInSession: Bool = false
@@ -39,10 +39,10 @@ public struct AlertCandidate: Sendable, Equatable {
     }
 
     /// Derived from the identity (``AlertIdentity``).
-    public var alertId: EventID { AlertIdentity.alertID(identity) }
+    package var alertId: EventID { AlertIdentity.alertID(identity) }
 
     /// The `alert.raised` event this candidate becomes.
-    public var payload: EventPayload {
+    package var payload: EventPayload {
         EventPayload(
             id: alertId, occurredAt: at, participant: participant, session: participant == nil ? nil : session,
             data: .alertRaised(

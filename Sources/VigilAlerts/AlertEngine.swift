@@ -1,10 +1,10 @@
-public import Logging
-public import Metrics
+package import Logging
+package import Metrics
 import ServiceLifecycle
 import Synchronization
-public import VigilModel
-public import VigilProjections
-@_spi(Verification) public import VigilStore
+package import VigilModel
+package import VigilProjections
+@_spi(Verification) package import VigilStore
 
 /// Decides which alerts to raise, once each, inside the views' transaction.
 ///
@@ -13,18 +13,18 @@ public import VigilProjections
 /// and at least as severe, so a worsening (warn to urgent) does raise. What is decided goes into the views'
 /// outbox in the same transaction as the event that caused it: if the flush commits, the alert will be
 /// appended; if not, the event is applied and judged again.
-public struct AlertDecider: ProjectionReactor {
+package struct AlertDecider: ProjectionReactor {
     let settings: Reloadable<RuleSettings>
     /// Whether the log holds an event with this id (an alert raised before the views knew of it).
     let logHolds: @Sendable (EventID) throws -> Bool
 
-    public init(settings: Reloadable<RuleSettings>, logHolds: @escaping @Sendable (EventID) throws -> Bool) {
+    package init(settings: Reloadable<RuleSettings>, logHolds: @escaping @Sendable (EventID) throws -> Bool) {
         self.settings = settings
         self.logHolds = logHolds
     }
 
     /// Evaluates the event-driven rules on one projected event.
-    public func react(to event: StoredEvent, in views: ViewWriter) throws {
+    package func react(to event: StoredEvent, in views: ViewWriter) throws {
         switch event.payload.data {
         case .alertRaised, .alertAcknowledged, .alertResolved: return
         default: break
@@ -32,10 +32,10 @@ public struct AlertDecider: ProjectionReactor {
         _ = try decide(Rules.evaluate(event, views: views.tables, settings: views.settings), in: views)
     }
 
-    public func flushed(updated: [AlertView], decided: [EventPayload]) async {}
+    package func flushed(updated: [AlertView], decided: [EventPayload]) async {}
 
     /// Records in the outbox each candidate that is neither known nor quiet; returns those (in order).
-    public func decide(_ candidates: [AlertCandidate], in views: ViewWriter) throws -> [AlertCandidate] {
+    package func decide(_ candidates: [AlertCandidate], in views: ViewWriter) throws -> [AlertCandidate] {
         var raised: [AlertCandidate] = []
         for candidate in candidates {
             let id = candidate.alertId
@@ -66,14 +66,14 @@ public struct AlertDecider: ProjectionReactor {
 /// then logged (journald PRIORITY by severity, VIGIL_* fields) and streamed to live subscribers; the webhook is
 /// told to read the log, which its own outbox follows (``WebhookNotifier``). The views' outbox survives a crash:
 /// what was decided and not appended is appended at the next start.
-public final class AlertEngine: ProjectionReactor, Sendable {
-    public let decider: AlertDecider
+package final class AlertEngine: ProjectionReactor, Sendable {
+    package let decider: AlertDecider
     let store: EventStore
     let database: ProjectionDatabase
     let key: SigningKey
     let clock: any WallClock
     let logger: Logger
-    public let broadcaster: AlertBroadcaster
+    package let broadcaster: AlertBroadcaster
     let webhook: WebhookNotifier?
     private let metricsFactory: any MetricsFactory
     /// Whether the outbox may hold alerts not yet appended (at start, and after an append that failed).
@@ -81,7 +81,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     /// One drain at a time: the runner's and the scheduler's may meet.
     private let draining = Mutex<Bool>(false)
 
-    public init(
+    package init(
         store: EventStore, database: ProjectionDatabase, key: SigningKey, settings: Reloadable<RuleSettings>,
         broadcaster: AlertBroadcaster, webhook: WebhookNotifier?, clock: any WallClock = SystemWallClock(),
         logger: Logger, metricsFactory: any MetricsFactory
@@ -99,13 +99,13 @@ public final class AlertEngine: ProjectionReactor, Sendable {
 
     var settings: Reloadable<RuleSettings> { decider.settings }
 
-    public func react(to event: StoredEvent, in views: ViewWriter) throws {
+    package func react(to event: StoredEvent, in views: ViewWriter) throws {
         try decider.react(to: event, in: views)
     }
 
     /// After a flush: appends what it decided (at once, from memory: the outbox row is there for a crash) and
     /// tells live subscribers of acknowledgements and resolutions.
-    public func flushed(updated: [AlertView], decided: [EventPayload]) async {
+    package func flushed(updated: [AlertView], decided: [EventPayload]) async {
         for view in updated {
             let position = max(view.acknowledged?.position ?? 0, view.resolved?.position ?? 0)
             broadcaster.publish(view, position: position, kind: .updated)
@@ -122,7 +122,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     }
 
     /// Raises the time-driven alerts whose deadline has passed.
-    public func checkDeadlines(now: Timestamp) async throws {
+    package func checkDeadlines(now: Timestamp) async throws {
         let settings = self.settings.value
         try await database.write(settings: settings) { [decider] views in
             let candidates = try Deadlines.due(views: views.tables, now: now, settings: settings)
@@ -133,7 +133,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     }
 
     /// Raises `integrity_failure` (critical) for a log that failed verification, once per failure.
-    public func raiseIntegrityFailure(position: Int64, reason: String, now: Timestamp) async throws {
+    package func raiseIntegrityFailure(position: Int64, reason: String, now: Timestamp) async throws {
         let candidate = AlertCandidate(
             rule: .integrityFailure, severity: .critical, participant: nil, session: nil, causes: [],
             message: "the event log failed verification at position \(position): \(reason); client writes are refused",
@@ -148,7 +148,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
 
     /// Which alerts the rules would raise if `event` were stored now: applied to the views in a transaction
     /// that is rolled back, judged as a real event would be. Nothing is kept.
-    public func dryRun(_ event: StoredEvent) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
+    package func dryRun(_ event: StoredEvent) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
         try await database.dryRun(settings: settings.value) { [decider] views in
             let asOf = try views.tables.checkpoint().position
             try views.apply(event)
@@ -201,7 +201,9 @@ public final class AlertEngine: ProjectionReactor, Sendable {
         for bytes in payloads {
             let payload = try EventPayload.decode(bytes, context: .replay)
             let envelope = Envelope.sign(payload: bytes, author: key)
-            events.append(VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload))
+            events.append(
+                VerifiedEvent(
+                    envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: payload, sealedBy: VerifierSeal()))
         }
         var held: [EventID] = []
         var stored = false
@@ -264,7 +266,7 @@ public final class AlertEngine: ProjectionReactor, Sendable {
     }
 
     /// critical → PRIORITY 2, urgent → 3, warn → 4, info → 6.
-    public static func level(of severity: AlertSeverity) -> Logger.Level {
+    package static func level(of severity: AlertSeverity) -> Logger.Level {
         switch severity {
         case .critical: .critical
         case .urgent: .error

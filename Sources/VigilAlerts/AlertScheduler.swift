@@ -1,7 +1,7 @@
-public import Logging
-public import ServiceLifecycle
-public import VigilModel
-public import VigilProjections
+package import Logging
+import ServiceLifecycle
+package import VigilModel
+package import VigilProjections
 
 /// Raises the time-driven alerts (missed follow-ups, expedited-report reminders and overdue reports, overdue
 /// inventories) as their deadlines pass.
@@ -9,14 +9,14 @@ public import VigilProjections
 /// Deadlines come from the views (a due time per session's next follow-up day, per open expedited report and
 /// per lot), once they have caught up with the log, and only those that have passed are read: a restart or a
 /// rebuild loses none and repeats none, and a tick costs what is due. The clock is injected; tests move it.
-public struct AlertScheduler: Service {
+package struct AlertScheduler: Service {
     let engine: AlertEngine
     let runner: ProjectionRunner
     let clock: any WallClock
     let interval: Duration
     let logger: Logger
 
-    public init(
+    package init(
         engine: AlertEngine, runner: ProjectionRunner, clock: any WallClock, interval: Duration = .seconds(30),
         logger: Logger
     ) {
@@ -27,7 +27,7 @@ public struct AlertScheduler: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully {
             if runner.currentStatus.caughtUp {
                 do {

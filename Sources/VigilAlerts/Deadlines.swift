@@ -1,5 +1,5 @@
-public import VigilModel
-public import VigilProjections
+package import VigilModel
+package import VigilProjections
 
 /// The time-driven rules: the deadlines the views keep (``ViewTables/Deadline``), judged against the wall clock.
 ///
@@ -7,8 +7,8 @@ public import VigilProjections
 /// and of the settings, and each alert keeps the identity and the time of its deadline: after a restart or a
 /// rebuild the same alerts come out, none lost, none raised twice. Only deadlines that have passed are read,
 /// through an index, so the cost follows what is due, not the length of the history.
-public enum Deadlines {
-    public static func due(views: ViewTables, now: Timestamp, settings: RuleSettings) throws -> [AlertCandidate] {
+package enum Deadlines {
+    package static func due(views: ViewTables, now: Timestamp, settings: RuleSettings) throws -> [AlertCandidate] {
         var found: [AlertCandidate] = []
         for deadline in try views.deadlines(dueBy: now) {
             switch deadline.kind {

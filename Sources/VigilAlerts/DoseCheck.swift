@@ -1,17 +1,17 @@
-public import VigilModel
-public import VigilProjections
+package import VigilModel
+import VigilProjections
 
 /// A dry run for the pharmacy: which rules would fire if this dose were dispensed now. Nothing is stored.
-public enum DoseCheck {
-    public struct Request: Sendable {
-        public var participant: String
-        public var session: String
+package enum DoseCheck {
+    package struct Request: Sendable {
+        package var participant: String
+        package var session: String
         /// The lot to dispense from; without one, the stock is not checked.
-        public var lot: String?
-        public var dose: Milligrams
-        public var kind: DoseKind
+        package var lot: String?
+        package var dose: Milligrams
+        package var kind: DoseKind
 
-        public init(participant: String, session: String, lot: String?, dose: Milligrams, kind: DoseKind) {
+        package init(participant: String, session: String, lot: String?, dose: Milligrams, kind: DoseKind) {
             self.participant = participant
             self.session = session
             self.lot = lot
@@ -23,7 +23,7 @@ public enum DoseCheck {
     /// The alerts the event-driven rules would raise for the dose at `now`, after de-duplication, and the log
     /// position the views were at. Witnesses are added when the dispense is signed, so `missing_witness` is not
     /// judged here.
-    public static func evaluate(
+    package static func evaluate(
         _ request: Request, engine: AlertEngine, now: Timestamp
     ) async throws -> (candidates: [AlertCandidate], asOf: Int64) {
         let payload = EventPayload(

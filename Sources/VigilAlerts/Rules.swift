@@ -1,13 +1,13 @@
-public import VigilModel
-public import VigilProjections
+package import VigilModel
+package import VigilProjections
 
 /// The event-driven safety rules of docs/safety-rules.md, evaluated on each event once it is projected.
 ///
 /// Clinical timing (minutes since the initial dose, days after a session) comes from `occurredAt`; the views
 /// are read just after the event was applied, in the same transaction, and only what a rule needs for the event
 /// in hand is read, through an index. No clock.
-public enum Rules {
-    public static func evaluate(
+package enum Rules {
+    package static func evaluate(
         _ event: StoredEvent, views: ViewTables, settings: RuleSettings
     ) throws -> [AlertCandidate] {
         let payload = event.payload

@@ -1,14 +1,14 @@
 import AsyncHTTPClient
-public import Foundation
-public import Logging
-public import Metrics
+package import Foundation
+package import Logging
+package import Metrics
 import NIOCore
 import NIOHTTP1
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
-public import VigilModel
+package import VigilModel
 import VigilProjections
-public import VigilStore
+package import VigilStore
 
 /// POSTs alerts of chosen severities to a webhook, at least once each, across restarts and crashes.
 ///
@@ -37,16 +37,16 @@ public import VigilStore
 ///
 /// It uses AsyncHTTPClient on the daemon's own event loops (FoundationNetworking's URLSession on Linux has
 /// crashed in libdispatch when connections are reset, swift-corelibs-foundation #4791).
-public final class WebhookNotifier: Service, Sendable {
-    public struct Settings: Sendable {
-        public var url: URL
-        public var severities: Set<AlertSeverity>
-        public var maxAttempts: Int
-        public var retryDelay: Duration
+package final class WebhookNotifier: Service, Sendable {
+    package struct Settings: Sendable {
+        package var url: URL
+        package var severities: Set<AlertSeverity>
+        package var maxAttempts: Int
+        package var retryDelay: Duration
         /// Requests under way at once.
-        public var concurrency: Int
+        package var concurrency: Int
 
-        public init(
+        package init(
             url: URL, severities: Set<AlertSeverity>, maxAttempts: Int, retryDelay: Duration, concurrency: Int = 4
         ) {
             self.url = url
@@ -81,7 +81,7 @@ public final class WebhookNotifier: Service, Sendable {
     private let failed: Counter
     private let givenUp: Counter
 
-    public init(
+    package init(
         settings: Settings, outbox: WebhookOutbox, store: EventStore, logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.settings = settings
@@ -98,13 +98,13 @@ public final class WebhookNotifier: Service, Sendable {
 
     /// Tells the notifier that alerts were appended to the log: it reads the log from where it stopped. Calls
     /// that come while a reading is under way are served by one more reading.
-    public func alertsAppended() {
+    package func alertsAppended() {
         requestScan.yield()
     }
 
     /// Resumes what the outbox holds, then follows the log and delivers until graceful shutdown. A request under
     /// way then is abandoned and the attempt made again at the next start; an answer 2xx that came is recorded.
-    public func run() async throws {
+    package func run() async throws {
         defer { outbox.close() }
         switch outbox.opening {
         case .existing: break

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// The alerts the webhook has yet to take, in a SQLite file of their own beside the event store: what makes
 /// webhook delivery survive a restart or a crash.
@@ -23,25 +23,25 @@ public import VigilStore
 /// ```swift
 /// let outbox = try WebhookOutbox.open(path: WebhookOutbox.defaultPath(forStore: store.path), logEnd: store.head.size)
 /// ```
-public final class WebhookOutbox: Sendable {
+package final class WebhookOutbox: Sendable {
     /// One alert to deliver, as the outbox holds it.
-    public struct Delivery: Sendable, Equatable {
+    package struct Delivery: Sendable, Equatable {
         /// The alert's id: the receiver's idempotency key (sent as `Vigil-Alert-Id`).
-        public var alertId: EventID
+        package var alertId: EventID
         /// Where the `alert.raised` event is in the log.
-        public var position: Int64
+        package var position: Int64
         /// The request body, built when the alert was read from the log.
-        public var body: [UInt8]
+        package var body: [UInt8]
         /// Attempts made since this daemon started (or since the alert was found).
-        public var attempts: Int
+        package var attempts: Int
         /// Not before this time is the next attempt made.
-        public var nextAttemptAt: Timestamp
+        package var nextAttemptAt: Timestamp
         /// The HTTP status of the last attempt, 0 for no answer (refused, reset, timed out); nil before the first.
-        public var lastStatus: Int?
+        package var lastStatus: Int?
         /// When the alert was given up after `maxAttempts`; nil while it is pending.
-        public var givenUpAt: Timestamp?
+        package var givenUpAt: Timestamp?
 
-        public init(
+        package init(
             alertId: EventID, position: Int64, body: [UInt8], attempts: Int = 0, nextAttemptAt: Timestamp,
             lastStatus: Int? = nil, givenUpAt: Timestamp? = nil
         ) {
@@ -56,7 +56,7 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// What opening found.
-    public enum Opening: Sendable, Equatable {
+    package enum Opening: Sendable, Equatable {
         /// An outbox of this version, read up to its position.
         case existing
         /// A new outbox, starting at the log's end then.
@@ -66,9 +66,9 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// How many rows wait for an attempt, and how many were given up.
-    public struct Counts: Sendable, Equatable {
-        public var pending: Int
-        public var givenUp: Int
+    package struct Counts: Sendable, Equatable {
+        package var pending: Int
+        package var givenUp: Int
     }
 
     static let version = 1
@@ -92,8 +92,8 @@ public final class WebhookOutbox: Sendable {
         );
         """
 
-    public let path: String
-    public let opening: Opening
+    package let path: String
+    package let opening: Opening
     private let database: DatabaseQueue
 
     private init(path: String, database: DatabaseQueue, opening: Opening) {
@@ -103,7 +103,7 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// The outbox file that goes with an event store file: `vigil.sqlite` → `vigil.outbox.sqlite`.
-    public static func defaultPath(forStore storePath: String) -> String {
+    package static func defaultPath(forStore storePath: String) -> String {
         EventStore.companionPath(forStore: storePath, "outbox")
     }
 
@@ -111,7 +111,7 @@ public final class WebhookOutbox: Sendable {
     ///
     /// Refuses (`corrupt`) a file that holds something else or an outbox of another version, rather than
     /// emptying it: its rows may be alerts not yet delivered.
-    public static func open(path: String, logEnd: Int64) throws(StoreError) -> WebhookOutbox {
+    package static func open(path: String, logEnd: Int64) throws(StoreError) -> WebhookOutbox {
         do {
             var configuration = Configuration()
             configuration.label = "vigil.outbox"
@@ -145,14 +145,14 @@ public final class WebhookOutbox: Sendable {
         }
     }
 
-    public func close() {
+    package func close() {
         try? database.close()
     }
 
     // MARK: - Reading the log
 
     /// The position through which the log has been read.
-    public func scannedThrough() async throws -> Int64 {
+    package func scannedThrough() async throws -> Int64 {
         try await database.read { db in try Self.scannedThrough(db) }
     }
 
@@ -169,7 +169,7 @@ public final class WebhookOutbox: Sendable {
     /// The position only moves forward: a reading that ends before it (two readings meeting) changes nothing
     /// of it.
     @discardableResult
-    public func enqueue(_ deliveries: [Delivery], scannedThrough position: Int64) async throws -> Int {
+    package func enqueue(_ deliveries: [Delivery], scannedThrough position: Int64) async throws -> Int {
         try await database.write { db in
             var added = 0
             for delivery in deliveries {
@@ -195,7 +195,7 @@ public final class WebhookOutbox: Sendable {
 
     /// The pending rows (not given up) with the earliest next attempts, leaving out `excluded` (those being
     /// attempted), at most `limit`, earliest first (by position among equals).
-    public func pending(excluding excluded: Set<EventID>, limit: Int) async throws -> [Delivery] {
+    package func pending(excluding excluded: Set<EventID>, limit: Int) async throws -> [Delivery] {
         try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -208,7 +208,7 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// Every row, in log order: pending and given up.
-    public func deliveries() async throws -> [Delivery] {
+    package func deliveries() async throws -> [Delivery] {
         try await database.read { db in
             try Row.fetchAll(
                 db,
@@ -220,7 +220,7 @@ public final class WebhookOutbox: Sendable {
         }
     }
 
-    public func counts() async throws -> Counts {
+    package func counts() async throws -> Counts {
         try await database.read { db in try Self.counts(db) }
     }
 
@@ -234,14 +234,14 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// The receiver took the alert (2xx): its row goes.
-    public func delivered(_ alertId: EventID) async throws {
+    package func delivered(_ alertId: EventID) async throws {
         try await database.write { db in
             try db.execute(sql: "DELETE FROM deliveries WHERE alert_id = ?", arguments: [alertId.description])
         }
     }
 
     /// An attempt failed with `status` (0: no answer): the row records it and waits until `next`.
-    public func failed(_ alertId: EventID, status: Int, attempts: Int, next: Timestamp) async throws {
+    package func failed(_ alertId: EventID, status: Int, attempts: Int, next: Timestamp) async throws {
         try await database.write { db in
             try db.execute(
                 sql: "UPDATE deliveries SET attempts = ?, last_status = ?, next_attempt_at = ? WHERE alert_id = ?",
@@ -250,7 +250,7 @@ public final class WebhookOutbox: Sendable {
     }
 
     /// The last attempt allowed failed with `status`: the row is kept, marked given up at `time`.
-    public func gaveUp(_ alertId: EventID, status: Int, attempts: Int, at time: Timestamp) async throws {
+    package func gaveUp(_ alertId: EventID, status: Int, attempts: Int, at time: Timestamp) async throws {
         try await database.write { db in
             try db.execute(
                 sql: "UPDATE deliveries SET attempts = ?, last_status = ?, given_up_at = ? WHERE alert_id = ?",
@@ -260,7 +260,7 @@ public final class WebhookOutbox: Sendable {
 
     /// At start: every row, given up or not, is due at `time` with a fresh series of attempts. Returns the counts
     /// found before.
-    public func resume(at time: Timestamp) async throws -> Counts {
+    package func resume(at time: Timestamp) async throws -> Counts {
         try await database.write { db in
             let counts = try Self.counts(db)
             try db.execute(

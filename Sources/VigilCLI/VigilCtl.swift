@@ -1,11 +1,11 @@
-public import ArgumentParser
+package import ArgumentParser
 import Foundation
 import VigilBuild
 import VigilModel
 
 /// `vigilctl`: keys, events, signatures, submission, reads and offline verification.
-public struct VigilCtl: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct VigilCtl: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract:
             "Operate Vigil: make keys, record pharmacy work and officers' decisions, read alerts and views, verify a store offline.",
@@ -21,7 +21,7 @@ public struct VigilCtl: AsyncParsableCommand {
         ]
     )
 
-    public init() {}
+    package init() {}
 }
 
 /// Where the daemon listens and how to authenticate reads.

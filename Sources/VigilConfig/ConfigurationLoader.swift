@@ -9,9 +9,9 @@ import Yams
 /// Every key has an environment variable named `VIGIL_` + the key in upper case with dots as underscores
 /// (`http.port` is `VIGIL_HTTP_PORT`, `trust.adminKeys` is `VIGIL_TRUST_ADMINKEYS`; lists comma-separated).
 /// Unknown keys in the file are refused, so a misspelt setting never silently falls back to a default.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// Whether a changed setting takes effect on SIGHUP (`systemctl reload vigild`) or only at the next start.
-    public enum Reload: String, Sendable {
+    package enum Reload: String, Sendable {
         /// Applied on reload, atomically; requests in flight finish with the values they started with.
         case live
         /// Read once at start: a reload that changes it logs a warning naming it, and the running value stays.
@@ -20,10 +20,10 @@ public enum ConfigurationLoader {
 
     /// One configuration key: its embedded default (a value that runs as is for a local trial) and when a change
     /// to it takes effect.
-    public struct Setting: Sendable {
-        public var key: String
-        public var defaultValue: String
-        public var reload: Reload
+    package struct Setting: Sendable {
+        package var key: String
+        package var defaultValue: String
+        package var reload: Reload
 
         init(_ key: String, _ defaultValue: String, _ reload: Reload) {
             self.key = key
@@ -35,7 +35,7 @@ public enum ConfigurationLoader {
     /// Every key, declared once: its default and its reload class. Live: the reader tokens, the plausibility
     /// limits, the log level and the safety rules. Everything else (files, listeners, keys, the webhook, the
     /// integrity checks, the transparency log) is read at start.
-    public static let settings: [Setting] = [
+    package static let settings: [Setting] = [
         Setting("database.path", "vigil-data/vigil.sqlite", .restart),
         Setting("projections.path", "", .restart),
         Setting("http.host", "127.0.0.1", .restart),
@@ -107,7 +107,7 @@ public enum ConfigurationLoader {
     ]
 
     /// The environment variable that overrides `key`.
-    public static func environmentName(of key: String) -> String {
+    package static func environmentName(of key: String) -> String {
         "VIGIL_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
@@ -116,7 +116,7 @@ public enum ConfigurationLoader {
     /// - Parameters:
     ///   - file: a YAML file, or nil for the embedded defaults alone.
     ///   - environment: the process environment (only `VIGIL_*` variables are read).
-    public static func load(
+    package static func load(
         file: String?, environment: [String: String]
     ) async throws(ConfigurationError) -> VigilConfiguration {
         var providers: [any ConfigProvider] = []
@@ -162,7 +162,7 @@ public enum ConfigurationLoader {
     }
 
     /// The settings whose effective values differ between two loads, with when each takes effect.
-    public static func changes(from old: VigilConfiguration, to new: VigilConfiguration) -> [Setting] {
+    package static func changes(from old: VigilConfiguration, to new: VigilConfiguration) -> [Setting] {
         settings.filter { old.effective[$0.key] != new.effective[$0.key] }
     }
 

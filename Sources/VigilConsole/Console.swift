@@ -1,13 +1,13 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
-public import VigilAlerts
+package import VigilAlerts
 import VigilConfig
-public import VigilHTTP
-public import VigilModel
-public import VigilProjections
-public import VigilStore
+package import VigilHTTP
+package import VigilModel
+package import VigilProjections
+package import VigilStore
 
 /// The officers' web console, served by vigild at `/console/` on the API's listener.
 ///
@@ -16,18 +16,18 @@ public import VigilStore
 /// binary. A reader token is exchanged once for a session cookie; each page declares the permission it needs, and
 /// its role decides what the navigation offers. vigild never holds an officer's private key: signed actions are
 /// DSSE envelopes made in the browser and posted to `/v1/events` like any client's.
-public struct Console: Sendable {
-    public let readModels: ReadModels
-    public let store: EventStore
-    public let authenticator: TokenAuthenticator
-    public let sessions: ConsoleSessions
-    public let alertBroadcaster: AlertBroadcaster
-    public let rules: Reloadable<RuleSettings>
-    public let health: @Sendable () -> HealthReport
-    public let clock: any WallClock
+package struct Console: Sendable {
+    package let readModels: ReadModels
+    package let store: EventStore
+    package let authenticator: TokenAuthenticator
+    package let sessions: ConsoleSessions
+    package let alertBroadcaster: AlertBroadcaster
+    package let rules: Reloadable<RuleSettings>
+    package let health: @Sendable () -> HealthReport
+    package let clock: any WallClock
     let templates: Templates
 
-    public init(
+    package init(
         readModels: ReadModels, store: EventStore, authenticator: TokenAuthenticator,
         sessions: ConsoleSessions = ConsoleSessions(), alertBroadcaster: AlertBroadcaster,
         rules: Reloadable<RuleSettings>, health: @escaping @Sendable () -> HealthReport,
@@ -48,7 +48,7 @@ public struct Console: Sendable {
     static let cookieName = "vigil_session"
 
     /// Adds every console route to the API's router.
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    package func addRoutes(to router: Router<BasicRequestContext>) {
         for route in Self.routes {
             let handler = route.handler(self)
             let access = route.access

@@ -1,27 +1,27 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import NIOCore
 import ServiceLifecycle
 import VigilAlerts
 import VigilConfig
-public import VigilHTTP
+package import VigilHTTP
 import VigilModel
 
 /// One page or action of the console and who may reach it.
-public struct ConsoleRoute: Sendable, CustomStringConvertible {
+package struct ConsoleRoute: Sendable, CustomStringConvertible {
     typealias Handler = @Sendable (Request, BasicRequestContext, ConsoleSessions.Session?) async throws -> Response
 
-    public enum Access: Sendable {
+    package enum Access: Sendable {
         /// The sign-in page and the static assets.
         case open
         /// A signed-in browser whose token's role holds the permission.
         case signedIn(Permission)
     }
 
-    public var method: HTTPRequest.Method
-    public var path: String
-    public var access: Access
+    package var method: HTTPRequest.Method
+    package var path: String
+    package var access: Access
     let handler: @Sendable (Console) -> Handler
 
     init(
@@ -34,12 +34,12 @@ public struct ConsoleRoute: Sendable, CustomStringConvertible {
         self.handler = handler
     }
 
-    public var description: String { "\(method) \(path)" }
+    package var description: String { "\(method) \(path)" }
 }
 
 extension Console {
     /// Every console route and who may open it, declared once; ``addRoutes(to:)`` builds them from this table.
-    public static let routes: [ConsoleRoute] = [
+    package static let routes: [ConsoleRoute] = [
         ConsoleRoute(.get, "/console/sign-in", .open) { console in { _, _, viewer in console.signInPage(viewer) } },
         ConsoleRoute(.post, "/console/sign-in", .open) { console in
             { request, _, _ in try await console.signIn(request) }

@@ -1,37 +1,37 @@
 import Crypto
 import Synchronization
-public import VigilConfig
-public import VigilModel
+package import VigilConfig
+package import VigilModel
 
 /// The browsers signed in to the console: a session per sign-in, held in memory only (a restart signs everyone
 /// out), found by the SHA-256 of its cookie so the table never holds a usable cookie.
 ///
 /// A session lasts until it is idle for ``idleSeconds`` or reaches ``lifetimeSeconds``, until sign-out, or until
 /// the token it was opened with is no longer configured with the same role (a configuration reload revokes it).
-public final class ConsoleSessions: Sendable {
+package final class ConsoleSessions: Sendable {
     /// A signed-in browser.
-    public struct Session: Sendable {
+    package struct Session: Sendable {
         /// The reader token's grant the session was opened with.
-        public var grant: TokenGrant
-        public var openedAt: Timestamp
-        public var lastSeenAt: Timestamp
-        public var role: ReaderRole { grant.role }
+        package var grant: TokenGrant
+        package var openedAt: Timestamp
+        package var lastSeenAt: Timestamp
+        package var role: ReaderRole { grant.role }
     }
 
-    public let idleSeconds: Int64
-    public let lifetimeSeconds: Int64
+    package let idleSeconds: Int64
+    package let lifetimeSeconds: Int64
     /// At most this many sessions are kept; opening one more drops the expired ones, then the least recently seen.
-    public let capacity: Int
+    package let capacity: Int
     private let sessions = Mutex<[[UInt8]: Session]>([:])
 
-    public init(idleSeconds: Int64 = 30 * 60, lifetimeSeconds: Int64 = 12 * 3600, capacity: Int = 10_000) {
+    package init(idleSeconds: Int64 = 30 * 60, lifetimeSeconds: Int64 = 12 * 3600, capacity: Int = 10_000) {
         self.idleSeconds = idleSeconds
         self.lifetimeSeconds = lifetimeSeconds
         self.capacity = capacity
     }
 
     /// Opens a session for a grant and returns the cookie's value: 32 random bytes, base64url.
-    public func open(_ grant: TokenGrant, now: Timestamp) -> String {
+    package func open(_ grant: TokenGrant, now: Timestamp) -> String {
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let cookie = Base64.encode(secret).replacing("+", with: "-").replacing("/", with: "_")
@@ -51,7 +51,7 @@ public final class ConsoleSessions: Sendable {
     }
 
     /// The live session of a cookie, seen now; nil (and the session forgotten) once expired or revoked.
-    public func session(
+    package func session(
         cookie: String, now: Timestamp, isConfigured: (TokenGrant) -> Bool
     ) -> Session? {
         let key = Self.digest(cookie)
@@ -68,12 +68,12 @@ public final class ConsoleSessions: Sendable {
     }
 
     /// Ends the session of a cookie (sign-out).
-    public func close(cookie: String) {
+    package func close(cookie: String) {
         let key = Self.digest(cookie)
         _ = sessions.withLock { $0.removeValue(forKey: key) }
     }
 
-    public var count: Int { sessions.withLock { $0.count } }
+    package var count: Int { sessions.withLock { $0.count } }
 
     private func expired(_ session: Session, now: Timestamp) -> Bool {
         let micros: Int64 = 1_000_000

@@ -1,7 +1,7 @@
 import Foundation
-public import Hummingbird
+package import Hummingbird
 import HummingbirdCore
-public import Logging
+package import Logging
 import Metrics
 import NIOCore
 import Prometheus
@@ -9,24 +9,24 @@ import ServiceLifecycle
 import UnixSignals
 import VigilAlerts
 import VigilBuild
-public import VigilConfig
+package import VigilConfig
 import VigilConsole
 import VigilHTTP
 import VigilIngest
-public import VigilModel
+package import VigilModel
 import VigilProjections
 import VigilStore
-public import VigilSystemd
+package import VigilSystemd
 
 /// Builds vigild from its configuration: the store, the ingest pipeline, the HTTP API and their services.
-public enum Daemon {
+package enum Daemon {
     /// Called once the HTTP listener is bound, with the address it is bound to.
-    public typealias ReadyHandler = @Sendable (_ host: String, _ port: Int) async -> Void
+    package typealias ReadyHandler = @Sendable (_ host: String, _ port: Int) async -> Void
 
     /// Why vigild will not start, in words for the operator: a state that a restart cannot fix (a daemon key
     /// that is not its store's, a store written by a newer release).
-    public struct StartRefusal: Error, CustomStringConvertible {
-        public var description: String
+    package struct StartRefusal: Error, CustomStringConvertible {
+        package var description: String
 
         init(_ description: String) {
             self.description = description
@@ -65,7 +65,7 @@ public enum Daemon {
     /// under way commit, and the store closes. Under systemd it reports readiness, status, reloads and
     /// stopping (sd_notify), feeds the watchdog while healthy, and serves a socket passed by socket activation.
     /// SIGHUP reloads `configurationFile` (and the environment) without dropping a request.
-    public static func run(
+    package static func run(
         configuration: VigilConfiguration, configurationFile: String?, logLevel: LogLevelControl, logger: Logger
     ) async throws {
         let notifier = SystemdNotifier()
@@ -158,7 +158,7 @@ public enum Daemon {
 
     /// The daemon as one Hummingbird application (its store and background services included), for tests
     /// and embedding: no systemd integration, the configured TCP address.
-    public static func buildApplication(
+    package static func buildApplication(
         configuration: VigilConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
         onReady: @escaping ReadyHandler = { _, _ in }
     ) async throws -> some ApplicationProtocol {

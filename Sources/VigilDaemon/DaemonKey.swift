@@ -1,5 +1,5 @@
 import Foundation
-public import VigilModel
+package import VigilModel
 import VigilStore
 
 /// The daemon's own Ed25519 key, which signs log heads, checkpoints and alerts.
@@ -11,8 +11,8 @@ import VigilStore
 /// (`vigild --new-daemon-key`): the new key then enters the store's trust-anchor history, in force from the
 /// current log size, and the old one leaves it, so `vigilctl verify` checks each signature against the key
 /// of its time.
-public enum DaemonKey {
-    public enum Outcome: Sendable, Equatable {
+package enum DaemonKey {
+    package enum Outcome: Sendable, Equatable {
         /// The key that the store records (or a store without one yet).
         case loaded
         /// A new key for a new store.
@@ -27,7 +27,7 @@ public enum DaemonKey {
     ///   records another.
     /// - Throws: ``Daemon/StartRefusal`` when the store records a daemon key other than the one at `path` (or the file is
     ///   missing) and `rotate` is false.
-    public static func load(
+    package static func load(
         at path: String, forStore storePath: String, rotate: Bool
     ) throws -> (key: SigningKey, outcome: Outcome) {
         let recorded = try recordedKeys(storePath)
@@ -85,7 +85,7 @@ public enum DaemonKey {
     }
 
     /// Writes `text` to a new file readable by its owner only; fails if the file exists.
-    public static func writeSecret(_ text: String, to path: String) throws {
+    package static func writeSecret(_ text: String, to path: String) throws {
         try DurableFile.create(path, contents: Array(text.utf8))
     }
 }

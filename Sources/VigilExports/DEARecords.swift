@@ -1,6 +1,6 @@
-public import VigilModel
+package import VigilModel
 import VigilProjections
-public import VigilStore
+package import VigilStore
 
 /// The DEA record set of 21 CFR 1304 from the signed log, as CSV files an inspector opens in any spreadsheet.
 ///
@@ -17,15 +17,15 @@ public import VigilStore
 /// Every row carries the log position and event id, so it can be checked against the signed log. Rows come in
 /// log order, each dated with when it happened. Free text is quoted, and a cell that would start a formula is
 /// prefixed with `'`.
-public enum DEARecords {
-    public enum Selection: Sendable {
+package enum DEARecords {
+    package enum Selection: Sendable {
         /// One lot's records, whenever they happened.
         case lot(String)
         /// Every lot's records that happened in the range (both ends included).
         case period(from: Timestamp, to: Timestamp)
     }
 
-    public static let files: [(name: String, header: [String])] = [
+    package static let files: [(name: String, header: [String])] = [
         (
             "receipts.csv",
             [
@@ -73,7 +73,7 @@ public enum DEARecords {
 
     /// Reads the log through `fetch` and hands each file's rows to `write(file, fields)` as they are made, after
     /// each file's header; the summary comes last. Memory holds one total per lot and the signers' names.
-    public static func run(
+    package static func run(
         _ selection: Selection, zone: CivilZone, anchors: [AnchorChange],
         fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
         write: (_ file: String, _ fields: [String]) throws -> Void
@@ -194,7 +194,7 @@ public enum DEARecords {
     }
 
     /// One CSV line (RFC 4180, CRLF), formula-safe.
-    public static func line(_ fields: [String]) -> String {
+    package static func line(_ fields: [String]) -> String {
         fields.map(LedgerExport.field).joined(separator: ",") + "\r\n"
     }
 }

@@ -1,6 +1,6 @@
-public import VigilModel
+package import VigilModel
 import VigilProjections
-public import VigilStore
+package import VigilStore
 
 /// Streams the clinical records of the signed log as FHIR R4: a Bundle of type `collection`, or NDJSON (one
 /// resource per line, the bulk-data format).
@@ -9,16 +9,16 @@ public import VigilStore
 /// participants, lots, signers and adverse events, never by the number of events. Each resource is written as soon
 /// as its event is read, followed by its Provenance; adverse events, which later events update, are written at
 /// the end. A participant's Patient comes before the first resource that refers to it.
-public struct FHIRExport {
+package struct FHIRExport {
     /// Which records to export.
-    public enum Selection: Sendable {
+    package enum Selection: Sendable {
         /// Every record of one participant.
         case participant(String)
         /// Every participant's records whose `occurredAt` falls in the range (both ends included).
         case period(from: Timestamp, to: Timestamp)
     }
 
-    public enum Format: Sendable {
+    package enum Format: Sendable {
         case bundle
         case ndjson
     }
@@ -38,9 +38,9 @@ public struct FHIRExport {
     /// Text written since the last flush.
     private var pending = ""
     /// Resources written so far.
-    public private(set) var resourceCount = 0
+    package private(set) var resourceCount = 0
 
-    public init(
+    package init(
         selection: Selection, format: Format, anchors: [AnchorChange], checkpoint: LogCheckpoint?,
         generatedAt: Timestamp
     ) {
@@ -56,7 +56,7 @@ public struct FHIRExport {
     /// Reads `fetch(after, limit)` to the end of the log (or to `end`) and hands the export to `write` in
     /// pieces, one per chunk of the log read. The log is read and skimmed on every core (``LogReplay``); only the
     /// entries selected are decoded again in full, for their signatures.
-    public static func run(
+    package static func run(
         _ export: inout FHIRExport, upTo end: Int64? = nil,
         fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
         write: (String) async throws -> Void

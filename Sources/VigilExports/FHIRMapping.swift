@@ -1,26 +1,26 @@
 import Crypto
-public import VigilModel
-public import VigilProjections
+package import VigilModel
+package import VigilProjections
 
 /// Where a record stands in the signed log: what each exported resource's Provenance names.
-public struct LogSource: Sendable {
-    public struct Signature: Sendable {
-        public var keyID: KeyID
+package struct LogSource: Sendable {
+    package struct Signature: Sendable {
+        package var keyID: KeyID
         /// The holder's printed name, as registered in the log.
-        public var name: String
+        package var name: String
         /// The 64-byte Ed25519 signature over the event's DSSE PAE.
-        public var bytes: [UInt8]
+        package var bytes: [UInt8]
     }
 
-    public var position: Int64
-    public var recordedAt: Timestamp
-    public var eventID: EventID
+    package var position: Int64
+    package var recordedAt: Timestamp
+    package var eventID: EventID
     /// RFC 9162 leaf hash of the stored entry.
-    public var leafHash: [UInt8]
+    package var leafHash: [UInt8]
     /// The author's signature first, then the witnesses'.
-    public var signatures: [Signature]
+    package var signatures: [Signature]
 
-    public init(position: Int64, recordedAt: Timestamp, eventID: EventID, leafHash: [UInt8], signatures: [Signature]) {
+    package init(position: Int64, recordedAt: Timestamp, eventID: EventID, leafHash: [UInt8], signatures: [Signature]) {
         self.position = position
         self.recordedAt = recordedAt
         self.eventID = eventID
@@ -34,32 +34,32 @@ public struct LogSource: Sendable {
 /// Codes and units are in one table, docs/exports.md: LOINC for vital signs and the PHQ-9, UCUM units, the HL7
 /// terminology code systems for seriousness, severity and outcome, ASTM E1762 for the meaning of signatures.
 /// Every id is derived from what the resource is about, so the same log always exports the same bundle.
-public enum FHIRMapping {
-    public static let loinc = "http://loinc.org"
-    public static let ucum = "http://unitsofmeasure.org"
+package enum FHIRMapping {
+    package static let loinc = "http://loinc.org"
+    package static let ucum = "http://unitsofmeasure.org"
     static let base = "urn:vigil:fhir:"
 
     /// How references are written: `urn:uuid:` inside a Bundle (resolved through each entry's fullUrl), `Type/id`
     /// in NDJSON for loading into a FHIR server.
-    public enum References: Sendable {
+    package enum References: Sendable {
         case bundle
         case relative
     }
 
     /// A resource id (a UUID) derived from what the resource is about.
-    public static func id(_ key: String) -> String {
+    package static func id(_ key: String) -> String {
         var bytes = Array(SHA256.hash(data: Array(("vigil.fhir|" + key).utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return EventID(bytes: bytes)!.description
     }
 
-    public static func reference(_ type: String, _ id: String, _ style: References) -> JSONValue {
+    package static func reference(_ type: String, _ id: String, _ style: References) -> JSONValue {
         .object(JSONObject(["reference": .string(style == .bundle ? "urn:uuid:\(id)" : "\(type)/\(id)")]))
     }
 
-    public static func patientID(_ participant: String) -> String { id("Patient|\(participant)") }
-    public static func medicationID(lot: String) -> String { id("Medication|\(lot)") }
+    package static func patientID(_ participant: String) -> String { id("Patient|\(participant)") }
+    package static func medicationID(lot: String) -> String { id("Medication|\(lot)") }
 
     static func coding(_ system: String, _ code: String, _ display: String? = nil) -> JSONValue {
         var object = JSONObject(["system": .string(system), "code": .string(code)])
@@ -96,7 +96,7 @@ public enum FHIRMapping {
     // MARK: - Participants
 
     /// The pseudonymous participant: the code as an identifier, nothing else.
-    public static func patient(_ participant: String) -> JSONObject {
+    package static func patient(_ participant: String) -> JSONObject {
         JSONObject([
             "resourceType": .string("Patient"), "id": .string(patientID(participant)),
             "identifier": .array([
@@ -105,7 +105,7 @@ public enum FHIRMapping {
         ])
     }
 
-    public static func researchSubject(
+    package static func researchSubject(
         _ participant: String, body: ParticipantEnrolled, at time: Timestamp, references: References
     ) -> JSONObject {
         JSONObject([
@@ -121,7 +121,7 @@ public enum FHIRMapping {
 
     /// One Observation per measurement (vital-signs profile): the blood-pressure panel with its two components,
     /// heart rate, body temperature, oxygen saturation.
-    public static func observations(
+    package static func observations(
         _ body: VitalsRecorded, event: EventPayload, references: References
     ) -> [JSONObject] {
         guard let participant = event.participant else { return [] }
@@ -181,7 +181,7 @@ public enum FHIRMapping {
     // MARK: - Doses
 
     /// The lot as a Medication (its batch), which dispenses and adverse events refer to.
-    public static func medication(lot: String, substance: String?) -> JSONObject {
+    package static func medication(lot: String, substance: String?) -> JSONObject {
         JSONObject([
             "resourceType": .string("Medication"), "id": .string(medicationID(lot: lot)),
             "code": .object(JSONObject(["text": .string(substance ?? "controlled substance, lot \(lot)")])),
@@ -189,7 +189,7 @@ public enum FHIRMapping {
         ])
     }
 
-    public static func dispense(
+    package static func dispense(
         _ body: DoseDispensed, event: EventPayload, pharmacist: LogSource.Signature, references: References
     ) -> JSONObject? {
         guard let participant = event.participant else { return nil }
@@ -222,7 +222,7 @@ public enum FHIRMapping {
 
     /// The register's entry as an AdverseEvent, with the CTCAE grade, the E2A criteria and the regulatory clock as
     /// extensions (R4's AdverseEvent has no element for them).
-    public static func adverseEvent(
+    package static func adverseEvent(
         _ view: AdverseEventView, recordedAt: Timestamp, references: References
     )
         -> JSONObject
@@ -281,12 +281,12 @@ public enum FHIRMapping {
     // MARK: - Questionnaires
 
     /// PHQ-9 item codes (LOINC), in the questionnaire's order; the total is 44261-6.
-    public static let phq9Items = [
+    package static let phq9Items = [
         "44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8",
     ]
 
     /// The PHQ-9 and C-SSRS answers as QuestionnaireResponses, and the self-rated mood as an Observation.
-    public static func moodCheck(
+    package static func moodCheck(
         _ body: MoodCheckCompleted, event: EventPayload, references: References
     )
         -> [JSONObject]
@@ -343,7 +343,7 @@ public enum FHIRMapping {
     /// The resource's Provenance: every log entry it derives from (position, leaf hash, the checkpoint that
     /// includes it), every signer (key id, printed name, the meaning of the signature) and the signatures
     /// themselves, which verify against the stored envelope.
-    public static func provenance(
+    package static func provenance(
         of target: JSONObject, sources: [LogSource], checkpoint: LogCheckpoint?, references: References
     ) -> JSONObject? {
         guard case .string(let type)? = target["resourceType"], case .string(let targetID)? = target["id"],

@@ -1,20 +1,20 @@
-public import VigilModel
+package import VigilModel
 
 /// The DEA record set as one printable HTML page, for an inspector who reads on paper (headless chromium prints
 /// it to PDF: `vigilctl export dea --pdf`).
 ///
 /// The same rows as the CSV files, every one with its log position, and the per-lot balance first. Everything
 /// from the log is escaped; the page has no script and loads nothing.
-public struct InspectionPack {
+package struct InspectionPack {
     /// What the pack covers, in words ("lot L-9", "1 March to 31 March 2026").
-    public var scope: String
-    public var registrant: String?
-    public var generatedAt: Timestamp
+    package var scope: String
+    package var registrant: String?
+    package var generatedAt: Timestamp
     /// The log's size when the pack was made: every position in it is at or below.
-    public var logSize: Int64
+    package var logSize: Int64
     private var rows: [String: [[String]]] = [:]
 
-    public init(scope: String, registrant: String?, generatedAt: Timestamp, logSize: Int64) {
+    package init(scope: String, registrant: String?, generatedAt: Timestamp, logSize: Int64) {
         self.scope = scope
         self.registrant = registrant
         self.generatedAt = generatedAt
@@ -22,7 +22,7 @@ public struct InspectionPack {
     }
 
     /// Adds one row of a record file (its header first), as ``DEARecords/run`` hands them out.
-    public mutating func add(_ file: String, _ fields: [String]) {
+    package mutating func add(_ file: String, _ fields: [String]) {
         rows[file, default: []].append(fields)
     }
 
@@ -41,7 +41,7 @@ public struct InspectionPack {
         "witness_2_keyid", "counted_by_keyid",
     ]
 
-    public var html: String {
+    package var html: String {
         var page = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">

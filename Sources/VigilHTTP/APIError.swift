@@ -1,30 +1,30 @@
-public import Hummingbird
-public import VigilModel
+package import Hummingbird
+package import VigilModel
 import VigilProjections
 
 /// An HTTP error with a stable code, answered as `{"error": {"code": ..., "message": ...}}`.
 ///
 /// The message names fields, positions and key ids; it never quotes payload content.
-public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
-    public var status: HTTPResponse.Status
-    public var code: String
-    public var message: String
-    public var headers: HTTPFields
+package struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
+    package var status: HTTPResponse.Status
+    package var code: String
+    package var message: String
+    package var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
+    package init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
     }
 
-    public init(_ error: IngestError) {
+    package init(_ error: IngestError) {
         self.init(
             Self.status(of: error.code), code: error.code.rawValue, error.message,
             headers: error.code == .unavailable ? [.retryAfter: "5"] : [:])
     }
 
-    public static func status(of code: IngestError.Code) -> HTTPResponse.Status {
+    package static func status(of code: IngestError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedEnvelope: .badRequest
         case .invalidEvent: .unprocessableContent
@@ -35,33 +35,33 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
         }
     }
 
-    public static func unauthorized(_ message: String) -> APIError {
+    package static func unauthorized(_ message: String) -> APIError {
         APIError(.unauthorized, code: "unauthorized", message, headers: [.wwwAuthenticate: "Bearer realm=\"vigil\""])
     }
 
-    public var body: JSONValue {
+    package var body: JSONValue {
         .object(JSONObject(["error": .object(JSONObject(["code": .string(code), "message": .string(message)]))]))
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = JSONResponse.make(status: status, body)
         for field in headers { response.headers.append(field) }
         return response
     }
 
-    public var description: String { "\(status.code) \(code): \(message)" }
+    package var description: String { "\(status.code) \(code): \(message)" }
 }
 
 /// Builds JSON responses from ``JSONValue``s.
-public enum JSONResponse {
-    public static func make(status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+package enum JSONResponse {
+    package static func make(status: HTTPResponse.Status, _ value: JSONValue) -> Response {
         var bytes = JSONWriter.bytes(value)
         bytes.append(0x0A)
         return make(status: status, bytes: bytes)
     }
 
     /// A read model in its one JSON encoding (``ViewCoding``).
-    public static func make(status: HTTPResponse.Status, view: some Encodable) throws -> Response {
+    package static func make(status: HTTPResponse.Status, view: some Encodable) throws -> Response {
         var bytes = try JSONValueEncoder.bytes(of: view)
         bytes.append(0x0A)
         return make(status: status, bytes: bytes)

@@ -1,7 +1,7 @@
 import Dispatch
-public import Hummingbird
+import Hummingbird
 import HummingbirdCore
-public import Prometheus
+import Prometheus
 
 /// Counts every request by route, method and status, and times it, for `GET /metrics`
 /// (`vigil_http_requests_total`, `vigil_http_request_duration_seconds`; docs/metrics.md).

@@ -1,8 +1,8 @@
-public import HTTPTypes
-public import Hummingbird
+package import HTTPTypes
+package import Hummingbird
 
 /// What a caller must show to reach a route.
-public enum RouteAccess: Sendable {
+package enum RouteAccess: Sendable {
     /// Writes: the request carries signed envelopes, and the signatures authenticate it.
     case signatures
     /// No token: health, and the transparency log's hashes (rate-limited in their handlers).
@@ -12,12 +12,12 @@ public enum RouteAccess: Sendable {
 }
 
 /// One route of the API, the access it requires, and the handler it runs.
-public struct RouteSpec: Sendable, CustomStringConvertible {
+package struct RouteSpec: Sendable, CustomStringConvertible {
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
-    public var method: HTTPRequest.Method
-    public var path: String
-    public var access: RouteAccess
+    package var method: HTTPRequest.Method
+    package var path: String
+    package var access: RouteAccess
     /// The handler, given the API it serves.
     let handler: @Sendable (VigilAPI) -> Handler
 
@@ -31,14 +31,14 @@ public struct RouteSpec: Sendable, CustomStringConvertible {
         self.handler = handler
     }
 
-    public var description: String { "\(method) \(path)" }
+    package var description: String { "\(method) \(path)" }
 }
 
 extension VigilAPI {
     /// Every route and who may call it, declared once (docs/protocol.md §4). The router is built from this
     /// table alone, and a middleware on each group checks the token before any handler runs, so a route cannot
     /// forget its check.
-    public static let routes: [RouteSpec] = [
+    package static let routes: [RouteSpec] = [
         RouteSpec(.post, "/v1/events", .signatures) { api in { try await api.submit($0, context: $1) } },
         RouteSpec(.post, "/v1/events/batch", .signatures) { api in { try await api.submitBatch($0, context: $1) } },
         RouteSpec(.get, "/healthz", .open) { api in { _, _ in api.healthz() } },
@@ -78,7 +78,7 @@ extension VigilAPI {
     ]
 
     /// The router of docs/protocol.md §4, built from ``routes``.
-    public func buildRouter() -> Router<BasicRequestContext> {
+    package func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestMetrics(registry: metricsRegistry))
         router.add(middleware: ErrorMiddleware())

@@ -1,10 +1,10 @@
 import Crypto
-public import Hummingbird
-public import VigilConfig
-public import VigilModel
+package import Hummingbird
+package import VigilConfig
+package import VigilModel
 
 /// What a route needs its caller's token to allow.
-public enum Permission: Sendable, CaseIterable {
+package enum Permission: Sendable, CaseIterable {
     /// Health and metrics: every role.
     case operations
     /// The log (whole envelopes, clinical content included), its head and proofs: auditors and officers.
@@ -17,7 +17,7 @@ public enum Permission: Sendable, CaseIterable {
     case safety
 
     /// The roles that hold this permission.
-    public var roles: Set<ReaderRole> {
+    package var roles: Set<ReaderRole> {
         switch self {
         case .operations: Set(ReaderRole.allCases)
         case .log: [.auditor, .officer]
@@ -27,19 +27,19 @@ public enum Permission: Sendable, CaseIterable {
         }
     }
 
-    public func allows(_ role: ReaderRole) -> Bool { roles.contains(role) }
+    package func allows(_ role: ReaderRole) -> Bool { roles.contains(role) }
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured SHA-256 digests.
-public struct TokenAuthenticator: Sendable {
+package struct TokenAuthenticator: Sendable {
     /// The configured grants; a configuration reload may replace them.
-    public let grants: Reloadable<[TokenGrant]>
+    package let grants: Reloadable<[TokenGrant]>
 
-    public init(grants: Reloadable<[TokenGrant]>) {
+    package init(grants: Reloadable<[TokenGrant]>) {
         self.grants = grants
     }
 
-    public init(grants: [TokenGrant]) {
+    package init(grants: [TokenGrant]) {
         self.init(grants: Reloadable(grants))
     }
 
@@ -47,7 +47,7 @@ public struct TokenAuthenticator: Sendable {
     ///
     /// - Throws: 401 `unauthorized` without a known token, 403 `forbidden` when the role is not enough.
     @discardableResult
-    public func authorize(_ request: Request, for permission: Permission) throws(APIError) -> ReaderRole {
+    package func authorize(_ request: Request, for permission: Permission) throws(APIError) -> ReaderRole {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("this endpoint needs an Authorization: Bearer token")
         }
@@ -65,7 +65,7 @@ public struct TokenAuthenticator: Sendable {
 
     /// The configured grant of a plain token, if any. Every grant is compared in constant time, so timing does
     /// not reveal a prefix.
-    public func grant(for token: some StringProtocol) -> TokenGrant? {
+    package func grant(for token: some StringProtocol) -> TokenGrant? {
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         var found: TokenGrant?
         for grant in grants.value where Self.constantTimeEqual(grant.sha256, digest) {
@@ -75,7 +75,7 @@ public struct TokenAuthenticator: Sendable {
     }
 
     /// Whether a grant is still configured (a configuration reload may have removed it or changed its role).
-    public func isConfigured(_ grant: TokenGrant) -> Bool {
+    package func isConfigured(_ grant: TokenGrant) -> Bool {
         grants.value.contains { Self.constantTimeEqual($0.sha256, grant.sha256) && $0.role == grant.role }
     }
 

@@ -1,4 +1,4 @@
-public import Hummingbird
+import Hummingbird
 import Synchronization
 import VigilModel
 import VigilStore
@@ -158,7 +158,7 @@ extension VigilAPI {
 
 /// A token bucket shared by every unauthenticated request: at most `rate` per second on average, bursts up
 /// to `burst`. Beyond it the answer is 429 `rate_limited` with `Retry-After: 1`.
-public final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
@@ -168,7 +168,7 @@ public final class RateLimiter: Sendable {
     let burst: Double
     private let bucket: Mutex<Bucket>
 
-    public init(rate: Double, burst: Double) {
+    package init(rate: Double, burst: Double) {
         self.rate = rate
         self.burst = burst
         self.bucket = Mutex(Bucket(tokens: burst, updated: .now))

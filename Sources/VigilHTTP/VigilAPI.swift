@@ -1,59 +1,59 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 import NIOCore
-public import Prometheus
+package import Prometheus
 import ServiceLifecycle
-public import VigilAlerts
+package import VigilAlerts
 import VigilBuild
 import VigilExports
-public import VigilIngest
-public import VigilModel
-public import VigilProjections
-public import VigilStore
+package import VigilIngest
+package import VigilModel
+package import VigilProjections
+package import VigilStore
 
 /// Everything the HTTP routes need, given whole when it is made: no part is filled in later.
-public struct VigilAPI: Sendable {
+package struct VigilAPI: Sendable {
     /// A dry run of the safety rules for a dose (``DoseCheck``).
-    public typealias DoseChecker =
+    package typealias DoseChecker =
         @Sendable (DoseCheck.Request) async throws -> (
             candidates: [AlertCandidate], asOf: Int64
         )
 
-    public let ingestor: Ingestor
-    public let authenticator: TokenAuthenticator
+    package let ingestor: Ingestor
+    package let authenticator: TokenAuthenticator
     /// The daemon's key and the log's name: sign heads and checkpoints.
-    public let signer: LogSigner
-    public var daemonKey: SigningKey { signer.key }
-    public let readModels: ReadModels
+    package let signer: LogSigner
+    package var daemonKey: SigningKey { signer.key }
+    package let readModels: ReadModels
     /// Live alerts for the Server-Sent Events stream.
-    public let alertBroadcaster: AlertBroadcaster
-    public let doseCheck: DoseChecker
-    public let health: @Sendable () -> HealthReport
-    public let metricsRegistry: PrometheusCollectorRegistry
+    package let alertBroadcaster: AlertBroadcaster
+    package let doseCheck: DoseChecker
+    package let health: @Sendable () -> HealthReport
+    package let metricsRegistry: PrometheusCollectorRegistry
     /// Brings the gauges that describe the present (open alerts, health, lag) up to date before a scrape.
-    public let beforeScrape: @Sendable () async -> Void
-    public let limits: Limits
+    package let beforeScrape: @Sendable () async -> Void
+    package let limits: Limits
     /// Shared by the routes that need no token (checkpoint, proofs, tiles).
-    public let publicReads: RateLimiter
-    public let clock: any WallClock
+    package let publicReads: RateLimiter
+    package let clock: any WallClock
 
     /// What a request may send, and how slowly.
-    public struct Limits: Sendable {
-        public var maxBodyBytes: Int
-        public var maxBatchBytes: Int
+    package struct Limits: Sendable {
+        package var maxBodyBytes: Int
+        package var maxBatchBytes: Int
         /// How long a request body may take to arrive in full; slower bodies are answered 408 `request_timeout`.
-        public var requestTimeout: Duration
+        package var requestTimeout: Duration
 
-        public init(maxBodyBytes: Int, maxBatchBytes: Int, requestTimeout: Duration = .seconds(30)) {
+        package init(maxBodyBytes: Int, maxBatchBytes: Int, requestTimeout: Duration = .seconds(30)) {
             self.maxBodyBytes = maxBodyBytes
             self.maxBatchBytes = maxBatchBytes
             self.requestTimeout = requestTimeout
         }
     }
 
-    public init(
+    package init(
         ingestor: Ingestor, authenticator: TokenAuthenticator, signer: LogSigner, readModels: ReadModels,
         alertBroadcaster: AlertBroadcaster, doseCheck: @escaping DoseChecker,
         health: @escaping @Sendable () -> HealthReport, metricsRegistry: PrometheusCollectorRegistry,
@@ -74,7 +74,7 @@ public struct VigilAPI: Sendable {
         self.clock = clock
     }
 
-    public var store: EventStore { ingestor.store }
+    package var store: EventStore { ingestor.store }
 
     // MARK: - Writes
 
@@ -200,7 +200,7 @@ public struct VigilAPI: Sendable {
 
     /// A whole-number query parameter within `range`, or `default` when absent; anything else is 400
     /// `invalid_query`.
-    public static func integerParameter(
+    package static func integerParameter(
         _ text: Substring?, name: String, default value: Int64, range: ClosedRange<Int64>
     ) throws -> Int64 {
         guard let text else { return value }
@@ -328,7 +328,7 @@ public struct VigilAPI: Sendable {
     /// A Server-Sent Events answer that follows the alert broadcaster until shutdown: an opening comment, the
     /// `first` events, then each alert as `event` writes it and a comment line for each heartbeat (which keeps
     /// proxies from closing an idle connection). The API's stream and the console's share it.
-    public static func eventStream(
+    package static func eventStream(
         _ stream: AsyncStream<AlertBroadcaster.Message>, comment: String, first: [[UInt8]] = [],
         event: @escaping @Sendable (AlertView, Int64, AlertBroadcaster.Kind) throws -> [UInt8]
     ) -> Response {
@@ -401,7 +401,7 @@ public struct VigilAPI: Sendable {
     }
 
     /// The ledger's CSV file for a request's `from` and `to`, as the API and the console serve it.
-    public static func ledger(_ request: Request, store: EventStore) async throws -> Response {
+    package static func ledger(_ request: Request, store: EventStore) async throws -> Response {
         let query = request.uri.queryParameters
         guard let fromText = query["from"], let from = CalendarDate(iso8601: String(fromText)),
             let toText = query["to"], let to = CalendarDate(iso8601: String(toText)), from <= to

@@ -1,34 +1,34 @@
-public import Logging
-public import Metrics
-public import VigilModel
-@_spi(Verification) public import VigilStore
+package import Logging
+package import Metrics
+package import VigilModel
+@_spi(Verification) package import VigilStore
 
 /// Takes envelopes off the wire and into the store.
 ///
 /// Everything that costs CPU happens here, before and outside the store's single writer, and in parallel:
 /// parsing the envelope and the payload, validating the event, and verifying every Ed25519 signature. The
 /// writer then only checks the signers' standing at the event's exact position, hashes and inserts.
-public struct Ingestor: Sendable {
-    public struct Limits: Sendable {
+package struct Ingestor: Sendable {
+    package struct Limits: Sendable {
         /// Most envelopes in one batch request.
-        public var maxBatchItems: Int
+        package var maxBatchItems: Int
 
-        public init(maxBatchItems: Int = 1000) {
+        package init(maxBatchItems: Int = 1000) {
             self.maxBatchItems = maxBatchItems
         }
     }
 
-    public let store: EventStore
+    package let store: EventStore
     /// The plausibility limits; a configuration reload may change them.
-    public let validationLimits: Reloadable<ValidationLimits>
-    public let limits: Limits
+    package let validationLimits: Reloadable<ValidationLimits>
+    package let limits: Limits
     /// Closed when the log failed an integrity check: every write is then refused.
-    public let gate: WriteGate
+    package let gate: WriteGate
     private let clock: any WallClock
     private let logger: Logger
     private let metrics: IngestMetrics
 
-    public init(
+    package init(
         store: EventStore, validation: Reloadable<ValidationLimits> = Reloadable(.default), limits: Limits = Limits(),
         clock: any WallClock = SystemWallClock(), gate: WriteGate = WriteGate(), logger: Logger,
         metricsFactory: any MetricsFactory
@@ -45,7 +45,7 @@ public struct Ingestor: Sendable {
     /// Ingests one envelope (a request body).
     ///
     /// - Parameter bytes: the envelope's JSON; whitespace around it is not part of the stored bytes.
-    public func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
+    package func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
         if let refusal = gate.refusal { return await commit([.failure(Refusal(refusal))]).first! }
         let trimmed = Array(Self.trimmingWhitespace(bytes))
         let registry = store.registry
@@ -69,7 +69,7 @@ public struct Ingestor: Sendable {
     ///
     /// - Throws: `malformed_envelope` if the body is not a JSON array; `too_large` if it holds more than
     ///   ``Limits/maxBatchItems`` envelopes. Nothing is stored in either case.
-    public func ingestBatch(_ bytes: [UInt8]) async throws(IngestError) -> [AppendOutcome] {
+    package func ingestBatch(_ bytes: [UInt8]) async throws(IngestError) -> [AppendOutcome] {
         let elements: [(range: Range<Int>, value: JSONValue)]
         do {
             elements = try JSONParser.parseArrayElements(bytes)
@@ -153,7 +153,8 @@ public struct Ingestor: Sendable {
     ) -> Result<VerifiedEvent, Refusal> {
         do throws(IngestError) {
             try envelope.verifySignatures(keys: keys)
-            return .success(VerifiedEvent(envelopeBytes: bytes, envelope: envelope, payload: payload))
+            return .success(
+                VerifiedEvent(envelopeBytes: bytes, envelope: envelope, payload: payload, sealedBy: VerifierSeal()))
         } catch {
             return .failure(Refusal(error, keyID: envelope.author.keyID, payload: payload))
         }

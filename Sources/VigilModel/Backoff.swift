@@ -8,25 +8,25 @@
 ///     await backoff.wait()
 /// }
 /// ```
-public struct Backoff: Sendable {
+package struct Backoff: Sendable {
     /// The next wait.
-    public private(set) var delay: Duration
-    public let ceiling: Duration
+    package private(set) var delay: Duration
+    package let ceiling: Duration
 
-    public init(first: Duration = .milliseconds(100), ceiling: Duration) {
+    package init(first: Duration = .milliseconds(100), ceiling: Duration) {
         delay = min(first, ceiling)
         self.ceiling = ceiling
     }
 
     /// Sleeps for the current delay (returning early when the task is cancelled), then doubles it, up to the
     /// ceiling.
-    public mutating func wait() async {
+    package mutating func wait() async {
         try? await Task.sleep(for: next())
     }
 
     /// The current delay, doubling it (up to the ceiling) for next time, without sleeping: for a retry that is
     /// scheduled rather than waited for, such as a webhook delivery whose next attempt is a time in its outbox.
-    public mutating func next() -> Duration {
+    package mutating func next() -> Duration {
         defer { delay = min(delay * 2, ceiling) }
         return delay
     }

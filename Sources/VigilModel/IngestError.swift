@@ -2,9 +2,9 @@
 ///
 /// The message is for people. It names fields, positions and key ids, never payload values: a clinical
 /// value must not leak into logs or error bodies.
-public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Stable, documented codes (docs/protocol.md §4, "Errors"). Their raw values are the wire form.
-    public enum Code: String, Sendable, CaseIterable {
+    package enum Code: String, Sendable, CaseIterable {
         /// Not a DSSE envelope: bad JSON, bad base64, missing or unknown envelope fields, wrong payloadType.
         case malformedEnvelope = "malformed_envelope"
         /// The payload is not a valid event: schema, ranges, times, references.
@@ -25,26 +25,26 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable = "unavailable"
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 }
 
 /// A field that failed validation, named by its path in the payload (`data.systolic`, `data.phq9[8]`).
-public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
+package struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
 
-    public init(path: String, reason: String) {
+    package init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 
-    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+    package var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
 }

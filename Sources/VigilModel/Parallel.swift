@@ -1,12 +1,12 @@
 import Foundation
 
 /// Data-parallel helpers for CPU-bound work (signature checks, decoding) across the machine's cores.
-public enum Parallel {
-    public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+package enum Parallel {
+    package static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Maps `items` with `transform`, in order, splitting them into a few contiguous chunks per core (so that a
     /// core busy with something else does not hold the whole map back). Small inputs run on the calling task.
-    public static func map<Item: Sendable, Output: Sendable>(
+    package static func map<Item: Sendable, Output: Sendable>(
         _ items: [Item], minimumChunk: Int = 16, _ transform: @escaping @Sendable (Item) -> Output
     ) async -> [Output] {
         let workers = min(cores * 4, max(1, items.count / minimumChunk))
@@ -27,7 +27,7 @@ public enum Parallel {
 
     /// Maps `items` with `transform` on every core, in order, blocking the calling thread until done: for
     /// offline work on a thread of its own (the verifier), never on the cooperative pool's threads.
-    public static func mapBlocking<Item, Output>(
+    package static func mapBlocking<Item, Output>(
         _ items: [Item], minimumChunk: Int = 16, _ transform: @Sendable (Item) -> Output
     ) -> [Output] {
         let workers = min(cores, max(1, items.count / minimumChunk))

@@ -1,5 +1,5 @@
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// The controlled-substance ledger as CSV, for an inspector (21 CFR 1304; Part 11, 11.10(b)).
 ///
@@ -8,8 +8,8 @@ public import VigilStore
 /// signature: the printed name, key id and meaning (author or witness). A summary row per lot closes the file:
 /// received − dispensed − wasted − destroyed − lost = on hand, over the whole log. A balance may go below zero:
 /// the ledger shows what was recorded, and `inventory_negative` says so.
-public enum LedgerExport {
-    public static let header = [
+package enum LedgerExport {
+    package static let header = [
         "occurred_at", "recorded_at", "position", "event_id", "activity", "lot", "substance", "quantity_mg",
         "balance_after_mg",
         "participant", "session", "details", "author_name", "author_keyid", "author_meaning", "witness_1_name",
@@ -27,7 +27,7 @@ public enum LedgerExport {
     }
 
     /// The CSV for activities dated from `from` to `to` (inclusive, UTC dates), from a source of stored entries.
-    public static func csv(
+    package static func csv(
         from: CalendarDate, to: CalendarDate, anchors: [AnchorChange], entries: (Int64) async throws -> [StoredEntry]
     ) async throws -> String {
         var names = SignerNames(anchors: LogReplay.anchors(anchors))

@@ -1,15 +1,15 @@
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// One stored event, decoded: what projections and the safety rules consume.
-public struct StoredEvent: Sendable {
-    public var position: Int64
-    public var recordedAt: Timestamp
+package struct StoredEvent: Sendable {
+    package var position: Int64
+    package var recordedAt: Timestamp
     /// Who signed it: the author first, then the witnesses in order.
-    public var signers: [KeyID]
-    public var payload: EventPayload
+    package var signers: [KeyID]
+    package var payload: EventPayload
 
-    public init(position: Int64, recordedAt: Timestamp, signers: [KeyID], payload: EventPayload) {
+    package init(position: Int64, recordedAt: Timestamp, signers: [KeyID], payload: EventPayload) {
         precondition(!signers.isEmpty, "an event has its author's signature")
         self.position = position
         self.recordedAt = recordedAt
@@ -17,21 +17,21 @@ public struct StoredEvent: Sendable {
         self.payload = payload
     }
 
-    public var author: KeyID { signers[0] }
-    public var witnessCount: Int { signers.count - 1 }
+    package var author: KeyID { signers[0] }
+    package var witnessCount: Int { signers.count - 1 }
 }
 
 /// Turns stored entries into decoded events, in parallel, and streams them in log order.
-public enum LogReplay {
+package enum LogReplay {
     /// Decodes entries on every core; nil where an entry does not decode (the verifier would name it).
-    public static func decode(_ entries: [StoredEntry]) async -> [StoredEvent?] {
+    package static func decode(_ entries: [StoredEntry]) async -> [StoredEvent?] {
         await Parallel.map(entries, minimumChunk: 256) { decode($0) }
     }
 
     /// Decodes one stored entry. It was validated when it was accepted, so its envelope is only skimmed for the
     /// payload and the signers (strictly decoded when the skim finds anything unexpected); the payload is decoded
     /// with the same rules as at ingest (`.replay`: no clock), so a stored event means what it meant then.
-    public static func decode(_ entry: StoredEntry) -> StoredEvent? {
+    package static func decode(_ entry: StoredEntry) -> StoredEvent? {
         let payloadBytes: [UInt8]
         let signers: [KeyID]
         if let skim = EnvelopeSkim.read(entry.envelope) {
@@ -48,12 +48,12 @@ public enum LogReplay {
     }
 
     /// A chunk of the log: each entry with its decoded event (nil where it does not decode).
-    public typealias Chunk = [(entry: StoredEntry, event: StoredEvent?)]
+    package typealias Chunk = [(entry: StoredEntry, event: StoredEvent?)]
 
     /// Reads the log after `start` up to `end` (nil: its end when reached) in chunks that `fetch(after, limit)`
     /// returns, and hands each chunk to `body` in order. The next chunk is read and decoded on every core while
     /// `body` works on the current one.
-    public static func stream(
+    package static func stream(
         after start: Int64, upTo end: Int64? = nil, chunk: Int = 8192,
         fetch: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [StoredEntry],
         _ body: (Chunk) async throws -> Void
@@ -78,7 +78,7 @@ public enum LogReplay {
     }
 
     /// Every trust anchor ever recorded, for the printed names of their signatures.
-    public static func anchors(_ history: [AnchorChange]) -> [TrustAnchor] {
+    package static func anchors(_ history: [AnchorChange]) -> [TrustAnchor] {
         var seen: [KeyID: TrustAnchor] = [:]
         for change in history where change.kind == .added { seen[change.anchor.keyID] = change.anchor }
         return seen.values.sorted { $0.keyID < $1.keyID }

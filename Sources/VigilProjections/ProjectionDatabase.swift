@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
-public import VigilModel
+package import VigilModel
 import VigilStore
 
 /// Where the read models live: a SQLite file of their own beside the event store, so that writing views never
@@ -10,15 +10,15 @@ import VigilStore
 /// The views are tables updated in place (``ViewWriter``), read through indexes (``ViewTables``), with the
 /// checkpoint written in the same transaction as the changes it covers. A file written by another version of
 /// the views is emptied on open, and the views are rebuilt from the log.
-public final class ProjectionDatabase: Sendable {
-    public let path: String
+package final class ProjectionDatabase: Sendable {
+    package let path: String
     /// A pool for the live views (readers beside the writer); a queue for a scratch file.
     let pool: any DatabaseWriter
     /// Whether opening found views of another version (or none) and started them empty.
-    public let createdEmpty: Bool
+    package let createdEmpty: Bool
 
     /// The projections file that goes with an event store file: `vigil.sqlite` → `vigil.projections.sqlite`.
-    public static func defaultPath(forStore storePath: String) -> String {
+    package static func defaultPath(forStore storePath: String) -> String {
         EventStore.companionPath(forStore: storePath, "projections")
     }
 
@@ -33,7 +33,7 @@ public final class ProjectionDatabase: Sendable {
 
     /// Copies what the write-ahead log holds into the views' file (a passive checkpoint), on a connection of its
     /// own: it takes no writer lock, so flushes go on meanwhile and never pay for the file's sync.
-    public func moveLogIntoFile() async throws {
+    package func moveLogIntoFile() async throws {
         guard pool is DatabasePool else { return }
         let connection = try checkpointer.withLock { connection -> DatabaseQueue in
             if let connection { return connection }
@@ -44,11 +44,11 @@ public final class ProjectionDatabase: Sendable {
             connection = opened
             return opened
         }
-        try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        _ = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }
 
     /// Opens (creating if needed) the views at `path`; views of another schema version are dropped.
-    public static func open(path: String) throws -> ProjectionDatabase {
+    package static func open(path: String) throws -> ProjectionDatabase {
         var configuration = Configuration()
         configuration.label = "vigil.projections"
         configuration.busyMode = .timeout(10)
@@ -95,7 +95,7 @@ public final class ProjectionDatabase: Sendable {
         return ProjectionDatabase(path: path, pool: pool, createdEmpty: createdEmpty)
     }
 
-    public func close() throws {
+    package func close() throws {
         try checkpointer.withLock { connection in
             try connection?.close()
             connection = nil
@@ -106,24 +106,24 @@ public final class ProjectionDatabase: Sendable {
     /// Writes everything from the WAL (if any) into the file and closes it, so the file alone holds the views
     /// (before it is moved into place).
     func closeIntoOneFile() throws {
-        if pool is DatabasePool { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
+        if pool is DatabasePool { _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
         try pool.close()
     }
 
     /// Reads the views in one read transaction: a consistent snapshot at one checkpoint.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (ViewTables) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @escaping @Sendable (ViewTables) throws -> T) async throws -> T {
         try await pool.read { db in try body(ViewTables(db)) }
     }
 
     /// Changes the views in one transaction: all of it is committed, or none.
-    public func write<T: Sendable>(
+    package func write<T: Sendable>(
         settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
     ) async throws -> T {
         try await pool.write { db in try body(ViewWriter(db, settings: settings)) }
     }
 
     /// Runs `body` on the views in a transaction that is rolled back: what would happen, with nothing kept.
-    public func dryRun<T: Sendable>(
+    package func dryRun<T: Sendable>(
         settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
     ) async throws -> T {
         try await pool.writeWithoutTransaction { db in
@@ -137,22 +137,22 @@ public final class ProjectionDatabase: Sendable {
     }
 
     /// ``write(settings:_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
-    public func writeBlocking<T>(settings: RuleSettings, _ body: (ViewWriter) throws -> T) throws -> T {
+    package func writeBlocking<T>(settings: RuleSettings, _ body: (ViewWriter) throws -> T) throws -> T {
         try pool.write { db in try body(ViewWriter(db, settings: settings)) }
     }
 
     /// ``read(_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
-    public func readBlocking<T>(_ body: (ViewTables) throws -> T) throws -> T {
+    package func readBlocking<T>(_ body: (ViewTables) throws -> T) throws -> T {
         try pool.read { db in try body(ViewTables(db)) }
     }
 
-    public func checkpoint() async throws -> ViewTables.Checkpoint {
+    package func checkpoint() async throws -> ViewTables.Checkpoint {
         try await read { try $0.checkpoint() }
     }
 
     /// Empties the views and the deadlines and moves the checkpoint back to the start of the log, for a rebuild.
     /// How far the rules have run, and the alerts decided and not yet projected, are kept.
-    public func reset() async throws {
+    package func reset() async throws {
         try await pool.write { db in
             for table in ViewSchema.projections.flatMap(\.tables) { try db.execute(sql: "DELETE FROM \(table.name)") }
             try db.execute(sql: "DELETE FROM deadlines")

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-public import VigilModel
+package import VigilModel
 import VigilStore
 
 /// Rebuilds the read models from the log, and checks views against a rebuild.
@@ -9,20 +9,20 @@ import VigilStore
 /// while applying; memory stays bounded by the chunk size whatever the log's length. Views are compared
 /// projection by projection with ``ViewDigest`` (their rows in key order) at the position the views claimed,
 /// and a difference is named by table and key.
-public enum ProjectionRebuild {
-    public struct Report: Sendable {
+package enum ProjectionRebuild {
+    package struct Report: Sendable {
         /// The log position the rebuild reached (or, for a check, the views' checkpoint it replayed to).
-        public var position: Int64
-        public var seconds: Double
+        package var position: Int64
+        package var seconds: Double
         /// The views' checkpoint before the rebuild, if there were views of this version.
-        public var previousPosition: Int64?
+        package var previousPosition: Int64?
         /// Projections whose rows differ from a replay of the log up to `previousPosition`.
-        public var mismatched: [Projection]
+        package var mismatched: [Projection]
         /// For each mismatched projection, where it first differs.
-        public var differences: [String]
-        public var undecodable: [Int64]
+        package var differences: [String]
+        package var undecodable: [Int64]
 
-        public var eventsPerSecond: Double { seconds > 0 ? Double(position) / seconds : 0 }
+        package var eventsPerSecond: Double { seconds > 0 ? Double(position) / seconds : 0 }
     }
 
     /// Events per transaction when replaying.
@@ -33,7 +33,7 @@ public enum ProjectionRebuild {
     ///
     /// Run it with the daemon stopped. The safety rules (`reactor`) run for the events after the position the
     /// old views had evaluated; alerts they decide wait in the new views' outbox for the daemon to append.
-    public static func run(
+    package static func run(
         storePath: String, projectionsPath: String, settings: RuleSettings = .default,
         reactor: (any ProjectionReactor)? = nil, now: @escaping @Sendable () -> Timestamp = { SystemWallClock().now() }
     ) async throws -> Report {
@@ -94,7 +94,7 @@ public enum ProjectionRebuild {
 
     /// Checks the views at `projectionsPath` against the log: replays the log into a scratch file up to the
     /// views' checkpoint (as it is when the check starts) and compares. Nothing is changed; the daemon may run.
-    public static func check(
+    package static func check(
         storePath: String, projectionsPath: String, scratchPath: String? = nil
     ) async throws -> Report {
         let views = try ProjectionDatabase.open(path: projectionsPath)
@@ -107,7 +107,7 @@ public enum ProjectionRebuild {
     ///
     /// - Parameter share: when set, the replay pauses after each chunk so that it stays under this share of
     ///   the machine (a check running beside requests); nil: as fast as it goes.
-    public static func check(
+    package static func check(
         storePath: String, views: ProjectionDatabase, scratchPath: String, share: Double? = nil
     ) async throws -> Report {
         let reader = try LogReader(path: storePath)

@@ -1,12 +1,12 @@
-public import Logging
-public import Metrics
-public import ServiceLifecycle
+package import Logging
+package import Metrics
+import ServiceLifecycle
 import Synchronization
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// Something that acts on each event as it is projected, inside the flush (the safety rules).
-public protocol ProjectionReactor: Sendable {
+package protocol ProjectionReactor: Sendable {
     /// Called for each event after the position up to which the rules have run, once it is applied, inside the
     /// flush's transaction: what it writes (alerts decided) commits with the views, or not at all.
     func react(to event: StoredEvent, in views: ViewWriter) throws
@@ -24,16 +24,16 @@ public protocol ProjectionReactor: Sendable {
 /// each commit: new entries are applied in place and the checkpoint moved in the same transaction. Ingest never
 /// waits for it. If writing fails (say the disk is full), health turns degraded, the error is logged and
 /// counted, and the same events are tried again until they are written, so nothing is skipped or applied twice.
-public final class ProjectionRunner: Service, Sendable {
-    public struct Status: Sendable, Equatable {
+package final class ProjectionRunner: Service, Sendable {
+    package struct Status: Sendable, Equatable {
         /// The position every written view reflects.
-        public var position: Int64 = 0
+        package var position: Int64 = 0
         /// Whether the views have caught up with the log at least once since start.
-        public var caughtUp = false
+        package var caughtUp = false
         /// The last failure, while failing; nil when healthy.
-        public var failure: String?
+        package var failure: String?
         /// How many events this run applied (since start).
-        public var applied: Int64 = 0
+        package var applied: Int64 = 0
     }
 
     let store: EventStore
@@ -51,7 +51,7 @@ public final class ProjectionRunner: Service, Sendable {
     static let followChunk = 2048
     static let catchUpChunk = 8192
 
-    public init(
+    package init(
         store: EventStore, database: ProjectionDatabase, settings: Reloadable<RuleSettings> = Reloadable(.default),
         reactor: (any ProjectionReactor)? = nil, rebuild: Bool = false, clock: any WallClock = SystemWallClock(),
         logger: Logger, metricsFactory: any MetricsFactory
@@ -68,9 +68,9 @@ public final class ProjectionRunner: Service, Sendable {
         undecodable = Counter(label: "vigil_projection_undecodable_total", factory: metricsFactory)
     }
 
-    public var currentStatus: Status { status.withLock { $0 } }
+    package var currentStatus: Status { status.withLock { $0 } }
 
-    public func run() async throws {
+    package func run() async throws {
         let heads = store.heads()
         let anchors = LogReplay.anchors(try await store.anchorHistory())
         var checkpoint = try await database.checkpoint()
@@ -220,18 +220,18 @@ struct DeadlineSettings: Equatable {
 
 /// Moves the views' write-ahead log into their file every `interval`, beside the flushes (which never
 /// checkpoint themselves), so the log stays short and no flush waits for a sync of the file.
-public struct ViewLogService: Service {
+package struct ViewLogService: Service {
     let database: ProjectionDatabase
     let interval: Duration
     let logger: Logger
 
-    public init(database: ProjectionDatabase, interval: Duration = .seconds(1), logger: Logger) {
+    package init(database: ProjectionDatabase, interval: Duration = .seconds(1), logger: Logger) {
         self.database = database
         self.interval = interval
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

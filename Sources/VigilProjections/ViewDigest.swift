@@ -1,5 +1,5 @@
 import Crypto
-public import GRDB
+package import GRDB
 import VigilModel
 
 /// A digest of the views of record: per projection, SHA-256 over its tables' rows read in primary-key order.
@@ -9,9 +9,9 @@ import VigilModel
 /// order, and two sets of views with the same digest hold the same rows (up to a SHA-256 collision). Unlike a
 /// sum of row hashes, it cannot be matched by choosing rows (a generalised birthday attack); it is computed by
 /// reading the tables, which is what a check does anyway.
-public enum ViewDigest {
+package enum ViewDigest {
     /// The digest of every projection of the views in `db`.
-    public static func of(_ db: Database) throws -> [Projection: [UInt8]] {
+    package static func of(_ db: Database) throws -> [Projection: [UInt8]] {
         var digests: [Projection: [UInt8]] = [:]
         for (projection, tables) in ViewSchema.projections {
             var hasher = SHA256()
@@ -26,7 +26,7 @@ public enum ViewDigest {
     }
 
     /// The digest of a sequence of rows, in the order given (for tests and tools).
-    public static func digest(rows: [[DatabaseValue]]) -> [UInt8] {
+    package static func digest(rows: [[DatabaseValue]]) -> [UInt8] {
         var hasher = SHA256()
         for row in rows { add(row, to: &hasher) }
         return Array(hasher.finalize())

@@ -138,7 +138,7 @@ enum ViewSchema {
 }
 
 /// The read models, by the names their digests and reports use.
-public enum Projection: String, Sendable, CaseIterable, Hashable, Codable {
+package enum Projection: String, Sendable, CaseIterable, Hashable, Codable {
     case signers
     case inventory
     case participants

@@ -1,27 +1,27 @@
-public import Foundation
-public import GRDB
-public import VigilModel
+import Foundation
+package import GRDB
+package import VigilModel
 
 /// Typed reads of the views' tables, on one connection: inside a flush's transaction (what the safety rules
 /// read, seeing every event of the flush applied so far) or in a read transaction (what the API answers).
 ///
 /// Every read goes through an index and touches only the rows it returns; none scans a table.
-public struct ViewTables {
-    public let db: Database
+package struct ViewTables {
+    package let db: Database
 
-    public init(_ db: Database) {
+    package init(_ db: Database) {
         self.db = db
     }
 
     // MARK: - Checkpoint
 
     /// How far the views reflect the log, and how far the safety rules have run.
-    public struct Checkpoint: Sendable, Equatable {
-        public var position: Int64
-        public var evaluated: Int64
+    package struct Checkpoint: Sendable, Equatable {
+        package var position: Int64
+        package var evaluated: Int64
     }
 
-    public func checkpoint() throws -> Checkpoint {
+    package func checkpoint() throws -> Checkpoint {
         try db.rows("SELECT position, evaluated FROM checkpoint WHERE id = 1") {
             Checkpoint(position: $0[0], evaluated: $0[1])
         }.first ?? Checkpoint(position: 0, evaluated: 0)
@@ -30,17 +30,17 @@ public struct ViewTables {
     // MARK: - Signers
 
     /// The printed name behind a key id, for records and exports.
-    public func signerName(_ key: KeyID) throws -> String {
+    package func signerName(_ key: KeyID) throws -> String {
         try db.value(String.self, "SELECT name FROM signers WHERE key_id = ?", key) ?? "unknown key \(key.short)"
     }
 
-    public func signers() throws -> [SignerView] {
+    package func signers() throws -> [SignerView] {
         try db.rows(
             "SELECT key_id, name, role, registered_at, revoked_at FROM signers ORDER BY key_id", row: Self.signer)
     }
 
     /// One signer by key id, if registered.
-    public func signer(_ key: KeyID) throws -> SignerView? {
+    package func signer(_ key: KeyID) throws -> SignerView? {
         try db.rows(
             "SELECT key_id, name, role, registered_at, revoked_at FROM signers WHERE key_id = ?", key, row: Self.signer
         ).first
@@ -59,11 +59,11 @@ public struct ViewTables {
         count_at, count_position, count_witnessed, count_event, lost, first_receipt_event IS NOT NULL
         """
 
-    public func lot(_ lot: String) throws -> LotView? {
+    package func lot(_ lot: String) throws -> LotView? {
         try db.rows("SELECT \(Self.lotColumns) FROM lots WHERE lot = ?", lot, row: Self.lot).first
     }
 
-    public func lots() throws -> [LotView] {
+    package func lots() throws -> [LotView] {
         try db.rows("SELECT \(Self.lotColumns) FROM lots ORDER BY lot", row: Self.lot)
     }
 
@@ -88,7 +88,8 @@ public struct ViewTables {
     }
 
     /// Where a lot's biennial inventory clock starts: its last count, or else its first receipt.
-    public func inventoryClock(_ lot: String) throws -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?)? {
+    package func inventoryClock(_ lot: String) throws -> (onHand: Milligrams, since: (at: Timestamp, event: EventID)?)?
+    {
         try db.rows(
             """
             SELECT received - dispensed - wasted - destroyed - lost, count_at, count_event, first_receipt_at,
@@ -110,19 +111,19 @@ public struct ViewTables {
         """
 
     /// A change of a lot's perpetual balance, or a physical count, as the log ordered it.
-    public struct LotMovement: Sendable, Equatable {
-        public var position: Int64
-        public var at: Timestamp
+    package struct LotMovement: Sendable, Equatable {
+        package var position: Int64
+        package var at: Timestamp
         /// Received (positive) or taken (negative); zero for a count.
-        public var change: Milligrams
+        package var change: Milligrams
         /// The perpetual balance after it.
-        public var balance: Milligrams
+        package var balance: Milligrams
         /// What a physical count found.
-        public var counted: Milligrams?
+        package var counted: Milligrams?
     }
 
     /// A lot's movements, newest first: at most `limit` before `position`.
-    public func movements(of lot: String, before position: Int64, limit: Int) throws -> [LotMovement] {
+    package func movements(of lot: String, before position: Int64, limit: Int) throws -> [LotMovement] {
         try db.rows(
             """
             SELECT position, at, change, balance, counted FROM lot_movements WHERE lot = ? AND position < ?
@@ -135,12 +136,12 @@ public struct ViewTables {
         }
     }
 
-    public func loss(_ id: String) throws -> LossView? {
+    package func loss(_ id: String) throws -> LossView? {
         try db.rows("SELECT \(Self.lossColumns) FROM losses WHERE loss_id = ?", id, row: Self.loss).first
     }
 
     /// Every reported loss, in the order they were recorded.
-    public func losses() throws -> [LossView] {
+    package func losses() throws -> [LossView] {
         try db.rows("SELECT \(Self.lossColumns) FROM losses ORDER BY reported_position", row: Self.loss)
     }
 
@@ -153,15 +154,15 @@ public struct ViewTables {
 
     // MARK: - Participants
 
-    public struct ParticipantRecord: Sendable, Equatable {
-        public var code: String
-        public var enrolledAt: Timestamp?
-        public var site: String?
+    package struct ParticipantRecord: Sendable, Equatable {
+        package var code: String
+        package var enrolledAt: Timestamp?
+        package var site: String?
         /// The IANA zone the enrolment named, if any.
-        public var timeZone: String?
+        package var timeZone: String?
     }
 
-    public func participant(_ code: String) throws -> ParticipantRecord? {
+    package func participant(_ code: String) throws -> ParticipantRecord? {
         try db.rows("SELECT enrolled_at, site, time_zone FROM participants WHERE code = ?", code) { row in
             ParticipantRecord(
                 code: code, enrolledAt: (row[0] as Int64?).map(Timestamp.init(micros:)), site: row[1],
@@ -171,7 +172,7 @@ public struct ViewTables {
 
     /// The log positions of the events that concern a participant, newest first: at most `limit` before
     /// `position`.
-    public func timeline(of participant: String, before position: Int64, limit: Int) throws -> [Int64] {
+    package func timeline(of participant: String, before position: Int64, limit: Int) throws -> [Int64] {
         try db.rows(
             "SELECT position FROM timeline WHERE participant = ? AND position < ? ORDER BY position DESC LIMIT ?",
             participant, position, limit
@@ -179,7 +180,7 @@ public struct ViewTables {
     }
 
     /// Participants in code order, a page of at most `limit` after `code`.
-    public func participants(after code: String, limit: Int) throws -> [ParticipantRecord] {
+    package func participants(after code: String, limit: Int) throws -> [ParticipantRecord] {
         try db.rows(
             "SELECT code, enrolled_at, site, time_zone FROM participants WHERE code > ? ORDER BY code LIMIT ?", code,
             limit
@@ -191,7 +192,7 @@ public struct ViewTables {
     }
 
     /// Current medications, by name.
-    public func medications(of participant: String) throws -> [MedicationView] {
+    package func medications(of participant: String) throws -> [MedicationView] {
         try db.rows(
             "SELECT name, serotonergic, since FROM medications WHERE participant = ? ORDER BY name", participant
         ) { row in
@@ -200,14 +201,14 @@ public struct ViewTables {
     }
 
     /// The participant's session ids in the order they first appeared in the log.
-    public func sessionIDs(of participant: String) throws -> [String] {
+    package func sessionIDs(of participant: String) throws -> [String] {
         try db.rows(
             "SELECT session FROM participant_sessions WHERE participant = ? ORDER BY position", participant
         ) { $0[0] }
     }
 
     /// The participant's mood checks for one session, in log order.
-    public func moodChecks(session: String, participant: String) throws -> [MoodCheckView] {
+    package func moodChecks(session: String, participant: String) throws -> [MoodCheckView] {
         try db.rows(
             """
             SELECT day, at, phq9_total, phq9_item9, cssrs_high_risk, mood FROM mood_checks
@@ -221,7 +222,7 @@ public struct ViewTables {
     }
 
     /// The participant's latest reading (in time, then log order) across their sessions.
-    public func latestVitals(of participant: String) throws -> VitalsReading? {
+    package func latestVitals(of participant: String) throws -> VitalsReading? {
         var latest: VitalsReading?
         for session in try sessionIDs(of: participant) {
             guard
@@ -239,7 +240,7 @@ public struct ViewTables {
     }
 
     /// Alerts of the participant not yet resolved, in id order.
-    public func unresolvedAlertIDs(of participant: String) throws -> [EventID] {
+    package func unresolvedAlertIDs(of participant: String) throws -> [EventID] {
         try db.rows(
             "SELECT alert_id FROM alerts WHERE participant = ? AND status <> 'resolved' ORDER BY alert_id", participant
         ) { try EventID(blob: $0[0]) }
@@ -247,7 +248,7 @@ public struct ViewTables {
 
     /// The whole participant view, with the follow-up grid as of `now` under `settings`, in the participant's
     /// own time zone.
-    public func participantView(_ code: String, settings: RuleSettings, now: Timestamp) throws -> ParticipantView? {
+    package func participantView(_ code: String, settings: RuleSettings, now: Timestamp) throws -> ParticipantView? {
         guard let record = try participant(code) else { return nil }
         let schedule = settings.followUp(participantZone: record.timeZone)
         let medications = try medications(of: code)
@@ -280,17 +281,17 @@ public struct ViewTables {
 
     // MARK: - Sessions
 
-    public struct SessionRecord: Sendable, Equatable {
-        public var id: String
-        public var participant: String
-        public var number: Int?
-        public var startedAt: Timestamp?
+    package struct SessionRecord: Sendable, Equatable {
+        package var id: String
+        package var participant: String
+        package var number: Int?
+        package var startedAt: Timestamp?
         /// The `session.started` event: the cause of follow-up alerts.
-        public var startedEvent: EventID?
-        public var endedAt: Timestamp?
+        package var startedEvent: EventID?
+        package var endedAt: Timestamp?
     }
 
-    public func session(_ id: String) throws -> SessionRecord? {
+    package func session(_ id: String) throws -> SessionRecord? {
         try db.rows(
             "SELECT participant, number, started_at, started_event, ended_at FROM sessions WHERE id = ?", id
         ) { row in
@@ -304,7 +305,7 @@ public struct ViewTables {
 
     /// The session's doses in time order (then log order), with running totals and minutes from the first
     /// initial dose.
-    public func doses(in session: String) throws -> [DoseView] {
+    package func doses(in session: String) throws -> [DoseView] {
         var total = Milligrams.zero
         var doses = try db.rows(
             "SELECT event_id, at, position, dose, kind, lot FROM doses WHERE session = ? ORDER BY at, position", session
@@ -324,7 +325,7 @@ public struct ViewTables {
     }
 
     /// The time of the session's first initial dose, in time order.
-    public func initialDoseAt(in session: String) throws -> Timestamp? {
+    package func initialDoseAt(in session: String) throws -> Timestamp? {
         try db.value(
             Int64.self, "SELECT at FROM doses WHERE session = ? AND kind = 'initial' ORDER BY at, position LIMIT 1",
             session
@@ -334,14 +335,14 @@ public struct ViewTables {
     static let vitalsColumns = "at, session, position, systolic, diastolic, heart_rate, temperature, spo2"
 
     /// The session's readings in time order (then log order).
-    public func vitals(in session: String, initialDoseAt: Timestamp?) throws -> [VitalsReading] {
+    package func vitals(in session: String, initialDoseAt: Timestamp?) throws -> [VitalsReading] {
         try db.rows("SELECT \(Self.vitalsColumns) FROM vitals WHERE session = ? ORDER BY at, position", session) {
             Self.reading($0, initialDoseAt: initialDoseAt)
         }
     }
 
     /// How many of the session's readings have a heart rate above `rate`.
-    public func readings(in session: String, heartRateAbove rate: Double) throws -> Int {
+    package func readings(in session: String, heartRateAbove rate: Double) throws -> Int {
         Int(
             try db.value(Int64.self, "SELECT COUNT(*) FROM vitals WHERE session = ? AND heart_rate > ?", session, rate)
                 ?? 0)
@@ -356,11 +357,11 @@ public struct ViewTables {
     }
 
     /// The adverse events reported for the session, in log order.
-    public func adverseEventIDs(in session: String) throws -> [String] {
+    package func adverseEventIDs(in session: String) throws -> [String] {
         try db.rows("SELECT ae_id FROM session_adverse_events WHERE session = ? ORDER BY position", session) { $0[0] }
     }
 
-    public func sessionView(_ id: String) throws -> SessionView? {
+    package func sessionView(_ id: String) throws -> SessionView? {
         guard let record = try session(id) else { return nil }
         let doses = try doses(in: id)
         let initial = doses.first { $0.kind == .initial }?.at
@@ -386,7 +387,7 @@ public struct ViewTables {
         outcome, submitted_at, reference, reported_position, reported_event
         """
 
-    public func adverseEvent(participant: String, aeId: String) throws -> AdverseEventView? {
+    package func adverseEvent(participant: String, aeId: String) throws -> AdverseEventView? {
         try db.rows(
             "SELECT \(Self.adverseEventColumns) FROM adverse_events WHERE participant = ? AND ae_id = ?", participant,
             aeId, row: Self.adverseEvent
@@ -394,7 +395,7 @@ public struct ViewTables {
     }
 
     /// The register in key order; only events whose expedited report is due and not filed, with `openOnly`.
-    public func adverseEvents(openOnly: Bool) throws -> [AdverseEventView] {
+    package func adverseEvents(openOnly: Bool) throws -> [AdverseEventView] {
         try db.rows(
             """
             SELECT \(Self.adverseEventColumns) FROM adverse_events \(openOnly ? "WHERE open = 1" : "")
@@ -422,13 +423,13 @@ public struct ViewTables {
         resolve_position
         """
 
-    public func alert(_ id: EventID) throws -> AlertView? {
+    package func alert(_ id: EventID) throws -> AlertView? {
         try db.rows("SELECT \(Self.alertColumns) FROM alerts WHERE alert_id = ?", id, row: Self.alert).first
     }
 
     /// Alerts whose id begins with `prefix` (lowercase hex digits, 1 to 32 of them), at most `limit`, in id
     /// order: a range read on the key, whatever the number of alerts.
-    public func alerts(idPrefix prefix: String, limit: Int) throws -> [AlertView] {
+    package func alerts(idPrefix prefix: String, limit: Int) throws -> [AlertView] {
         guard (1...32).contains(prefix.utf8.count),
             let low = Hex.decode(prefix + String(repeating: "0", count: 32 - prefix.utf8.count)),
             let high = Hex.decode(prefix + String(repeating: "f", count: 32 - prefix.utf8.count))
@@ -440,7 +441,7 @@ public struct ViewTables {
 
     /// Alerts in log order, raised after a position: of one status, participant, rule and severity (each
     /// optional), at most `limit` of them.
-    public func alerts(
+    package func alerts(
         status: AlertView.Status? = nil, participant: String? = nil, rule: AlertRule? = nil,
         severity: AlertSeverity? = nil, after position: Int64 = 0, limit: Int = .max
     ) throws -> [AlertView] {
@@ -459,7 +460,7 @@ public struct ViewTables {
 
     /// The most pressing open alerts: most severe first, then the longest waiting; at most `limit`, leaving out
     /// the rules named. Reads the open alerts only (through `alerts_status`), never the whole table.
-    public func mostPressingOpenAlerts(excluding rules: [AlertRule] = [], limit: Int) throws -> [AlertView] {
+    package func mostPressingOpenAlerts(excluding rules: [AlertRule] = [], limit: Int) throws -> [AlertView] {
         let excluded = rules.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         let sql = """
             SELECT \(Self.alertColumns) FROM alerts WHERE status = 'open' \(rules.isEmpty ? "" : "AND rule NOT IN (\(excluded))")
@@ -470,7 +471,7 @@ public struct ViewTables {
     }
 
     /// How many alerts of each severity are open (neither acknowledged nor resolved); every severity is present.
-    public func openAlertCounts() throws -> [AlertSeverity: Int] {
+    package func openAlertCounts() throws -> [AlertSeverity: Int] {
         var counts = Dictionary(uniqueKeysWithValues: AlertSeverity.allCases.map { ($0, 0) })
         for (severity, count) in try db.rows(
             "SELECT severity, count(*) FROM alerts WHERE status = 'open' GROUP BY severity",
@@ -482,7 +483,7 @@ public struct ViewTables {
     }
 
     /// Severities of the alerts of `rule` for `session` not yet resolved.
-    public func unresolvedSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
+    package func unresolvedSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
         try db.rows(
             "SELECT severity FROM alerts WHERE session = ? AND rule = ? AND status <> 'resolved'", session,
             rule.rawValue
@@ -510,7 +511,7 @@ public struct ViewTables {
     // MARK: - Outbox
 
     /// Whether an alert is in the views or decided and on its way to the log.
-    public func isKnown(alert id: EventID) throws -> Bool {
+    package func isKnown(alert id: EventID) throws -> Bool {
         try db.value(
             Int64.self,
             """
@@ -519,20 +520,20 @@ public struct ViewTables {
     }
 
     /// Severities of the alerts of `rule` for `session` decided but not yet projected.
-    public func pendingSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
+    package func pendingSeverities(rule: AlertRule, session: String) throws -> [AlertSeverity] {
         try db.rows("SELECT severity FROM outbox WHERE session = ? AND rule = ?", session, rule.rawValue) {
             try Self.enumeration($0[0])
         }
     }
 
     /// One alert of the outbox: its payload, not yet signed.
-    public struct OutboxEntry: Sendable, Equatable {
-        public var alertId: EventID
-        public var payload: [UInt8]
+    package struct OutboxEntry: Sendable, Equatable {
+        package var alertId: EventID
+        package var payload: [UInt8]
     }
 
     /// The alerts decided and not yet appended to the log, in the order they were decided.
-    public func unsentAlerts() throws -> [OutboxEntry] {
+    package func unsentAlerts() throws -> [OutboxEntry] {
         try db.rows("SELECT alert_id, payload FROM outbox WHERE stored = 0 ORDER BY seq") {
             OutboxEntry(alertId: try EventID(blob: $0[0]), payload: [UInt8]($0[1] as Data))
         }
@@ -541,8 +542,8 @@ public struct ViewTables {
     // MARK: - Deadlines
 
     /// A pending deadline of the alert scheduler.
-    public struct Deadline: Sendable, Equatable {
-        public enum Kind: String, Sendable {
+    package struct Deadline: Sendable, Equatable {
+        package enum Kind: String, Sendable {
             /// The next unchecked follow-up day after a session (`subject`: the session id).
             case followUp = "follow_up"
             /// The reminder before an expedited report is due (`subject`: the adverse event's id).
@@ -555,18 +556,18 @@ public struct ViewTables {
             case lossReport = "loss_report"
         }
 
-        public var kind: Kind
+        package var kind: Kind
         /// The participant of a follow-up or a report.
-        public var participant: String?
-        public var subject: String
+        package var participant: String?
+        package var subject: String
         /// For a follow-up: the first day still open.
-        public var day: Int?
-        public var dueAt: Timestamp
-        public var alertId: EventID
+        package var day: Int?
+        package var dueAt: Timestamp
+        package var alertId: EventID
     }
 
     /// Deadlines that have passed at `now`, earliest first.
-    public func deadlines(dueBy now: Timestamp, limit: Int = 1000) throws -> [Deadline] {
+    package func deadlines(dueBy now: Timestamp, limit: Int = 1000) throws -> [Deadline] {
         try db.rows(
             """
             SELECT kind, participant, subject, day, due_at, alert_id FROM deadlines WHERE due_at <= ?
@@ -598,10 +599,10 @@ extension ViewTables.Deadline {
 }
 
 /// The views' file holds something this version cannot read.
-public struct ViewError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct ViewError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 extension Timestamp {

@@ -1,6 +1,6 @@
-public import Foundation
-public import GRDB
-public import VigilModel
+import Foundation
+package import GRDB
+package import VigilModel
 
 /// Applies events to the views, in place, inside one write transaction (a flush).
 ///
@@ -12,15 +12,15 @@ public import VigilModel
 ///
 /// Total, like the log it follows: an event that refers to something unknown (a dose for a session never
 /// started) still counts where it can.
-public final class ViewWriter {
-    public let tables: ViewTables
+package final class ViewWriter {
+    package let tables: ViewTables
     let db: Database
     /// The rule settings the deadlines are derived with.
-    public let settings: RuleSettings
+    package let settings: RuleSettings
     /// Alerts acknowledged or resolved in this flush, as they now stand: for live subscribers.
-    public private(set) var updatedAlerts: [AlertView] = []
+    package private(set) var updatedAlerts: [AlertView] = []
     /// The alerts this flush decided that the log does not hold yet, in order (their payloads, unsigned).
-    public private(set) var decidedAlerts: [EventPayload] = []
+    package private(set) var decidedAlerts: [EventPayload] = []
     /// Rows this flush already made sure exist: most events of a flush concern the same few sessions.
     private var ensuredParticipants: Set<String> = []
     private var ensuredSessions: Set<SessionLink> = []
@@ -30,7 +30,7 @@ public final class ViewWriter {
         var session: String
     }
 
-    public init(_ db: Database, settings: RuleSettings) {
+    package init(_ db: Database, settings: RuleSettings) {
         self.db = db
         self.tables = ViewTables(db)
         self.settings = settings
@@ -38,14 +38,14 @@ public final class ViewWriter {
 
     // MARK: - Checkpoint
 
-    public func setCheckpoint(position: Int64, evaluated: Int64, now: Timestamp) throws {
+    package func setCheckpoint(position: Int64, evaluated: Int64, now: Timestamp) throws {
         try db.run(
             "UPDATE checkpoint SET position = ?, evaluated = ?, updated_at = ? WHERE id = 1", position, evaluated,
             now.microsecondsSinceEpoch)
     }
 
     /// Records a trust anchor as a signer (registered at 0) unless the key is known already.
-    public func seed(_ anchor: TrustAnchor) throws {
+    package func seed(_ anchor: TrustAnchor) throws {
         try db.run(
             "INSERT OR IGNORE INTO signers (key_id, name, role, registered_at) VALUES (?, ?, ?, 0)", anchor.keyID,
             anchor.name, anchor.role.rawValue)
@@ -53,7 +53,7 @@ public final class ViewWriter {
 
     // MARK: - Applying events
 
-    public func apply(_ event: StoredEvent) throws {
+    package func apply(_ event: StoredEvent) throws {
         try applyToViews(event)
         try recordInTimeline(event)
         try recordMovement(event)
@@ -323,7 +323,7 @@ public final class ViewWriter {
 
     /// Records an alert the rules decided on, to be signed and appended once this flush commits. With `stored`,
     /// the log holds it already (a replay met it again): it only keeps its place until it is projected.
-    public func enqueue(alert payload: EventPayload, rule: AlertRule, severity: AlertSeverity, stored: Bool) throws {
+    package func enqueue(alert payload: EventPayload, rule: AlertRule, severity: AlertSeverity, stored: Bool) throws {
         try db.run(
             "INSERT OR IGNORE INTO outbox (alert_id, rule, severity, session, payload, stored) VALUES (?, ?, ?, ?, ?, ?)",
             payload.id, rule.rawValue, severity.rawValue, payload.session, Data(payload.jsonBytes), stored)
@@ -333,7 +333,7 @@ public final class ViewWriter {
     // MARK: - Deadlines
 
     /// Derives every deadline again from the views (after the settings they depend on changed).
-    public func rescheduleAll() throws {
+    package func rescheduleAll() throws {
         try db.execute(sql: "DELETE FROM deadlines")
         for id in try db.rows("SELECT id FROM sessions WHERE started_at IS NOT NULL", row: { $0[0] as String }) {
             try scheduleFollowUp(session: id)

@@ -1,9 +1,9 @@
 import Foundation
-public import VigilModel
+package import VigilModel
 
 /// A backup or restore that cannot go ahead, and why.
-public struct BackupError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
+package struct BackupError: Error, Sendable, CustomStringConvertible {
+    package enum Kind: Sendable {
         /// The backup does not check out: its manifest is missing or unreadable, a file is missing or differs
         /// from its sum, or the store copy does not verify.
         case unusable
@@ -14,15 +14,15 @@ public struct BackupError: Error, Sendable, CustomStringConvertible {
         case failed
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// What a backup folder holds, written into it last as `manifest.json`.
@@ -40,22 +40,22 @@ public struct BackupError: Error, Sendable, CustomStringConvertible {
 /// `log` is the head of the store copy as verification recomputed it; `sources` says where each file was
 /// read from (for the operator; a restore writes where its configuration says). No program version is
 /// recorded: vigilctl has none to report yet.
-public struct BackupManifest: Sendable, Equatable {
-    public static let format = "vigil-backup/1"
+package struct BackupManifest: Sendable, Equatable {
+    package static let format = "vigil-backup/1"
 
-    public struct File: Sendable, Equatable {
-        public var name: String
-        public var digest: DurableFile.Digest
+    package struct File: Sendable, Equatable {
+        package var name: String
+        package var digest: DurableFile.Digest
     }
 
-    public var createdAt: Timestamp
-    public var logSize: Int64
-    public var chainHash: [UInt8]
-    public var daemonKeyID: String
-    public var sources: BackupFolder.Sources
-    public var files: [File]
+    package var createdAt: Timestamp
+    package var logSize: Int64
+    package var chainHash: [UInt8]
+    package var daemonKeyID: String
+    package var sources: BackupFolder.Sources
+    package var files: [File]
 
-    public func file(named name: String) -> File? { files.first { $0.name == name } }
+    package func file(named name: String) -> File? { files.first { $0.name == name } }
 
     var json: [UInt8] {
         let files = files.map { file -> JSONValue in
@@ -150,20 +150,20 @@ public struct BackupManifest: Sendable, Equatable {
 ///
 /// The read models are not in it: they are derived from the log, and vigild rebuilds them when their file is
 /// missing, which is how a restore leaves them.
-public enum BackupFolder {
-    public static let storeFile = "vigil.sqlite"
-    public static let keyFile = "daemon.key"
-    public static let configurationFile = "vigil.yaml"
-    public static let manifestFile = "manifest.json"
+package enum BackupFolder {
+    package static let storeFile = "vigil.sqlite"
+    package static let keyFile = "daemon.key"
+    package static let configurationFile = "vigil.yaml"
+    package static let manifestFile = "manifest.json"
     static let fileNames = [storeFile, keyFile, configurationFile]
 
     /// Where a backup's files were read from (absolute paths).
-    public struct Sources: Sendable, Equatable {
-        public var database: String
-        public var daemonKey: String
-        public var configuration: String
+    package struct Sources: Sendable, Equatable {
+        package var database: String
+        package var daemonKey: String
+        package var configuration: String
 
-        public init(database: String, daemonKey: String, configuration: String) {
+        package init(database: String, daemonKey: String, configuration: String) {
             self.database = database
             self.daemonKey = daemonKey
             self.configuration = configuration
@@ -176,7 +176,7 @@ public enum BackupFolder {
     ///
     /// - Throws: ``BackupError/Kind/unusable`` when the store copy does not verify (the copy is kept for
     ///   inspection and no manifest is written); ``BackupError/Kind/failed`` on any other error.
-    public static func write(
+    package static func write(
         _ sources: Sources, to folder: String, at now: Timestamp
     ) throws(BackupError)
         -> BackupManifest
@@ -258,7 +258,7 @@ public enum BackupFolder {
     /// the manifest records, and the key file is a key with the recorded id.
     ///
     /// - Throws: ``BackupError/Kind/unusable``, naming the first thing that does not check out.
-    public static func check(_ folder: String) throws(BackupError) -> BackupManifest {
+    package static func check(_ folder: String) throws(BackupError) -> BackupManifest {
         let manifestPath = folder + "/" + manifestFile
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             throw BackupError(

@@ -1,16 +1,16 @@
 import Crypto
 import Foundation
-public import VigilModel
+package import VigilModel
 
 /// Files written so that they survive a crash: created exclusively with their final mode, written in full,
 /// fsynced, and their folder fsynced once the name is in place. Used for the daemon's key and for backups.
-public enum DurableFile {
+package enum DurableFile {
     /// The size and SHA-256 of a file's contents.
-    public struct Digest: Sendable, Equatable {
-        public var size: Int64
-        public var sha256: [UInt8]
+    package struct Digest: Sendable, Equatable {
+        package var size: Int64
+        package var sha256: [UInt8]
 
-        public init(size: Int64, sha256: [UInt8]) {
+        package init(size: Int64, sha256: [UInt8]) {
             self.size = size
             self.sha256 = sha256
         }
@@ -18,7 +18,7 @@ public enum DurableFile {
 
     /// Creates `path`, readable by its owner only (0600), writes `bytes`, then fsyncs the file. Fails if the file
     /// exists: nothing written here ever replaces a file in place.
-    public static func create(_ path: String, contents bytes: [UInt8]) throws(StoreError) {
+    package static func create(_ path: String, contents bytes: [UInt8]) throws(StoreError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw failure("cannot create \(path)") }
         defer { close(descriptor) }
@@ -28,7 +28,7 @@ public enum DurableFile {
 
     /// Copies `source` to a new file `destination` (mode 0600), fsyncs it, and returns the digest of what was
     /// written (read from `source` in the same pass).
-    public static func copy(_ source: String, to destination: String) throws(StoreError) -> Digest {
+    package static func copy(_ source: String, to destination: String) throws(StoreError) -> Digest {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw failure("cannot read \(source)") }
         defer { close(input) }
@@ -43,7 +43,7 @@ public enum DurableFile {
     }
 
     /// The size and SHA-256 of the file at `path`, read in chunks.
-    public static func digest(of path: String) throws(StoreError) -> Digest {
+    package static func digest(of path: String) throws(StoreError) -> Digest {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("cannot read \(path)") }
         defer { close(descriptor) }
@@ -51,7 +51,7 @@ public enum DurableFile {
     }
 
     /// Fsyncs a file or folder written by someone else (SQLite, a rename), so that it is on disk.
-    public static func sync(_ path: String) throws(StoreError) {
+    package static func sync(_ path: String) throws(StoreError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("cannot open \(path) to sync it") }
         defer { close(descriptor) }
@@ -59,12 +59,12 @@ public enum DurableFile {
     }
 
     /// Fsyncs the folder that holds `path`, so that a file created or renamed there keeps its name after a crash.
-    public static func syncFolder(of path: String) throws(StoreError) {
+    package static func syncFolder(of path: String) throws(StoreError) {
         try sync(folder(of: path))
     }
 
     /// The folder that holds `path` ("." for a bare name).
-    public static func folder(of path: String) -> String {
+    package static func folder(of path: String) -> String {
         let folder = (path as NSString).deletingLastPathComponent
         return folder.isEmpty ? "." : folder
     }
@@ -72,7 +72,7 @@ public enum DurableFile {
     /// When running as root, gives `path` the owner and group of its folder, so that a file root creates in
     /// vigild's folder (a restored store, the lock file) stays usable by the user vigild runs as. Otherwise the
     /// file is the caller's already, and nothing changes.
-    public static func adoptFolderOwner(_ path: String) throws(StoreError) {
+    package static func adoptFolderOwner(_ path: String) throws(StoreError) {
         guard geteuid() == 0 else { return }
         var folderStatus = stat()
         guard stat(folder(of: path), &folderStatus) == 0 else {
@@ -121,7 +121,7 @@ public enum DurableFile {
 extension Timestamp {
     /// The instant in UTC to the second, in ISO 8601's basic form (`20261121T101500Z`): a name for folders and
     /// set-aside files that sorts by time and needs no quoting in a shell.
-    public var compactUTC: String {
+    package var compactUTC: String {
         let text = rfc3339
         let seconds = text.prefix { $0 != "." && $0 != "Z" }
         return seconds.filter { $0 != "-" && $0 != ":" } + "Z"

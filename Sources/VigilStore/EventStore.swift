@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-public import Logging
-public import Metrics
-public import VigilModel
+package import Logging
+package import Metrics
+package import VigilModel
 
 /// The append-only, hash-chained event log on SQLite (docs/protocol.md §3).
 ///
@@ -11,8 +11,8 @@ public import VigilModel
 /// run 1, 2, 3 ... without gaps; each entry keeps the envelope's exact bytes with its leaf and chain hash.
 /// Appends go through a group committer (one transaction and one fsync per group); reads run concurrently
 /// on WAL readers.
-public final class EventStore: Sendable {
-    public let path: String
+package final class EventStore: Sendable {
+    package let path: String
     let database: DatabasePool
     private let committer: GroupCommitter
     private let logger: Logger
@@ -28,7 +28,7 @@ public final class EventStore: Sendable {
     ///
     /// - Parameter anchors: the trust anchors the configuration names now (admin keys and the daemon's key).
     ///   Differences from the anchors last recorded are recorded, effective from the current log size.
-    public static func open(
+    package static func open(
         path: String, anchors: [TrustAnchor], clock: any WallClock = SystemWallClock(), logger: Logger,
         metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) throws(StoreError) -> EventStore {
@@ -69,7 +69,7 @@ public final class EventStore: Sendable {
 
     /// A file that belongs beside the store at `storePath`: `vigil.sqlite` with `"projections"` is
     /// `vigil.projections.sqlite` (the read models), with `"outbox"` `vigil.outbox.sqlite` (the webhook outbox).
-    public static func companionPath(forStore storePath: String, _ name: String) -> String {
+    package static func companionPath(forStore storePath: String, _ name: String) -> String {
         let url = URL(fileURLWithPath: storePath)
         let base = url.pathExtension == "sqlite" ? url.deletingPathExtension().path : storePath
         return base + "." + name + ".sqlite"
@@ -79,35 +79,35 @@ public final class EventStore: Sendable {
     ///
     /// Stored events are durable when this returns. If the database cannot commit (disk full, I/O error),
     /// nothing of the group is stored and every event is refused with `unavailable`.
-    public func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
+    package func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
         await committer.append(events)
     }
 
     /// The current head of the log.
-    public var head: LogHead { committer.currentState.head }
+    package var head: LogHead { committer.currentState.head }
 
     /// The key registry as of the head of the log.
-    public var registry: KeyRegistry { committer.currentState.registry }
+    package var registry: KeyRegistry { committer.currentState.registry }
 
     /// The Unix microseconds at which the commit under way started, or nil when the writer is idle.
-    public var commitInProgressSince: Int64? { committer.commitInProgressSince }
+    package var commitInProgressSince: Int64? { committer.commitInProgressSince }
 
     /// Why the last commit failed (a full disk, an I/O error), until a commit succeeds again.
-    public var lastCommitFailure: String? { committer.lastCommitFailure }
+    package var lastCommitFailure: String? { committer.lastCommitFailure }
 
     /// The log size after each commit that stored something, starting with the current size; ends when the
     /// store closes. Keeps only the newest value.
-    public func heads() -> AsyncStream<Int64> {
+    package func heads() -> AsyncStream<Int64> {
         committer.heads()
     }
 
     /// Every change of the configured trust anchors, in the order recorded.
-    public func anchorHistory() async throws -> [AnchorChange] {
+    package func anchorHistory() async throws -> [AnchorChange] {
         try await database.read { db in try EventStore.fetchAnchorChanges(db) }
     }
 
     /// Entries after `position`, in order, at most `limit` of them.
-    public func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
+    package func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
         try await database.read { db in
             try EventStore.fetchEntries(db, after: position, limit: limit)
         }
@@ -115,7 +115,7 @@ public final class EventStore: Sendable {
 
     /// Whether the log holds an event with this id (read on a reader, synchronously: for checks made inside
     /// another database's transaction).
-    public func contains(eventID: EventID) throws -> Bool {
+    package func contains(eventID: EventID) throws -> Bool {
         try database.read { db in try EventStore.contains(eventID, db) }
     }
 
@@ -126,7 +126,7 @@ public final class EventStore: Sendable {
     }
 
     /// The log position of the event with this id, if the log has one.
-    public func position(of eventID: EventID) async throws -> Int64? {
+    package func position(of eventID: EventID) async throws -> Int64? {
         try await database.read { db in
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT position FROM events WHERE event_id = ?"),
@@ -135,13 +135,13 @@ public final class EventStore: Sendable {
     }
 
     /// The entry holding the event with this id, if the log has one.
-    public func entry(eventID: EventID) async throws -> StoredEntry? {
+    package func entry(eventID: EventID) async throws -> StoredEntry? {
         guard let position = try await position(of: eventID) else { return nil }
         return try await entry(at: position)
     }
 
     /// The entries at these positions that the log has, in the order given, read in one transaction.
-    public func entries(at positions: [Int64]) async throws -> [StoredEntry] {
+    package func entries(at positions: [Int64]) async throws -> [StoredEntry] {
         try await database.read { db in
             try positions.compactMap { position in
                 try EventStore.fetchEntries(db, after: position - 1, limit: 1).first { $0.position == position }
@@ -150,12 +150,12 @@ public final class EventStore: Sendable {
     }
 
     /// The entry at `position`, if the log has one.
-    public func entry(at position: Int64) async throws -> StoredEntry? {
+    package func entry(at position: Int64) async throws -> StoredEntry? {
         try await entries(after: position - 1, limit: 1).first { $0.position == position }
     }
 
     /// Refuses new appends, waits for the ones under way to be committed and answered, and closes the file.
-    public func close() async {
+    package func close() async {
         await committer.close()
         do {
             try database.close()
@@ -290,17 +290,17 @@ public final class EventStore: Sendable {
 
 /// What the daemon signs the log's heads with: its key, and the log's name (the checkpoints' origin line,
 /// also the name of the key in their signed notes).
-public struct LogSigner: Sendable {
-    public let key: SigningKey
-    public let origin: String
+package struct LogSigner: Sendable {
+    package let key: SigningKey
+    package let origin: String
 
-    public init(key: SigningKey, origin: String) {
+    package init(key: SigningKey, origin: String) {
         self.key = key
         self.origin = origin
     }
 
     /// The verifier key of the checkpoints, in the text form tlog tools read.
-    public var noteKey: NoteKey {
+    package var noteKey: NoteKey {
         // The origin is checked where it is configured; a key derived from a signing key is always valid.
         try! NoteKey(name: origin, publicKey: key.verifyingKey)
     }
@@ -308,16 +308,16 @@ public struct LogSigner: Sendable {
 
 extension EventStore {
     /// A head signed by the daemon, with its envelope's bytes, and the checkpoint of the same size.
-    public struct SignedHeadRecord: Sendable {
-        public var head: SignedHead
-        public var envelope: [UInt8]
-        public var checkpoint: SignedNote
+    package struct SignedHeadRecord: Sendable {
+        package var head: SignedHead
+        package var envelope: [UInt8]
+        package var checkpoint: SignedNote
     }
 
     /// Signs the current head with the daemon's key, as a DSSE signed head and as a C2SP checkpoint of the
     /// log, and records both in one transaction; when the last recorded ones already have this size, those
     /// are returned instead.
-    public func signHead(
+    package func signHead(
         with signer: LogSigner, clock: any WallClock = SystemWallClock()
     ) async throws -> SignedHeadRecord {
         let key = signer.key
@@ -362,24 +362,24 @@ extension EventStore {
     }
 
     /// A checkpoint as recorded: its number, its size and the signed note's bytes.
-    public struct CheckpointRecord: Sendable {
-        public var seq: Int64
-        public var size: Int64
-        public var note: [UInt8]
+    package struct CheckpointRecord: Sendable {
+        package var seq: Int64
+        package var size: Int64
+        package var note: [UInt8]
 
         /// The statement the signed note carries (nil for a note that does not read as a checkpoint).
-        public var checkpoint: LogCheckpoint? {
+        package var checkpoint: LogCheckpoint? {
             (try? SignedNote(parsing: note)).flatMap { try? LogCheckpoint(text: $0.text) }
         }
     }
 
     /// The last checkpoint recorded.
-    public func latestCheckpoint() async throws -> CheckpointRecord? {
+    package func latestCheckpoint() async throws -> CheckpointRecord? {
         try await database.read { db in try Self.latestCheckpoint(db) }
     }
 
     /// The last checkpoint with the witnesses' cosignatures of it appended, as served.
-    public func latestCosignedCheckpoint() async throws -> [UInt8]? {
+    package func latestCosignedCheckpoint() async throws -> [UInt8]? {
         try await database.read { db in
             guard let latest = try Self.latestCheckpoint(db) else { return nil }
             return latest.note + (try Self.cosignatureLines(of: latest.seq, db))
@@ -395,7 +395,7 @@ extension EventStore {
 
     /// Records a witness's cosignature line (verified by the caller) of a checkpoint; a second one by the same
     /// witness of the same checkpoint is not added.
-    public func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
+    package func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
     {
         try await database.write { db in
             try db.execute(
@@ -406,7 +406,7 @@ extension EventStore {
     }
 
     /// The largest checkpoint size each witness cosigned, by witness name.
-    public func cosignedSizes() async throws -> [String: Int64] {
+    package func cosignedSizes() async throws -> [String: Int64] {
         try await database.read { db in
             var sizes: [String: Int64] = [:]
             let rows = try Row.fetchAll(

@@ -1,13 +1,13 @@
 import Foundation
 import GRDB
-public import VigilModel
+package import VigilModel
 
 /// Reads a store file without the daemon, on a read-only connection: for rebuilds and exports.
-public final class LogReader: Sendable {
-    public let path: String
+package final class LogReader: Sendable {
+    package let path: String
     private let database: DatabaseQueue
 
-    public init(path: String) throws(StoreError) {
+    package init(path: String) throws(StoreError) {
         self.path = path
         database = try Self.openReadOnly(path, label: "vigil.reader")
     }
@@ -32,29 +32,29 @@ public final class LogReader: Sendable {
         }
     }
 
-    public func entries(after position: Int64, limit: Int) throws -> [StoredEntry] {
+    package func entries(after position: Int64, limit: Int) throws -> [StoredEntry] {
         try database.read { db in try EventStore.fetchEntries(db, after: position, limit: limit) }
     }
 
     /// Whether the log holds an event with this id.
-    public func contains(eventID: EventID) throws -> Bool {
+    package func contains(eventID: EventID) throws -> Bool {
         try database.read { db in try EventStore.contains(eventID, db) }
     }
 
-    public func anchorHistory() throws -> [AnchorChange] {
+    package func anchorHistory() throws -> [AnchorChange] {
         try database.read { db in try EventStore.fetchAnchorChanges(db) }
     }
 
     /// The last checkpoint the daemon signed.
-    public func latestCheckpoint() throws -> EventStore.CheckpointRecord? {
+    package func latestCheckpoint() throws -> EventStore.CheckpointRecord? {
         try database.read { db in try EventStore.latestCheckpoint(db) }
     }
 
-    public func size() throws -> Int64 {
+    package func size() throws -> Int64 {
         try database.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0 }
     }
 
-    public func close() {
+    package func close() {
         try? database.close()
     }
 }

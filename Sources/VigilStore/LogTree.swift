@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-public import VigilModel
+package import VigilModel
 
 /// The log's Merkle tree as the store keeps it (RFC 9162, C2SP tlog-tiles).
 ///
@@ -73,12 +73,12 @@ enum LogTree {
 }
 
 /// One C2SP tile: its level, its index in the level, and its width (256 for a full tile).
-public struct TileAddress: Sendable, Equatable {
-    public var level: Int
-    public var index: UInt64
-    public var width: Int
+package struct TileAddress: Sendable, Equatable {
+    package var level: Int
+    package var index: UInt64
+    package var width: Int
 
-    public init(level: Int, index: UInt64, width: Int) {
+    package init(level: Int, index: UInt64, width: Int) {
         self.level = level
         self.index = index
         self.width = width
@@ -86,7 +86,7 @@ public struct TileAddress: Sendable, Equatable {
 
     /// Reads a tile path after `tile/`: `<L>/<N>` or `<L>/<N>.p/<W>`, N in 3-digit elements with `x` on all
     /// but the last (`x001/x234/067`). Nil for anything else, including leading zeros and `entries`.
-    public init?(path: String) {
+    package init?(path: String) {
         var elements = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard elements.count >= 2, let level = Self.decimal(elements[0]), level < 64 else { return nil }
         elements.removeFirst()
@@ -113,7 +113,7 @@ public struct TileAddress: Sendable, Equatable {
     }
 
     /// The path after `tile/`.
-    public var path: String {
+    package var path: String {
         var parts: [String] = []
         var rest = index
         repeat {
@@ -135,12 +135,12 @@ public struct TileAddress: Sendable, Equatable {
 
 extension EventStore {
     /// The root of the tree of the first `size` entries (`size` at most the log's size).
-    public func treeRoot(size: Int64) async throws(StoreError) -> [UInt8] {
+    package func treeRoot(size: Int64) async throws(StoreError) -> [UInt8] {
         try await readTree(up: size) { db in try MerkleTree.root(size: UInt64(size), source: LogTree.Nodes(db: db)) }
     }
 
     /// The inclusion proof of the entry at `position` in the tree of `size` entries (RFC 9162 order).
-    public func inclusionProof(position: Int64, size: Int64) async throws(StoreError) -> [[UInt8]] {
+    package func inclusionProof(position: Int64, size: Int64) async throws(StoreError) -> [[UInt8]] {
         guard position >= 1, position <= size else {
             throw StoreError(.outOfRange, "position \(position) is not in a tree of \(size) entries")
         }
@@ -151,7 +151,7 @@ extension EventStore {
     }
 
     /// The proof that the tree of `from` entries is a prefix of the tree of `to` entries (RFC 9162 order).
-    public func consistencyProof(from: Int64, to: Int64) async throws(StoreError) -> [[UInt8]] {
+    package func consistencyProof(from: Int64, to: Int64) async throws(StoreError) -> [[UInt8]] {
         guard from >= 0, from <= to else {
             throw StoreError(.outOfRange, "a tree of \(from) entries cannot be a prefix of one of \(to)")
         }
@@ -161,7 +161,7 @@ extension EventStore {
     }
 
     /// The hashes of a C2SP tile, or nil when the log is too small to have all of them.
-    public func tile(_ address: TileAddress) async throws(StoreError) -> [UInt8]? {
+    package func tile(_ address: TileAddress) async throws(StoreError) -> [UInt8]? {
         let size = UInt64(head.size)
         let available = size >> UInt64(LogTree.tileHeight * address.level)
         guard address.level < 8, address.index < UInt64.max / 256,
@@ -199,7 +199,7 @@ extension EventStore {
 extension EventStore {
     /// The proof bundle of the event `id` against the latest checkpoint, or nil if the log does not hold the
     /// event. Throws `outOfRange` when no checkpoint covers the event yet (the caller issues one first).
-    public func proofBundle(of id: EventID) async throws(StoreError) -> ProofBundle? {
+    package func proofBundle(of id: EventID) async throws(StoreError) -> ProofBundle? {
         do {
             return try await database.read { db -> ProofBundle? in
                 guard

@@ -3,43 +3,43 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Synchronization
-public import VigilModel
+package import VigilModel
 
 /// The first thing found wrong in a log, and where.
-public struct VerificationFailure: Sendable, Equatable, CustomStringConvertible {
+package struct VerificationFailure: Sendable, Equatable, CustomStringConvertible {
     /// The first position that does not hold (for a truncated log, the first missing position).
-    public var position: Int64
-    public var reason: String
+    package var position: Int64
+    package var reason: String
 
-    public var description: String { "position \(position): \(reason)" }
+    package var description: String { "position \(position): \(reason)" }
 
-    public init(position: Int64, reason: String) {
+    package init(position: Int64, reason: String) {
         self.position = position
         self.reason = reason
     }
 }
 
 /// What an offline verification found.
-public struct VerificationReport: Sendable {
+package struct VerificationReport: Sendable {
     /// Entries read and checked.
-    public var entriesChecked: Int64
+    package var entriesChecked: Int64
     /// Signatures verified (0 when signatures were not checked).
-    public var signaturesChecked: Int64
+    package var signaturesChecked: Int64
     /// Heads signed by the daemon that were checked against the chain.
-    public var signedHeadsChecked: Int
+    package var signedHeadsChecked: Int
     /// Checkpoints that were checked against the Merkle tree recomputed from the entries.
-    public var checkpointsChecked = 0
+    package var checkpointsChecked = 0
     /// The head as recomputed (size and chain hash of the last good entry).
-    public var head: LogHead
+    package var head: LogHead
     /// The first failure, or nil if the whole log holds.
-    public var failure: VerificationFailure?
+    package var failure: VerificationFailure?
     /// In a check from the last signed head: the head's size (entries up to it were not rehashed).
-    public var startedAfter: Int64 = 0
+    package var startedAfter: Int64 = 0
     /// Seconds spent checking, and from start to end (pauses included, when the check was paced).
-    public var busySeconds: Double = 0
-    public var elapsedSeconds: Double = 0
+    package var busySeconds: Double = 0
+    package var elapsedSeconds: Double = 0
 
-    public var isValid: Bool { failure == nil }
+    package var isValid: Bool { failure == nil }
 }
 
 /// Verifies a store file without the daemon: every leaf and chain hash, every signature against the key
@@ -48,27 +48,27 @@ public struct VerificationReport: Sendable {
 ///
 /// Works on a read-only connection inside one read transaction, so it can run beside a live daemon (it
 /// checks the log as of the moment it started) or on a backup copy.
-public enum LogVerifier {
-    public struct Options: Sendable {
+package enum LogVerifier {
+    package struct Options: Sendable {
         /// Re-verify every signature and the signers' standing (otherwise hashes and positions only).
-        public var checkSignatures = true
+        package var checkSignatures = true
         /// Trust anchors to verify with, in force from position 1. Nil: the anchor history recorded in the file.
-        public var anchors: [TrustAnchor]? = nil
+        package var anchors: [TrustAnchor]? = nil
         /// Entries per chunk; signatures of a chunk are verified in parallel on every core.
-        public var chunkSize = 4096
+        package var chunkSize = 4096
         /// Start at the last head the daemon signed instead of position 1: that head's signature and chain
         /// hash vouch for the entries before it, and only the entries after it are rehashed and their
         /// signatures verified (the quick check at start-up and in the background).
-        public var fromLastSignedHead = false
+        package var fromLastSignedHead = false
         /// At most this share of one core (0-1), on the calling thread alone: after each chunk the check
         /// pauses long enough that its work stays under the share, so a check in the background never takes
         /// the machine from the requests. Nil: every core, as fast as it can (an offline check, the start).
-        public var share: Double? = nil
+        package var share: Double? = nil
         /// Called on the checking thread after each chunk with the position verified through (hashes and
         /// positions; that chunk's signatures are still being checked): for a long check's progress report.
-        public var progress: (@Sendable (_ position: Int64) -> Void)? = nil
+        package var progress: (@Sendable (_ position: Int64) -> Void)? = nil
 
-        public init(
+        package init(
             checkSignatures: Bool = true, anchors: [TrustAnchor]? = nil, fromLastSignedHead: Bool = false,
             share: Double? = nil, progress: (@Sendable (_ position: Int64) -> Void)? = nil
         ) {
@@ -81,7 +81,7 @@ public enum LogVerifier {
         }
     }
 
-    public static func verify(path: String, options: Options = Options()) throws(StoreError) -> VerificationReport {
+    package static func verify(path: String, options: Options = Options()) throws(StoreError) -> VerificationReport {
         let database = try LogReader.openReadOnly(path, label: "vigil.verify")
         defer { try? database.close() }
         do {

@@ -1,4 +1,4 @@
-public import VigilModel
+package import VigilModel
 
 /// Everything needed to prove one event offline, with no database: the event's entry, the entries that
 /// registered its signers' keys, an inclusion proof for each, and the checkpoint (with any witnesses'
@@ -7,37 +7,37 @@ public import VigilModel
 /// Verification checks, in order: the checkpoint's signature by the log's key (and each witness key asked
 /// for), each entry's leaf hash and inclusion proof against the checkpoint's root, each signer's registration,
 /// and the event's signatures under the registered keys.
-public struct ProofBundle: Sendable, Equatable {
-    public static let format = "vigil-proof-bundle/1"
+package struct ProofBundle: Sendable, Equatable {
+    package static let format = "vigil-proof-bundle/1"
 
     /// One entry of the log with its inclusion proof in the checkpoint's tree.
-    public struct Entry: Sendable, Equatable {
-        public var position: Int64
-        public var recordedAtMicros: Int64
+    package struct Entry: Sendable, Equatable {
+        package var position: Int64
+        package var recordedAtMicros: Int64
         /// The envelope's exact stored bytes.
-        public var envelope: [UInt8]
+        package var envelope: [UInt8]
         /// The audit path of leaf `position - 1`, RFC 9162 order.
-        public var inclusion: [[UInt8]]
+        package var inclusion: [[UInt8]]
 
-        public init(position: Int64, recordedAtMicros: Int64, envelope: [UInt8], inclusion: [[UInt8]]) {
+        package init(position: Int64, recordedAtMicros: Int64, envelope: [UInt8], inclusion: [[UInt8]]) {
             self.position = position
             self.recordedAtMicros = recordedAtMicros
             self.envelope = envelope
             self.inclusion = inclusion
         }
 
-        public var leafHash: [UInt8] {
+        package var leafHash: [UInt8] {
             ChainHash.leafHash(position: position, recordedAt: recordedAtMicros, envelope: envelope)
         }
     }
 
     /// The checkpoint as a signed note, exactly as served (its cosignature lines included).
-    public var checkpoint: [UInt8]
-    public var event: Entry
+    package var checkpoint: [UInt8]
+    package var event: Entry
     /// The `key.registered` entries of the event's signers (none for a signature by the log's own key).
-    public var registrations: [Entry]
+    package var registrations: [Entry]
 
-    public init(checkpoint: [UInt8], event: Entry, registrations: [Entry]) {
+    package init(checkpoint: [UInt8], event: Entry, registrations: [Entry]) {
         self.checkpoint = checkpoint
         self.event = event
         self.registrations = registrations
@@ -45,7 +45,7 @@ public struct ProofBundle: Sendable, Equatable {
 
     // MARK: - JSON
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         func entry(_ entry: Entry) -> JSONValue {
             .object(
                 JSONObject([
@@ -66,7 +66,7 @@ public struct ProofBundle: Sendable, Equatable {
     }
 
     /// Reads a bundle; the message of a refusal names the field.
-    public init(json bytes: [UInt8]) throws(BundleError) {
+    package init(json bytes: [UInt8]) throws(BundleError) {
         do {
             let value: JSONValue
             do {
@@ -122,19 +122,19 @@ public struct ProofBundle: Sendable, Equatable {
     // MARK: - Verification
 
     /// What a bundle proved.
-    public struct Proved: Sendable {
-        public var checkpoint: LogCheckpoint
-        public var position: Int64
-        public var eventID: EventID
-        public var eventType: String
+    package struct Proved: Sendable {
+        package var checkpoint: LogCheckpoint
+        package var position: Int64
+        package var eventID: EventID
+        package var eventType: String
         /// The signers, author first: printed name and role as registered, or the log's own key.
-        public var signers: [String]
+        package var signers: [String]
         /// The witnesses (by key name) whose cosignatures verified.
-        public var witnesses: [String]
+        package var witnesses: [String]
     }
 
     /// Checks the bundle against the log's key and, for each of `witnessKeys`, that witness's cosignature.
-    public func verify(logKey: NoteKey, witnessKeys: [NoteKey] = []) throws(BundleError) -> Proved {
+    package func verify(logKey: NoteKey, witnessKeys: [NoteKey] = []) throws(BundleError) -> Proved {
         // The checkpoint: signed by the log, cosigned by every witness asked for.
         let note: SignedNote
         let statement: LogCheckpoint
@@ -220,8 +220,8 @@ public struct ProofBundle: Sendable, Equatable {
 }
 
 /// Why a bundle does not prove what it claims, naming the part that broke.
-public struct BundleError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct BundleError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

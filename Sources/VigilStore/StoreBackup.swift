@@ -6,8 +6,8 @@ import GRDB
 /// SQLite's online backup API copies the pages inside one read transaction, so the copy is the log as it
 /// stood at one moment even while appends go on. The copy is then verified like any store (`vigilctl verify`):
 /// every hash, every signature, every signed head.
-public enum StoreBackup {
-    public static func run(from source: String, to destination: String) throws(StoreError) -> VerificationReport {
+package enum StoreBackup {
+    package static func run(from source: String, to destination: String) throws(StoreError) -> VerificationReport {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(.io, "\(destination) exists; a backup never overwrites a file")
         }

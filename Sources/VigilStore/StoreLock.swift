@@ -8,15 +8,15 @@ import Synchronization
 /// puts a store in place, so it never replaces the file under a running daemon and no daemon starts halfway
 /// through. The kernel drops the lock when the holder exits however it ends, so a crash leaves no stale claim;
 /// the file itself stays (it only ever holds the process id of the last holder, for the message below).
-public final class StoreLock: Sendable {
+package final class StoreLock: Sendable {
     /// Another process holds the lock.
-    public struct Held: Error, Sendable, CustomStringConvertible {
-        public var storePath: String
-        public var lockPath: String
+    package struct Held: Error, Sendable, CustomStringConvertible {
+        package var storePath: String
+        package var lockPath: String
         /// The holder's process id, as it wrote it in the file (nil when unreadable).
-        public var holder: Int32?
+        package var holder: Int32?
 
-        public var description: String {
+        package var description: String {
             let process = holder.map { "process \($0)" } ?? "another process"
             return
                 "\(process) holds \(lockPath): a vigild is running on \(storePath) (or a restore is writing it); "
@@ -24,11 +24,11 @@ public final class StoreLock: Sendable {
         }
     }
 
-    public let path: String
+    package let path: String
     private let descriptor: Mutex<Int32?>
 
     /// The lock file that goes with a store file: `vigil.sqlite` → `vigil.sqlite.lock`.
-    public static func path(forStore storePath: String) -> String { storePath + ".lock" }
+    package static func path(forStore storePath: String) -> String { storePath + ".lock" }
 
     private init(path: String, descriptor: Int32) {
         self.path = path
@@ -38,7 +38,7 @@ public final class StoreLock: Sendable {
     /// Takes the lock of the store at `storePath`, creating the lock file (mode 0600) if needed.
     ///
     /// - Throws: ``Held`` when another process holds it; `StoreError` when the file cannot be opened.
-    public static func acquire(forStore storePath: String) throws -> StoreLock {
+    package static func acquire(forStore storePath: String) throws -> StoreLock {
         let lockPath = path(forStore: storePath)
         let existed = FileManager.default.fileExists(atPath: lockPath)
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -74,7 +74,7 @@ public final class StoreLock: Sendable {
 
     /// Gives the lock up (closing the file drops the flock). Idempotent; also done when the lock is released
     /// from memory.
-    public func release() {
+    package func release() {
         descriptor.withLock { descriptor in
             if let open = descriptor { close(open) }
             descriptor = nil

@@ -1,5 +1,5 @@
 import Foundation
-public import VigilModel
+package import VigilModel
 
 /// Puts a backup folder's store and daemon key back where a configuration says they live.
 ///
@@ -17,15 +17,15 @@ public import VigilModel
 /// log: views left from another log, or from a later point of this one, must never be served as its views.
 /// An interrupted restore leaves `<name>.restoring` files and possibly some set-aside files; running it again
 /// (with `replace` if a store was already put in place) finishes it.
-public enum StoreRestore {
+package enum StoreRestore {
     /// Where the restored files go, as absolute paths.
-    public struct Targets: Sendable {
-        public var database: String
-        public var daemonKey: String
+    package struct Targets: Sendable {
+        package var database: String
+        package var daemonKey: String
         /// Files derived from the log (the read models and their `-wal` and `-shm`), set aside if present.
-        public var derived: [String]
+        package var derived: [String]
 
-        public init(database: String, daemonKey: String, derived: [String]) {
+        package init(database: String, daemonKey: String, derived: [String]) {
             self.database = database
             self.daemonKey = daemonKey
             self.derived = derived
@@ -33,15 +33,15 @@ public enum StoreRestore {
     }
 
     /// What a restore did.
-    public struct Outcome: Sendable {
-        public var manifest: BackupManifest
+    package struct Outcome: Sendable {
+        package var manifest: BackupManifest
         /// Each file set aside, and its new name.
-        public var setAside: [(from: String, to: String)]
+        package var setAside: [(from: String, to: String)]
         /// False when the daemon key in place was already the backup's (byte for byte) and was left alone.
-        public var wroteKey: Bool
+        package var wroteKey: Bool
     }
 
-    public static func run(
+    package static func run(
         from folder: String, to targets: Targets, replace: Bool, at now: Timestamp
     )
         throws(BackupError) -> Outcome

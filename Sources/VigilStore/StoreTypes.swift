@@ -1,31 +1,38 @@
 import GRDB
-public import VigilModel
+package import VigilModel
 
 /// An envelope that passed decoding, validation and signature verification, ready for the writer.
 ///
 /// The writer still checks the signers' standing (registered, unrevoked, role) at the exact position the
 /// event takes, since a revocation may commit between verification and append.
 ///
-/// Only code that has verified the signatures makes one: its initialiser is behind the `Verification` SPI, which
-/// VigilIngest imports (clients' events, verified on every core) and the alert engine (the daemon's own alerts,
-/// signed in the process with the daemon's key). Tests and the benchmark's fixtures import it to build logs.
-/// `VerificationBoundaryTests` fails if any other source file does.
-public struct VerifiedEvent: Sendable {
+/// Only code that has verified the signatures makes one: the initialiser asks for a ``VerifierSeal``, which only
+/// modules importing the `Verification` SPI can make: VigilIngest (clients' events, verified on every core) and
+/// the alert engine (the daemon's own alerts, signed in the process with the daemon's key). Tests and the
+/// benchmark's fixtures import it to build logs. `VerificationBoundaryTests` fails if any other source file does.
+package struct VerifiedEvent: Sendable {
     /// The envelope's bytes exactly as received; these are stored and hashed.
-    public let envelopeBytes: [UInt8]
-    public let envelope: Envelope
-    public let payload: EventPayload
+    package let envelopeBytes: [UInt8]
+    package let envelope: Envelope
+    package let payload: EventPayload
 
-    @_spi(Verification)
-    public init(envelopeBytes: [UInt8], envelope: Envelope, payload: EventPayload) {
+    package init(envelopeBytes: [UInt8], envelope: Envelope, payload: EventPayload, sealedBy _: VerifierSeal) {
         self.envelopeBytes = envelopeBytes
         self.envelope = envelope
         self.payload = payload
     }
 }
 
+/// What a verifier hands over with each ``VerifiedEvent`` it makes, so the compiler keeps every other module
+/// from making one: the rest of Vigil shares `package` declarations, but this type's only initialiser is behind
+/// the `Verification` SPI (which needs a public declaration, hence the one public type here).
+public struct VerifierSeal: Sendable {
+    @_spi(Verification)
+    public init() {}
+}
+
 /// What became of one event handed to the writer.
-public enum AppendOutcome: Sendable, Equatable {
+package enum AppendOutcome: Sendable, Equatable {
     /// Stored at `position`, durable on disk.
     case stored(position: Int64, chainHash: [UInt8], recordedAt: Timestamp)
     /// The same bytes were already stored at `position`; nothing was written.
@@ -33,7 +40,7 @@ public enum AppendOutcome: Sendable, Equatable {
     /// Not stored.
     case refused(IngestError)
 
-    public var position: Int64? {
+    package var position: Int64? {
         switch self {
         case .stored(let position, _, _), .duplicate(let position, _): position
         case .refused: nil
@@ -42,33 +49,33 @@ public enum AppendOutcome: Sendable, Equatable {
 }
 
 /// The size of the log and the chain hash of its last entry.
-public struct LogHead: Sendable, Equatable {
-    public var size: Int64
-    public var chainHash: [UInt8]
+package struct LogHead: Sendable, Equatable {
+    package var size: Int64
+    package var chainHash: [UInt8]
     /// The recordedAt of the last entry, in Unix microseconds (0 for an empty log).
-    public var lastRecordedAt: Int64
+    package var lastRecordedAt: Int64
 
-    public init(size: Int64, chainHash: [UInt8], lastRecordedAt: Int64) {
+    package init(size: Int64, chainHash: [UInt8], lastRecordedAt: Int64) {
         self.size = size
         self.chainHash = chainHash
         self.lastRecordedAt = lastRecordedAt
     }
 
-    public static let empty = LogHead(size: 0, chainHash: ChainHash.zero, lastRecordedAt: 0)
+    package static let empty = LogHead(size: 0, chainHash: ChainHash.zero, lastRecordedAt: 0)
 }
 
 /// One entry of the log as stored.
-public struct StoredEntry: Sendable, Equatable {
-    public var position: Int64
-    public var eventID: EventID
+package struct StoredEntry: Sendable, Equatable {
+    package var position: Int64
+    package var eventID: EventID
     /// Unix microseconds, stamped by the writer.
-    public var recordedAt: Int64
+    package var recordedAt: Int64
     /// The exact envelope bytes received.
-    public var envelope: [UInt8]
-    public var leafHash: [UInt8]
-    public var chainHash: [UInt8]
+    package var envelope: [UInt8]
+    package var leafHash: [UInt8]
+    package var chainHash: [UInt8]
 
-    public init(
+    package init(
         position: Int64, eventID: EventID, recordedAt: Int64, envelope: [UInt8], leafHash: [UInt8], chainHash: [UInt8]
     ) {
         self.position = position
@@ -81,8 +88,8 @@ public struct StoredEntry: Sendable, Equatable {
 }
 
 /// A failure of the store itself (as opposed to a refused event).
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct StoreError: Error, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         /// The database could not be opened, migrated or read.
         case io
         /// The file is not a Vigil store, or its contents contradict themselves.
@@ -95,19 +102,19 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case newerVersion
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 
     /// Wraps an error met while `doing` something: a StoreError passes through; SQLite errors keep their
     /// result code and message (never the statement's arguments, which may be user data).
-    public init(_ error: any Error, while doing: String) {
+    package init(_ error: any Error, while doing: String) {
         switch error {
         case let error as StoreError:
             self = error

@@ -1,17 +1,17 @@
 import CSystemd
 import Glibc
-public import Logging
+package import Logging
 import Synchronization
 
 /// The daemon-wide log level, changeable at run time (a configuration reload).
-public final class LogLevelControl: Sendable {
+package final class LogLevelControl: Sendable {
     private let current: Mutex<Logger.Level>
 
-    public init(_ level: Logger.Level) {
+    package init(_ level: Logger.Level) {
         current = Mutex(level)
     }
 
-    public var level: Logger.Level {
+    package var level: Logger.Level {
         get { current.withLock { $0 } }
         set { current.withLock { $0 = newValue } }
     }
@@ -28,32 +28,32 @@ public final class LogLevelControl: Sendable {
 /// severity and participant as bare `rule`, `severity` and `participant`; their old fields (`VIGIL_RULE`,
 /// `VIGIL_SEVERITY`, `VIGIL_PARTICIPANT`) are still written beside the new ones, so existing filters keep
 /// working, until release 0.12.
-public struct JournalLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JournalLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let identifier: String
     private let control: LogLevelControl
     private var overrideLevel: Logger.Level?
 
-    public init(label: String, identifier: String = "vigild", control: LogLevelControl) {
+    package init(label: String, identifier: String = "vigild", control: LogLevelControl) {
         self.label = label
         self.identifier = identifier
         self.control = control
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { overrideLevel ?? control.level }
         set { overrideLevel = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
     /// The syslog priority of a level (journald's PRIORITY field).
-    public static func priority(of level: Logger.Level) -> Int {
+    package static func priority(of level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: 7
         case .info: 6
@@ -70,12 +70,12 @@ public struct JournalLogHandler: LogHandler {
     ]
 
     /// `alert.rule` → `VIGIL_ALERT_RULE`: upper case, anything else than letters and digits as `_`.
-    public static func fieldName(for key: String) -> String {
+    package static func fieldName(for key: String) -> String {
         let cleaned = key.uppercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "_" }
         return String(("VIGIL_" + String(cleaned)).prefix(64))
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var fields: [String] = [
             "MESSAGE=\(event.message)",
             "PRIORITY=\(Self.priority(of: event.level))",
@@ -116,51 +116,51 @@ public struct JournalLogHandler: LogHandler {
 }
 
 /// Readable console output (stderr) whose level follows a ``LogLevelControl``.
-public struct ConsoleLogHandler: LogHandler {
+package struct ConsoleLogHandler: LogHandler {
     private var stream: StreamLogHandler
     private let control: LogLevelControl
     private var overrideLevel: Logger.Level?
 
-    public init(label: String, control: LogLevelControl) {
+    package init(label: String, control: LogLevelControl) {
         self.stream = StreamLogHandler.standardError(label: label)
         self.stream.logLevel = .trace
         self.control = control
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { overrideLevel ?? control.level }
         set { overrideLevel = newValue }
     }
 
-    public var metadata: Logger.Metadata {
+    package var metadata: Logger.Metadata {
         get { stream.metadata }
         set { stream.metadata = newValue }
     }
 
-    public var metadataProvider: Logger.MetadataProvider? {
+    package var metadataProvider: Logger.MetadataProvider? {
         get { stream.metadataProvider }
         set { stream.metadataProvider = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { stream[metadataKey: key] }
         set { stream[metadataKey: key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         stream.log(event: event)
     }
 }
 
 /// Chooses where the daemon logs.
-public enum VigilLogging {
+package enum VigilLogging {
     /// True when systemd started the process (JOURNAL_STREAM or INVOCATION_ID is set): log to the journal.
-    public static var runningUnderSystemd: Bool {
+    package static var runningUnderSystemd: Bool {
         getenv("JOURNAL_STREAM") != nil || getenv("INVOCATION_ID") != nil
     }
 
     /// Bootstraps swift-log: the journal under systemd, readable console output otherwise.
-    public static func bootstrap(control: LogLevelControl, journal: Bool = runningUnderSystemd) {
+    package static func bootstrap(control: LogLevelControl, journal: Bool = runningUnderSystemd) {
         LoggingSystem.bootstrap { label -> any LogHandler in
             if journal { return JournalLogHandler(label: label, control: control) }
             return ConsoleLogHandler(label: label, control: control)

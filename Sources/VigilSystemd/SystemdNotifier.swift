@@ -5,25 +5,25 @@ import Glibc
 /// alive (watchdog) or what it is doing (STATUS=).
 ///
 /// A no-op when `NOTIFY_SOCKET` is not set (not started by systemd with Type=notify).
-public struct SystemdNotifier: Sendable {
-    public init() {}
+package struct SystemdNotifier: Sendable {
+    package init() {}
 
     /// Whether a notification socket was given.
-    public var isEnabled: Bool { getenv("NOTIFY_SOCKET") != nil }
+    package var isEnabled: Bool { getenv("NOTIFY_SOCKET") != nil }
 
     /// Sends `state`, for example "READY=1\nSTATUS=listening". Returns whether it was delivered.
     @discardableResult
-    public func notify(_ state: String) -> Bool {
+    package func notify(_ state: String) -> Bool {
         sd_notify(0, state) > 0
     }
 
     @discardableResult
-    public func ready(status: String) -> Bool {
+    package func ready(status: String) -> Bool {
         notify("READY=1\nSTATUS=\(status)")
     }
 
     @discardableResult
-    public func status(_ status: String) -> Bool {
+    package func status(_ status: String) -> Bool {
         notify("STATUS=\(status)")
     }
 
@@ -31,24 +31,24 @@ public struct SystemdNotifier: Sendable {
     /// counted from now (EXTEND_TIMEOUT_USEC), and says what is taking the time. Send it again before it
     /// runs out: systemd gives up only once an extension passes with none after it.
     @discardableResult
-    public func extendTimeout(by extension: Duration, status: String) -> Bool {
+    package func extendTimeout(by extension: Duration, status: String) -> Bool {
         let micros = `extension`.components.seconds * 1_000_000 + `extension`.components.attoseconds / 1_000_000_000_000
         return notify("EXTEND_TIMEOUT_USEC=\(micros)\nSTATUS=\(status)")
     }
 
     @discardableResult
-    public func watchdog() -> Bool {
+    package func watchdog() -> Bool {
         notify("WATCHDOG=1")
     }
 
     @discardableResult
-    public func stopping(status: String) -> Bool {
+    package func stopping(status: String) -> Bool {
         notify("STOPPING=1\nSTATUS=\(status)")
     }
 
     /// RELOADING=1 with the CLOCK_MONOTONIC time, as Type=notify-reload expects; send ``ready(status:)`` after.
     @discardableResult
-    public func reloading() -> Bool {
+    package func reloading() -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let micros = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
@@ -57,7 +57,7 @@ public struct SystemdNotifier: Sendable {
 
     /// The watchdog interval systemd expects pings within (WATCHDOG_USEC, for this process per WATCHDOG_PID),
     /// or nil when the watchdog is not enabled.
-    public func watchdogInterval() -> Duration? {
+    package func watchdogInterval() -> Duration? {
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return .microseconds(Int64(microseconds))
@@ -65,13 +65,13 @@ public struct SystemdNotifier: Sendable {
 }
 
 /// Sockets passed by systemd socket activation (sd_listen_fds(3)).
-public enum SocketActivation {
+package enum SocketActivation {
     /// The first passed descriptor (SD_LISTEN_FDS_START, 3).
-    public static let firstDescriptor: Int32 = 3
+    package static let firstDescriptor: Int32 = 3
 
     /// The descriptors passed to this process (checked against LISTEN_PID), empty when none. Clears the
     /// LISTEN_* variables so that children do not inherit them.
-    public static func descriptors() -> [Int32] {
+    package static func descriptors() -> [Int32] {
         let count = sd_listen_fds(1)
         guard count > 0 else { return [] }
         return (0..<count).map { firstDescriptor + $0 }

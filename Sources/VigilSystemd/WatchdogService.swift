@@ -1,18 +1,18 @@
-public import Logging
-public import ServiceLifecycle
+package import Logging
+import ServiceLifecycle
 
 /// Pings the systemd watchdog at half of WATCHDOG_USEC, but only while the daemon makes progress.
 ///
 /// `isHealthy` is asked before every ping. When it says no (the writer has been stuck in one commit for too
 /// long), the pings stop, so systemd's WatchdogSec runs out and it restarts the daemon (Restart=on-failure).
-public struct WatchdogService: Service {
+package struct WatchdogService: Service {
     let notifier: SystemdNotifier
     let interval: Duration
     let isHealthy: @Sendable () -> Bool
     let logger: Logger
 
     /// - Parameter interval: WATCHDOG_USEC; pings go out every half of it.
-    public init(
+    package init(
         notifier: SystemdNotifier, interval: Duration, isHealthy: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.notifier = notifier
@@ -21,7 +21,7 @@ public struct WatchdogService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let period = interval / 2
         var withholding = false
         logger.info(

@@ -1,9 +1,9 @@
-public import Foundation
-public import Hummingbird
-public import Logging
+import Foundation
+package import Hummingbird
+package import Logging
 import NIOCore
 import Synchronization
-public import VigilModel
+package import VigilModel
 
 #if canImport(Glibc)
     import Glibc
@@ -15,8 +15,8 @@ public import VigilModel
 ///
 /// What it last cosigned per log is kept in a small JSON file, written (and synced) before each answer, under
 /// one lock with the check, so that two requests cannot roll each other back.
-public final class Witness: Sendable {
-    public let name: String
+package final class Witness: Sendable {
+    package let name: String
     let key: SigningKey
     let trusted: [NoteKey]
     let statePath: String
@@ -24,7 +24,7 @@ public final class Witness: Sendable {
     let clock: @Sendable () -> UInt64
 
     /// Opens the witness with its state file (created on first cosignature).
-    public init(
+    package init(
         name: String, key: SigningKey, trusted: [NoteKey], statePath: String,
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
     ) throws {
@@ -37,16 +37,16 @@ public final class Witness: Sendable {
     }
 
     /// The witness's cosigning key, as logs and verifiers configure it.
-    public var verifierKey: NoteKey {
+    package var verifierKey: NoteKey {
         // The name is checked when the witness is configured; a key from a signing key is always valid.
         try! NoteKey(name: name, publicKey: key.verifyingKey, kind: .cosignature)
     }
 
     /// The last checkpoint cosigned for `origin`.
-    public func latest(_ origin: String) -> WitnessedTree? { state.withLock { $0[origin] } }
+    package func latest(_ origin: String) -> WitnessedTree? { state.withLock { $0[origin] } }
 
     /// Handles one add-checkpoint request: the cosignature line, or why not.
-    public func add(_ request: AddCheckpointRequest) throws -> String {
+    package func add(_ request: AddCheckpointRequest) throws -> String {
         try state.withLock { state in
             let (origin, note, tree) = try WitnessRules.check(request, trusted: trusted) { state[$0] }
             var updated = state
@@ -61,7 +61,7 @@ public final class Witness: Sendable {
     }
 
     /// The witness's HTTP interface: `POST /add-checkpoint`.
-    public func router(logger: Logger) -> Router<BasicRequestContext> {
+    package func router(logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.post("/add-checkpoint") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 64 * 1024)
@@ -157,7 +157,7 @@ public final class Witness: Sendable {
 }
 
 /// The witness's state file could not be read or written.
-public struct WitnessStateError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct WitnessStateError: Error, Sendable, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }

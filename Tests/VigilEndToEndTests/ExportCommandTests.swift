@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilModel
+import VigilStore
 import VigilTestSupport
 
 @Suite struct ExportCommandTests {

@@ -47,7 +47,9 @@ func tamperWith(_ path: String, _ sql: String) async throws {
             var envelope = forged.envelope
             envelope.signatures[0].signature[0] ^= 1
             _ = await store.append([
-                VerifiedEvent(envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: forged.payload)
+                VerifiedEvent(
+                    envelopeBytes: envelope.jsonBytes, envelope: envelope, payload: forged.payload,
+                    sealedBy: VerifierSeal())
             ])
             await store.close()
 

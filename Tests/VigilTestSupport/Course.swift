@@ -1,5 +1,5 @@
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// A realistic course of treatment for one participant, with values worked out by hand in the comments, so
 /// read models can be checked against arithmetic rather than against themselves.
@@ -15,16 +15,16 @@ public import VigilStore
 /// - Adverse event AE-1 (day 28): serious (hospitalization), unexpected, suspected: expedited report due 15
 ///   days after Day 0 (awareAt, day 28 at 18:00); submitted on day 35.
 /// - One alert (hypertension, from the 12:00 reading of session 1), acknowledged then resolved by the officer.
-public struct Course: Sendable {
-    public let keys: TestKeys
+package struct Course: Sendable {
+    package let keys: TestKeys
     /// 10:00 UTC on the day of session 1.
-    public let start: Timestamp
-    public let alertId: EventID
-    public let events: [(payload: EventPayload, author: SigningKey, witnesses: [SigningKey])]
+    package let start: Timestamp
+    package let alertId: EventID
+    package let events: [(payload: EventPayload, author: SigningKey, witnesses: [SigningKey])]
 
-    public static let participant = "P-0007"
+    package static let participant = "P-0007"
 
-    public init(keys: TestKeys, start: Timestamp = Timestamp(rfc3339: "2026-01-05T10:00:00Z")!) {
+    package init(keys: TestKeys, start: Timestamp = Timestamp(rfc3339: "2026-01-05T10:00:00Z")!) {
         self.keys = keys
         self.start = start
         let p = Course.participant
@@ -171,7 +171,7 @@ public struct Course: Sendable {
     }
 
     /// The events ready for the store, after the cast's registrations.
-    public var verified: [VerifiedEvent] {
+    package var verified: [VerifiedEvent] {
         keys.registrable.map {
             Fixtures.verified(
                 Fixtures.registration(

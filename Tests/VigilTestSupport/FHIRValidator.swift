@@ -2,19 +2,19 @@ import Foundation
 
 /// `scripts/validate-fhir`: loads a FHIR export with a real FHIR library (fhir.resources' R4B models) and checks
 /// that every reference inside a bundle resolves.
-public enum FHIRValidator {
+package enum FHIRValidator {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/validate-fhir").path
 
-    public struct Report: Sendable {
-        public var valid: Bool
+    package struct Report: Sendable {
+        package var valid: Bool
         /// Resources per type.
-        public var counts: [String: Int]
+        package var counts: [String: Int]
         /// What the library refused, when it refused anything.
-        public var problems: String
+        package var problems: String
     }
 
-    public static func check(_ path: String) async throws -> Report {
+    package static func check(_ path: String) async throws -> Report {
         try await onOwnThread {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -8,13 +8,13 @@ import VigilModel
 ///
 /// Not URLSession: on Linux it crashed the test process in libdispatch when a daemon was killed with
 /// requests in flight (swift-corelibs-foundation #4791).
-public struct TestHTTPClient: Sendable {
-    public struct Response: Sendable {
-        public var status: Int
-        public var body: [UInt8]
-        public var headers: [String: String]
+package struct TestHTTPClient: Sendable {
+    package struct Response: Sendable {
+        package var status: Int
+        package var body: [UInt8]
+        package var headers: [String: String]
 
-        public var text: String { String(decoding: body, as: UTF8.self) }
+        package var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     /// One client for the whole test process, allowing as many connections per daemon as the tests' widest
@@ -34,13 +34,13 @@ public struct TestHTTPClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public let baseURL: String
+    package let baseURL: String
 
-    public init(baseURL: String) {
+    package init(baseURL: String) {
         self.baseURL = baseURL
     }
 
-    public func send(
+    package func send(
         _ method: String, _ path: String, body: [UInt8]? = nil, token: String? = nil, headers: [String: String] = [:],
         followRedirects: Bool = true
     ) async throws -> Response {
@@ -60,16 +60,16 @@ public struct TestHTTPClient: Sendable {
         return Response(status: Int(response.status.code), body: Array(buffer: bytes), headers: fields)
     }
 
-    public func post(_ path: String, _ body: [UInt8]) async throws -> Response {
+    package func post(_ path: String, _ body: [UInt8]) async throws -> Response {
         try await send("POST", path, body: body)
     }
 
-    public func get(_ path: String, token: String? = nil) async throws -> Response {
+    package func get(_ path: String, token: String? = nil) async throws -> Response {
         try await send("GET", path, token: token)
     }
 
     /// The log's size and chain hash as `GET /v1/log/head` gives them (an auditor's or officer's token).
-    public func logHead(token: String) async throws -> (size: Int64, chainHash: String) {
+    package func logHead(token: String) async throws -> (size: Int64, chainHash: String) {
         let response = try await get("/v1/log/head", token: token)
         guard case .object(let object) = try JSONParser.parse(response.body), case .number(let size)? = object["size"],
             let count = size.integerValue, case .string(let chainHash)? = object["chainHash"]
@@ -79,7 +79,7 @@ public struct TestHTTPClient: Sendable {
 }
 
 /// An answer a test helper could not read.
-public struct UnexpectedAnswer: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct UnexpectedAnswer: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -1,15 +1,15 @@
-public import Foundation
+package import Foundation
 import Synchronization
 
 /// The service manager's end of sd_notify: a Unix datagram socket that records every message with its time.
 /// For the systemd tests, and for vigil-bench's measure of how long vigild takes to report READY=1.
-public final class NotifyListener: Sendable {
-    public let path: String
+package final class NotifyListener: Sendable {
+    package let path: String
     private let descriptor: Int32
     private let received = Mutex<[(time: Date, message: String)]>([])
     private let stopped = Atomic<Bool>(false)
 
-    public init(folder: String) throws {
+    package init(folder: String) throws {
         path = folder + "/notify.sock"
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { throw UnexpectedAnswer("socket() failed") }
@@ -47,14 +47,14 @@ public final class NotifyListener: Sendable {
         close(descriptor)
     }
 
-    public func stop() {
+    package func stop() {
         stopped.store(true, ordering: .relaxed)
     }
 
-    public var messages: [(time: Date, message: String)] { received.withLock { $0 } }
+    package var messages: [(time: Date, message: String)] { received.withLock { $0 } }
 
     /// The first message containing `text`, waiting up to `timeout`.
-    public func wait(
+    package func wait(
         for text: String, after: Date = .distantPast, timeout: Double = 15
     ) async throws -> (time: Date, message: String)? {
         let deadline = ContinuousClock.now + .seconds(timeout)
@@ -65,7 +65,7 @@ public final class NotifyListener: Sendable {
         return nil
     }
 
-    public func count(of text: String, between start: Date, and end: Date) -> Int {
+    package func count(of text: String, between start: Date, and end: Date) -> Int {
         messages.filter { $0.time >= start && $0.time < end && $0.message.contains(text) }.count
     }
 }

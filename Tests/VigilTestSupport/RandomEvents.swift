@@ -1,11 +1,11 @@
-public import VigilModel
+package import VigilModel
 
 /// Random valid events of every catalogue type, from any random number generator.
 ///
 /// Values cover each field's whole accepted range (and the optional fields' absence), so a round trip
 /// through JSON exercises the decoder and the encoder on more than the happy path.
-public enum RandomEvents {
-    public static func payload(using rng: inout some RandomNumberGenerator, now: Timestamp) -> EventPayload {
+package enum RandomEvents {
+    package static func payload(using rng: inout some RandomNumberGenerator, now: Timestamp) -> EventPayload {
         let type = EventType.allCases.randomElement(using: &rng)!
         let time = Timestamp(
             microsecondsSinceEpoch: now.microsecondsSinceEpoch

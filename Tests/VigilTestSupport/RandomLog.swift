@@ -1,9 +1,9 @@
-public import VigilModel
-public import VigilStore
+package import VigilModel
+package import VigilStore
 
 /// A random but valid log: the cast's registrations, then `count` events in all, of every type, by signers
 /// of the right roles. Built on every core; the same seed gives the same log.
-public func randomLog(keys: TestKeys, count: Int, seed: UInt64 = 7) async -> [VerifiedEvent] {
+package func randomLog(keys: TestKeys, count: Int, seed: UInt64 = 7) async -> [VerifiedEvent] {
     let now = Timestamp(rfc3339: "2026-11-01T00:00:00Z")!
     let registrations = keys.verifiedRegistrations(at: now)
     let chunks = 16
@@ -16,7 +16,7 @@ public func randomLog(keys: TestKeys, count: Int, seed: UInt64 = 7) async -> [Ve
     return registrations + parts.flatMap { $0 }
 }
 
-public func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestamp) -> [VerifiedEvent] {
+package func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestamp) -> [VerifiedEvent] {
     var rng = SplitMix(seed: seed)
     var events: [VerifiedEvent] = []
     events.reserveCapacity(max(0, count))
@@ -43,10 +43,10 @@ public func randomEvents(keys: TestKeys, count: Int, seed: UInt64, now: Timestam
     return events
 }
 
-public struct SplitMix: RandomNumberGenerator {
+package struct SplitMix: RandomNumberGenerator {
     var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,41 +1,41 @@
-public import Foundation
+package import Foundation
 
 /// One scripted conversation over a plain socket, for tests of what a misbehaving client meets: a huge
 /// header, a body that trickles, a head that never ends. It runs on its own thread (it blocks), so the
 /// test's cooperative threads stay free for the server.
-public enum RawConversation {
-    public enum Endpoint: Sendable {
+package enum RawConversation {
+    package enum Endpoint: Sendable {
         case tcp(port: Int)
         case unix(path: String)
     }
 
-    public enum Step: Sendable {
+    package enum Step: Sendable {
         /// Sends these bytes (a closed connection is not an error: it shows in the transcript).
         case send(String)
         /// Reads whatever arrives for this many seconds.
         case listen(Double)
     }
 
-    public struct Transcript: Sendable {
+    package struct Transcript: Sendable {
         /// Everything the server sent.
-        public var received = ""
+        package var received = ""
         /// Seconds from the start until the server closed the connection, if it did.
-        public var closedAfter: Double?
+        package var closedAfter: Double?
         /// Seconds from the start until the first byte of an answer arrived, if one did.
-        public var answeredAfter: Double?
+        package var answeredAfter: Double?
         /// When the first byte of an answer arrived: to compare with what the test did meanwhile, whenever the
         /// conversation's own thread got to start.
-        public var answeredAt: Date?
+        package var answeredAt: Date?
 
         /// The status code of the first answer.
-        public var status: Int? {
+        package var status: Int? {
             guard received.hasPrefix("HTTP/1.1 ") else { return nil }
             return Int(received.dropFirst(9).prefix(3))
         }
     }
 
     /// Connects, plays `steps`, then reads until the server closes or `finalListen` seconds pass.
-    public static func run(
+    package static func run(
         _ endpoint: Endpoint, steps: [Step], finalListen: Double = 5
     ) async throws -> Transcript {
         try await withCheckedThrowingContinuation { continuation in
@@ -46,7 +46,7 @@ public enum RawConversation {
     }
 
     /// Opens a connection and leaves it open (and idle) until `close` is called on the descriptor.
-    public static func open(_ endpoint: Endpoint) throws -> Int32 {
+    package static func open(_ endpoint: Endpoint) throws -> Int32 {
         try connect(endpoint)
     }
 

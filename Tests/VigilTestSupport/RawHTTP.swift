@@ -3,7 +3,7 @@ import Synchronization
 
 /// Plain sockets for tests that need what TestHTTPClient does not give: reading a response as it streams,
 /// and a tiny server that records what it is sent.
-public enum RawHTTP {
+package enum RawHTTP {
     static func connect(port: Int) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -25,7 +25,7 @@ public enum RawHTTP {
     /// Sends a GET and collects what arrives until `until` holds for the text so far or the time is up.
     /// Sends a GET and reads the answer until `until` holds for what arrived, the server closes, or `timeout`
     /// seconds pass. `answered` is called once, when the first bytes arrive (for a stream: once it is set up).
-    public static func stream(
+    package static func stream(
         port: Int, path: String, headers: [String: String], timeout: Double,
         answered: @escaping @Sendable () -> Void = {}, until: @escaping @Sendable (String) -> Bool
     ) async throws -> String {
@@ -64,16 +64,16 @@ public enum RawHTTP {
 
 /// A one-thread HTTP server that answers each request as `answer` says (by default the next status in
 /// `statuses`, the last one repeating) and records what it received.
-public final class RecordingServer: Sendable {
+package final class RecordingServer: Sendable {
     /// A request received and the status it was answered with.
-    public struct Request: Sendable {
-        public var status: Int
+    package struct Request: Sendable {
+        package var status: Int
         /// The request line and headers, as sent.
-        public var head: String
-        public var body: String
+        package var head: String
+        package var body: String
 
         /// A header's value (the name in any case), if the request had it.
-        public func header(_ name: String) -> String? {
+        package func header(_ name: String) -> String? {
             head.split(separator: "\r\n").dropFirst().lazy.compactMap { line -> String? in
                 guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == name.lowercased() else {
                     return nil
@@ -83,7 +83,7 @@ public final class RecordingServer: Sendable {
         }
     }
 
-    public let port: Int
+    package let port: Int
     private let descriptor: Int32
     private let received = Mutex<[Request]>([])
     private let stopped = Atomic<Bool>(false)
@@ -112,13 +112,13 @@ public final class RecordingServer: Sendable {
     }
 
     /// Creates the server and starts answering with `statuses` in turn (the last one repeats).
-    public static func start(port: Int = 0, statuses: [Int]) throws -> RecordingServer {
+    package static func start(port: Int = 0, statuses: [Int]) throws -> RecordingServer {
         try start(port: port) { index, _ in statuses[min(index, statuses.count - 1)] }
     }
 
     /// Creates the server on `port` (0: any free port) and starts answering each request with the status
     /// `answer` gives for it: its index among the requests received, and the request itself.
-    public static func start(
+    package static func start(
         port: Int = 0, answer: @escaping @Sendable (_ index: Int, _ request: Request) -> Int
     ) throws -> RecordingServer {
         let server = try RecordingServer(port: port)
@@ -126,9 +126,9 @@ public final class RecordingServer: Sendable {
         return server
     }
 
-    public var requests: [Request] { received.withLock { $0 } }
+    package var requests: [Request] { received.withLock { $0 } }
 
-    public func stop() {
+    package func stop() {
         stopped.store(true, ordering: .relaxed)
         shutdown(descriptor, Int32(SHUT_RDWR))
         close(descriptor)

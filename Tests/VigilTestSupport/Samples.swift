@@ -1,8 +1,8 @@
-public import VigilModel
+package import VigilModel
 
 /// One valid event of every type of catalogue v1, in a plausible order for a course of treatment.
-public enum Samples {
-    public static func everyType(
+package enum Samples {
+    package static func everyType(
         keys: TestKeys, at time: Timestamp = Fixtures.now()
     ) -> [(payload: EventPayload, author: SigningKey, witnesses: [SigningKey])] {
         let day = CalendarDate(daysSinceEpoch: time.microsecondsSinceEpoch / 86_400_000_000)

@@ -2,7 +2,7 @@
 ///
 /// Decoding refuses whitespace, missing or misplaced padding, and non-canonical encodings (bits set after
 /// the last full byte), so each byte string has exactly one accepted text form.
-public enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let decodeTable: [UInt8] = {
@@ -11,11 +11,11 @@ public enum Base64 {
         return table
     }()
 
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         String(decoding: encodeBytes(bytes), as: UTF8.self)
     }
 
-    public static func encodeBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    package static func encodeBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let input = Array(bytes)
         var out = [UInt8]()
         out.reserveCapacity((input.count + 2) / 3 * 4)
@@ -44,12 +44,12 @@ public enum Base64 {
         return out
     }
 
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var text = text
         return text.withUTF8 { decode(utf8: $0) }
     }
 
-    public static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    package static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 == 0 else { return nil }
         if input.isEmpty { return [] }
         var padding = 0

@@ -1,10 +1,10 @@
 /// One signature of a DSSE envelope.
-public struct EnvelopeSignature: Sendable, Equatable {
-    public var keyID: KeyID
+package struct EnvelopeSignature: Sendable, Equatable {
+    package var keyID: KeyID
     /// The 64-byte Ed25519 signature over the envelope's PAE.
-    public var signature: [UInt8]
+    package var signature: [UInt8]
 
-    public init(keyID: KeyID, signature: [UInt8]) {
+    package init(keyID: KeyID, signature: [UInt8]) {
         self.keyID = keyID
         self.signature = signature
     }
@@ -14,27 +14,27 @@ public struct EnvelopeSignature: Sendable, Equatable {
 ///
 /// The first signature is the author's; any further ones are witnesses. Decoding is strict: exactly the
 /// fields `payloadType`, `payload` and `signatures`; standard padded base64; each key id at most once.
-public struct Envelope: Sendable, Equatable {
+package struct Envelope: Sendable, Equatable {
     /// The payload type of every Vigil event.
-    public static let eventPayloadType = "application/vnd.vigil.event+json"
+    package static let eventPayloadType = "application/vnd.vigil.event+json"
     /// The payload type of a log head signed by the daemon.
-    public static let headPayloadType = "application/vnd.vigil.head+json"
+    package static let headPayloadType = "application/vnd.vigil.head+json"
     /// At most one author and seven witnesses.
-    public static let maximumSignatures = 8
+    package static let maximumSignatures = 8
 
-    public var payloadType: String
+    package var payloadType: String
     /// The decoded payload bytes.
-    public var payload: [UInt8]
-    public var signatures: [EnvelopeSignature]
+    package var payload: [UInt8]
+    package var signatures: [EnvelopeSignature]
 
-    public init(payloadType: String, payload: [UInt8], signatures: [EnvelopeSignature]) {
+    package init(payloadType: String, payload: [UInt8], signatures: [EnvelopeSignature]) {
         self.payloadType = payloadType
         self.payload = payload
         self.signatures = signatures
     }
 
     /// Signs `payload` as `payloadType` by the author, then by each witness.
-    public static func sign(
+    package static func sign(
         payloadType: String = eventPayloadType, payload: [UInt8], author: SigningKey, witnesses: [SigningKey] = []
     ) -> Envelope {
         let message = pae(payloadType: payloadType, payload: payload)
@@ -45,19 +45,19 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// Adds a witness signature over the same payload.
-    public func countersigned(by witness: SigningKey) -> Envelope {
+    package func countersigned(by witness: SigningKey) -> Envelope {
         var copy = self
         copy.signatures.append(EnvelopeSignature(keyID: witness.id, signature: witness.signature(for: pae)))
         return copy
     }
 
     /// The author's signature.
-    public var author: EnvelopeSignature { signatures[0] }
+    package var author: EnvelopeSignature { signatures[0] }
     /// The witnesses' signatures, in order.
-    public var witnesses: ArraySlice<EnvelopeSignature> { signatures.dropFirst() }
+    package var witnesses: ArraySlice<EnvelopeSignature> { signatures.dropFirst() }
 
     /// `PAE(type, body) = "DSSEv1" SP len(type) SP type SP len(body) SP body`.
-    public static func pae(payloadType: String, payload: [UInt8]) -> [UInt8] {
+    package static func pae(payloadType: String, payload: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + payloadType.utf8.count + 32)
         out.append(contentsOf: "DSSEv1 ".utf8)
@@ -71,10 +71,10 @@ public struct Envelope: Sendable, Equatable {
         return out
     }
 
-    public var pae: [UInt8] { Envelope.pae(payloadType: payloadType, payload: payload) }
+    package var pae: [UInt8] { Envelope.pae(payloadType: payloadType, payload: payload) }
 
     /// Parses and checks an envelope's JSON bytes held in an array (the parser's fast path).
-    public static func decode(
+    package static func decode(
         _ bytes: [UInt8], expectedPayloadType: String = eventPayloadType
     ) throws(IngestError) -> Envelope {
         try decode(expectedPayloadType: expectedPayloadType) { () throws(JSONParseError) in try JSONParser.parse(bytes)
@@ -84,7 +84,7 @@ public struct Envelope: Sendable, Equatable {
     /// Parses and checks an envelope's JSON bytes.
     ///
     /// - Parameter expectedPayloadType: refused with `malformed_envelope` if the envelope says otherwise.
-    public static func decode(
+    package static func decode(
         _ bytes: some Collection<UInt8>, expectedPayloadType: String = eventPayloadType
     ) throws(IngestError) -> Envelope {
         try decode(expectedPayloadType: expectedPayloadType) { () throws(JSONParseError) in try JSONParser.parse(bytes)
@@ -104,7 +104,7 @@ public struct Envelope: Sendable, Equatable {
         return try decode(value, expectedPayloadType: expectedPayloadType)
     }
 
-    public static func decode(
+    package static func decode(
         _ value: JSONValue, expectedPayloadType: String = eventPayloadType
     ) throws(IngestError) -> Envelope {
         do {
@@ -156,7 +156,7 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// The envelope as JSON, in DSSE field order.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(
             JSONObject([
                 "payloadType": .string(payloadType),
@@ -171,5 +171,5 @@ public struct Envelope: Sendable, Equatable {
         )
     }
 
-    public var jsonBytes: [UInt8] { JSONWriter.bytes(json) }
+    package var jsonBytes: [UInt8] { JSONWriter.bytes(json) }
 }

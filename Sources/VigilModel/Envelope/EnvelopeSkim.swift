@@ -11,13 +11,13 @@
 /// chain and signatures vouch that they have not changed since. Anything unexpected (a field twice, a value of
 /// another kind, bytes past the end) gives nil, and the caller decodes strictly instead, so both paths always
 /// agree on what an envelope means.
-public struct EnvelopeSkim: Sendable, Equatable {
+package struct EnvelopeSkim: Sendable, Equatable {
     /// The decoded payload bytes.
-    public var payload: [UInt8]
+    package var payload: [UInt8]
     /// The signers' key ids: the author first, then the witnesses.
-    public var signers: [KeyID]
+    package var signers: [KeyID]
 
-    public static func read(_ bytes: [UInt8]) -> EnvelopeSkim? {
+    package static func read(_ bytes: [UInt8]) -> EnvelopeSkim? {
         bytes.withUnsafeBufferPointer { buffer in
             var scanner = Scanner(bytes: buffer)
             return scanner.envelope()

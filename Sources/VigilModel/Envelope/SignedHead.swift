@@ -2,18 +2,18 @@
 ///
 /// Travels as the payload of a DSSE envelope of type ``Envelope/headPayloadType``. Anyone holding a signed
 /// head can later prove that the log they are shown extends it, and that nothing before it was removed.
-public struct SignedHead: Sendable, Equatable {
-    public var size: Int64
-    public var chainHash: [UInt8]
-    public var issuedAt: Timestamp
+package struct SignedHead: Sendable, Equatable {
+    package var size: Int64
+    package var chainHash: [UInt8]
+    package var issuedAt: Timestamp
 
-    public init(size: Int64, chainHash: [UInt8], issuedAt: Timestamp) {
+    package init(size: Int64, chainHash: [UInt8], issuedAt: Timestamp) {
         self.size = size
         self.chainHash = chainHash
         self.issuedAt = issuedAt
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(
             JSONObject([
                 "size": .number(JSONNumber(size)), "chainHash": .string(Hex.encode(chainHash)),
@@ -22,11 +22,11 @@ public struct SignedHead: Sendable, Equatable {
         )
     }
 
-    public func envelope(signedBy key: SigningKey) -> Envelope {
+    package func envelope(signedBy key: SigningKey) -> Envelope {
         Envelope.sign(payloadType: Envelope.headPayloadType, payload: JSONWriter.bytes(json), author: key)
     }
 
-    public static func decode(payload: [UInt8]) throws(FieldError) -> SignedHead {
+    package static func decode(payload: [UInt8]) throws(FieldError) -> SignedHead {
         let value: JSONValue
         do {
             value = try JSONParser.parse(payload)

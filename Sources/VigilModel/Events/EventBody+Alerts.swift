@@ -1,17 +1,17 @@
 // Alerts raised by the daemon and officers' answers to them.
 
-public struct AlertRaised: EventBody {
-    public static let eventType = EventType.alertRaised
-    public static let fields: Set<String> = ["alertId", "rule", "severity", "participant", "causes", "message"]
-    public var alertId: EventID
-    public var rule: AlertRule
-    public var severity: AlertSeverity
-    public var participant: String?
+package struct AlertRaised: EventBody {
+    package static let eventType = EventType.alertRaised
+    package static let fields: Set<String> = ["alertId", "rule", "severity", "participant", "causes", "message"]
+    package var alertId: EventID
+    package var rule: AlertRule
+    package var severity: AlertSeverity
+    package var participant: String?
     /// The ids of the events that made the rule fire.
-    public var causes: [EventID]
-    public var message: String
+    package var causes: [EventID]
+    package var message: String
 
-    public init(
+    package init(
         alertId: EventID, rule: AlertRule, severity: AlertSeverity, participant: String?, causes: [EventID],
         message: String
     ) {
@@ -23,7 +23,7 @@ public struct AlertRaised: EventBody {
         self.message = message
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         alertId = try data.uuid("alertId")
         rule = try data.enumeration("rule")
         severity = try data.enumeration("severity")
@@ -36,7 +36,7 @@ public struct AlertRaised: EventBody {
         message = try data.string("message", maxLength: 2000)
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object = JSONObject([
             "alertId": .string(alertId.description), "rule": .string(rule.rawValue),
             "severity": .string(severity.rawValue),
@@ -49,11 +49,11 @@ public struct AlertRaised: EventBody {
 }
 
 /// The body of `alert.acknowledged` and `alert.resolved`.
-public struct AlertNote: Sendable, Equatable {
-    public var alertId: EventID
-    public var note: String
+package struct AlertNote: Sendable, Equatable {
+    package var alertId: EventID
+    package var note: String
 
-    public init(alertId: EventID, note: String) {
+    package init(alertId: EventID, note: String) {
         self.alertId = alertId
         self.note = note
     }
@@ -68,34 +68,34 @@ public struct AlertNote: Sendable, Equatable {
     var json: JSONObject { JSONObject(["alertId": .string(alertId.description), "note": .string(note)]) }
 }
 
-public struct AlertAcknowledged: EventBody {
-    public static let eventType = EventType.alertAcknowledged
-    public static let fields = AlertNote.fields
-    public var note: AlertNote
+package struct AlertAcknowledged: EventBody {
+    package static let eventType = EventType.alertAcknowledged
+    package static let fields = AlertNote.fields
+    package var note: AlertNote
 
-    public init(alertId: EventID, note: String) {
+    package init(alertId: EventID, note: String) {
         self.note = AlertNote(alertId: alertId, note: note)
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         note = try AlertNote(reading: data)
     }
 
-    public var json: JSONObject { note.json }
+    package var json: JSONObject { note.json }
 }
 
-public struct AlertResolved: EventBody {
-    public static let eventType = EventType.alertResolved
-    public static let fields = AlertNote.fields
-    public var note: AlertNote
+package struct AlertResolved: EventBody {
+    package static let eventType = EventType.alertResolved
+    package static let fields = AlertNote.fields
+    package var note: AlertNote
 
-    public init(alertId: EventID, note: String) {
+    package init(alertId: EventID, note: String) {
         self.note = AlertNote(alertId: alertId, note: note)
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         note = try AlertNote(reading: data)
     }
 
-    public var json: JSONObject { note.json }
+    package var json: JSONObject { note.json }
 }

@@ -1,20 +1,20 @@
 // Clinical records: vital signs, adverse events and their regulatory reports, mood checks.
 
-public struct VitalsRecorded: EventBody {
-    public static let eventType = EventType.vitalsRecorded
-    public static let fields: Set<String> = ["systolic", "diastolic", "heartRate", "temperatureC", "spo2"]
+package struct VitalsRecorded: EventBody {
+    package static let eventType = EventType.vitalsRecorded
+    package static let fields: Set<String> = ["systolic", "diastolic", "heartRate", "temperatureC", "spo2"]
     /// mmHg
-    public var systolic: Double?
+    package var systolic: Double?
     /// mmHg
-    public var diastolic: Double?
+    package var diastolic: Double?
     /// beats per minute
-    public var heartRate: Double?
+    package var heartRate: Double?
     /// degrees Celsius
-    public var temperatureC: Double?
+    package var temperatureC: Double?
     /// percent
-    public var spo2: Double?
+    package var spo2: Double?
 
-    public init(
+    package init(
         systolic: Double? = nil, diastolic: Double? = nil, heartRate: Double? = nil, temperatureC: Double? = nil,
         spo2: Double? = nil
     ) {
@@ -25,7 +25,7 @@ public struct VitalsRecorded: EventBody {
         self.spo2 = spo2
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         systolic = try data.optionalNumber("systolic", in: ValidationLimits.systolicRange, unit: "mmHg")
         diastolic = try data.optionalNumber("diastolic", in: ValidationLimits.diastolicRange, unit: "mmHg")
         heartRate = try data.optionalNumber("heartRate", in: ValidationLimits.heartRateRange, unit: "/min")
@@ -41,7 +41,7 @@ public struct VitalsRecorded: EventBody {
         }
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object = JSONObject()
         if let systolic { object["systolic"] = .number(JSONNumber(systolic)) }
         if let diastolic { object["diastolic"] = .number(JSONNumber(diastolic)) }
@@ -52,27 +52,27 @@ public struct VitalsRecorded: EventBody {
     }
 }
 
-public struct AdverseEventReported: EventBody {
-    public static let eventType = EventType.adverseEventReported
-    public static let fields: Set<String> = [
+package struct AdverseEventReported: EventBody {
+    package static let eventType = EventType.adverseEventReported
+    package static let fields: Set<String> = [
         "aeId", "term", "onset", "severity", "serious", "criteria", "expected", "suspected", "awareAt",
     ]
     /// The clinic's identifier of the adverse event, used by updates and submissions.
-    public var aeId: String
+    package var aeId: String
     /// The event's term (MedDRA preferred term or free text).
-    public var term: String
-    public var onset: CalendarDate
+    package var term: String
+    package var onset: CalendarDate
     /// CTCAE grade, 1 (mild) to 5 (death).
-    public var severity: Int
-    public var serious: Bool
+    package var severity: Int
+    package var serious: Bool
     /// ICH E2A criteria; non-empty exactly when `serious`.
-    public var criteria: [SeriousnessCriterion]
-    public var expected: Bool
-    public var suspected: Bool
+    package var criteria: [SeriousnessCriterion]
+    package var expected: Bool
+    package var suspected: Bool
     /// When the sponsor learned of it: Day 0 of the regulatory clock.
-    public var awareAt: Timestamp
+    package var awareAt: Timestamp
 
-    public init(
+    package init(
         aeId: String, term: String, onset: CalendarDate, severity: Int, serious: Bool, criteria: [SeriousnessCriterion],
         expected: Bool, suspected: Bool, awareAt: Timestamp
     ) {
@@ -87,7 +87,7 @@ public struct AdverseEventReported: EventBody {
         self.awareAt = awareAt
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         aeId = try data.code("aeId")
         term = try data.string("term")
         onset = try data.date("onset")
@@ -127,7 +127,7 @@ public struct AdverseEventReported: EventBody {
         }
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         JSONObject([
             "aeId": .string(aeId), "term": .string(term), "onset": .string(onset.iso8601),
             "severity": .number(JSONNumber(severity)), "serious": .bool(serious),
@@ -137,21 +137,21 @@ public struct AdverseEventReported: EventBody {
     }
 }
 
-public struct AdverseEventUpdated: EventBody {
-    public static let eventType = EventType.adverseEventUpdated
-    public static let fields: Set<String> = AdverseEventReported.fields.union(["outcome"])
-    public var aeId: String
-    public var term: String?
-    public var onset: CalendarDate?
-    public var severity: Int?
-    public var serious: Bool?
-    public var criteria: [SeriousnessCriterion]?
-    public var expected: Bool?
-    public var suspected: Bool?
-    public var awareAt: Timestamp?
-    public var outcome: AdverseEventOutcome?
+package struct AdverseEventUpdated: EventBody {
+    package static let eventType = EventType.adverseEventUpdated
+    package static let fields: Set<String> = AdverseEventReported.fields.union(["outcome"])
+    package var aeId: String
+    package var term: String?
+    package var onset: CalendarDate?
+    package var severity: Int?
+    package var serious: Bool?
+    package var criteria: [SeriousnessCriterion]?
+    package var expected: Bool?
+    package var suspected: Bool?
+    package var awareAt: Timestamp?
+    package var outcome: AdverseEventOutcome?
 
-    public init(
+    package init(
         aeId: String, term: String? = nil, onset: CalendarDate? = nil, severity: Int? = nil, serious: Bool? = nil,
         criteria: [SeriousnessCriterion]? = nil, expected: Bool? = nil, suspected: Bool? = nil,
         awareAt: Timestamp? = nil, outcome: AdverseEventOutcome? = nil
@@ -168,7 +168,7 @@ public struct AdverseEventUpdated: EventBody {
         self.outcome = outcome
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         aeId = try data.code("aeId")
         term = try data.optionalString("term")
         if data.contains("onset") { onset = try data.date("onset") }
@@ -195,7 +195,7 @@ public struct AdverseEventUpdated: EventBody {
         }
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object = JSONObject(["aeId": .string(aeId)])
         if let term { object["term"] = .string(term) }
         if let onset { object["onset"] = .string(onset.iso8601) }
@@ -210,28 +210,28 @@ public struct AdverseEventUpdated: EventBody {
     }
 }
 
-public struct AdverseEventSubmitted: EventBody {
-    public static let eventType = EventType.adverseEventSubmitted
-    public static let fields: Set<String> = ["aeId", "submittedAt", "reference"]
-    public var aeId: String
-    public var submittedAt: Timestamp
+package struct AdverseEventSubmitted: EventBody {
+    package static let eventType = EventType.adverseEventSubmitted
+    package static let fields: Set<String> = ["aeId", "submittedAt", "reference"]
+    package var aeId: String
+    package var submittedAt: Timestamp
     /// The regulator's or sponsor's reference of the filed report.
-    public var reference: String
+    package var reference: String
 
-    public init(aeId: String, submittedAt: Timestamp, reference: String) {
+    package init(aeId: String, submittedAt: Timestamp, reference: String) {
         self.aeId = aeId
         self.submittedAt = submittedAt
         self.reference = reference
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         aeId = try data.code("aeId")
         submittedAt = try data.timestamp("submittedAt")
         try context.checkNotInFuture(submittedAt, path: data.fieldPath("submittedAt"))
         reference = try data.string("reference")
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         JSONObject([
             "aeId": .string(aeId), "submittedAt": .string(submittedAt.rfc3339), "reference": .string(reference),
         ])
@@ -239,15 +239,15 @@ public struct AdverseEventSubmitted: EventBody {
 }
 
 /// The C-SSRS screener. Questions 3 to 5 are asked only after a yes to question 2, so they may be absent.
-public struct CSSRSAnswers: Sendable, Equatable {
-    public var q1: Bool
-    public var q2: Bool
-    public var q3: Bool?
-    public var q4: Bool?
-    public var q5: Bool?
-    public var q6: Bool
+package struct CSSRSAnswers: Sendable, Equatable {
+    package var q1: Bool
+    package var q2: Bool
+    package var q3: Bool?
+    package var q4: Bool?
+    package var q5: Bool?
+    package var q6: Bool
 
-    public init(q1: Bool, q2: Bool, q3: Bool? = nil, q4: Bool? = nil, q5: Bool? = nil, q6: Bool) {
+    package init(q1: Bool, q2: Bool, q3: Bool? = nil, q4: Bool? = nil, q5: Bool? = nil, q6: Bool) {
         self.q1 = q1
         self.q2 = q2
         self.q3 = q3
@@ -257,25 +257,25 @@ public struct CSSRSAnswers: Sendable, Equatable {
     }
 }
 
-public struct MoodCheckCompleted: EventBody {
-    public static let eventType = EventType.moodCheckCompleted
-    public static let fields: Set<String> = ["day", "phq9", "cssrs", "mood"]
+package struct MoodCheckCompleted: EventBody {
+    package static let eventType = EventType.moodCheckCompleted
+    package static let fields: Set<String> = ["day", "phq9", "cssrs", "mood"]
     /// Days after the session (0 is the session day).
-    public var day: Int
+    package var day: Int
     /// The nine PHQ-9 answers, each 0-3.
-    public var phq9: [Int]?
-    public var cssrs: CSSRSAnswers?
+    package var phq9: [Int]?
+    package var cssrs: CSSRSAnswers?
     /// Self-rated mood, 0 (worst) to 10 (best).
-    public var mood: Int?
+    package var mood: Int?
 
-    public init(day: Int, phq9: [Int]? = nil, cssrs: CSSRSAnswers? = nil, mood: Int? = nil) {
+    package init(day: Int, phq9: [Int]? = nil, cssrs: CSSRSAnswers? = nil, mood: Int? = nil) {
         self.day = day
         self.phq9 = phq9
         self.cssrs = cssrs
         self.mood = mood
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         day = try data.integer("day", in: ValidationLimits.followUpDayRange)
         if data.contains("phq9") {
             let answers = try data.array("phq9", maxCount: 9)
@@ -301,7 +301,7 @@ public struct MoodCheckCompleted: EventBody {
         }
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object = JSONObject(["day": .number(JSONNumber(day))])
         if let phq9 { object["phq9"] = .array(phq9.map { .number(JSONNumber($0)) }) }
         if let cssrs {

@@ -1,23 +1,23 @@
 // Key events: who may sign, registered and revoked in the log itself.
 
-public struct KeyRegistered: EventBody {
-    public static let eventType = EventType.keyRegistered
-    public static let fields: Set<String> = ["publicKey", "name", "role"]
+package struct KeyRegistered: EventBody {
+    package static let eventType = EventType.keyRegistered
+    package static let fields: Set<String> = ["publicKey", "name", "role"]
     /// The raw 32-byte Ed25519 public key.
-    public var publicKey: [UInt8]
+    package var publicKey: [UInt8]
     /// The holder's printed name, shown with every signature the key makes (Part 11, 11.50).
-    public var name: String
-    public var role: Role
+    package var name: String
+    package var role: Role
 
-    public init(publicKey: [UInt8], name: String, role: Role) {
+    package init(publicKey: [UInt8], name: String, role: Role) {
         self.publicKey = publicKey
         self.name = name
         self.role = role
     }
 
-    public var keyID: KeyID { KeyID(publicKey: publicKey) }
+    package var keyID: KeyID { KeyID(publicKey: publicKey) }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         let encoded = try data.string("publicKey", maxLength: 100)
         guard let key = Base64.decode(encoded), key.count == 32 else {
             throw FieldError(
@@ -34,25 +34,25 @@ public struct KeyRegistered: EventBody {
         self.role = role
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         JSONObject([
             "publicKey": .string(Base64.encode(publicKey)), "name": .string(name), "role": .string(role.rawValue),
         ])
     }
 }
 
-public struct KeyRevoked: EventBody {
-    public static let eventType = EventType.keyRevoked
-    public static let fields: Set<String> = ["keyid", "reason"]
-    public var keyID: KeyID
-    public var reason: String
+package struct KeyRevoked: EventBody {
+    package static let eventType = EventType.keyRevoked
+    package static let fields: Set<String> = ["keyid", "reason"]
+    package var keyID: KeyID
+    package var reason: String
 
-    public init(keyID: KeyID, reason: String) {
+    package init(keyID: KeyID, reason: String) {
         self.keyID = keyID
         self.reason = reason
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         let text = try data.string("keyid", maxLength: 64)
         guard let keyID = KeyID(hex: text) else {
             throw FieldError(path: data.fieldPath("keyid"), reason: "must be a key id: 64 lowercase hexadecimal digits")
@@ -61,7 +61,7 @@ public struct KeyRevoked: EventBody {
         reason = try data.string("reason", maxLength: 1000)
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         JSONObject(["keyid": .string(keyID.hex), "reason": .string(reason)])
     }
 }

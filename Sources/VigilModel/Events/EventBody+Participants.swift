@@ -1,31 +1,31 @@
 // Participants and their dosing sessions.
 
-public struct Medication: Sendable, Equatable {
-    public var name: String
-    public var serotonergic: Bool
+package struct Medication: Sendable, Equatable {
+    package var name: String
+    package var serotonergic: Bool
 
-    public init(name: String, serotonergic: Bool) {
+    package init(name: String, serotonergic: Bool) {
         self.name = name
         self.serotonergic = serotonergic
     }
 }
 
-public struct ParticipantEnrolled: EventBody {
-    public static let eventType = EventType.participantEnrolled
-    public static let fields: Set<String> = ["site", "medications", "timeZone"]
-    public var site: String
-    public var medications: [Medication]
+package struct ParticipantEnrolled: EventBody {
+    package static let eventType = EventType.participantEnrolled
+    package static let fields: Set<String> = ["site", "medications", "timeZone"]
+    package var site: String
+    package var medications: [Medication]
     /// The participant's IANA time zone (such as Europe/Oslo): follow-up days end at midnight there. Without
     /// one, the clinic's zone (`rules.timeZone`) is used.
-    public var timeZone: String?
+    package var timeZone: String?
 
-    public init(site: String, medications: [Medication], timeZone: String? = nil) {
+    package init(site: String, medications: [Medication], timeZone: String? = nil) {
         self.site = site
         self.medications = medications
         self.timeZone = timeZone
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         site = try data.string("site", maxLength: 100)
         var medications: [Medication] = []
         for (index, element) in try data.array("medications", maxCount: 50).enumerated() {
@@ -43,7 +43,7 @@ public struct ParticipantEnrolled: EventBody {
         }
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object = JSONObject([
             "site": .string(site),
             "medications": .array(
@@ -56,54 +56,54 @@ public struct ParticipantEnrolled: EventBody {
     }
 }
 
-public struct MedicationChanged: EventBody {
-    public static let eventType = EventType.participantMedicationChanged
-    public static let fields: Set<String> = ["name", "serotonergic", "action"]
-    public var name: String
-    public var serotonergic: Bool
-    public var action: MedicationAction
+package struct MedicationChanged: EventBody {
+    package static let eventType = EventType.participantMedicationChanged
+    package static let fields: Set<String> = ["name", "serotonergic", "action"]
+    package var name: String
+    package var serotonergic: Bool
+    package var action: MedicationAction
 
-    public init(name: String, serotonergic: Bool, action: MedicationAction) {
+    package init(name: String, serotonergic: Bool, action: MedicationAction) {
         self.name = name
         self.serotonergic = serotonergic
         self.action = action
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         name = try data.string("name")
         serotonergic = try data.bool("serotonergic")
         action = try data.enumeration("action")
     }
 
-    public var json: JSONObject {
+    package var json: JSONObject {
         JSONObject(["name": .string(name), "serotonergic": .bool(serotonergic), "action": .string(action.rawValue)])
     }
 }
 
-public struct SessionStarted: EventBody {
-    public static let eventType = EventType.sessionStarted
-    public static let fields: Set<String> = ["number"]
+package struct SessionStarted: EventBody {
+    package static let eventType = EventType.sessionStarted
+    package static let fields: Set<String> = ["number"]
     /// 1 for the first experimental session of the course, then 2, 3 ...
-    public var number: Int
+    package var number: Int
 
-    public init(number: Int) {
+    package init(number: Int) {
         self.number = number
     }
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
         number = try data.integer("number", in: ValidationLimits.sessionNumberRange)
     }
 
-    public var json: JSONObject { JSONObject(["number": .number(JSONNumber(number))]) }
+    package var json: JSONObject { JSONObject(["number": .number(JSONNumber(number))]) }
 }
 
-public struct SessionEnded: EventBody {
-    public static let eventType = EventType.sessionEnded
-    public static let fields: Set<String> = []
+package struct SessionEnded: EventBody {
+    package static let eventType = EventType.sessionEnded
+    package static let fields: Set<String> = []
 
-    public init() {}
+    package init() {}
 
-    public init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {}
+    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {}
 
-    public var json: JSONObject { JSONObject() }
+    package var json: JSONObject { JSONObject() }
 }

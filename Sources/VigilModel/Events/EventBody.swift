@@ -1,5 +1,5 @@
 /// The `data` of one event type: decoded strictly from JSON, encoded back in a fixed field order.
-public protocol EventBody: Sendable, Equatable {
+package protocol EventBody: Sendable, Equatable {
     static var eventType: EventType { get }
     /// Every field `data` may carry; any other is refused.
     static var fields: Set<String> { get }

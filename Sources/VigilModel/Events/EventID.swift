@@ -3,16 +3,16 @@
 /// Any version is accepted; time-ordered UUIDv7 ids are recommended because they keep the store's
 /// unique index append-mostly. Parsing accepts the canonical 8-4-4-4-12 form in either case; printing
 /// is lowercase.
-public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var high: UInt64
-    public var low: UInt64
+package struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var high: UInt64
+    package var low: UInt64
 
-    public init(high: UInt64, low: UInt64) {
+    package init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }
 
-    public init?(bytes: some Collection<UInt8>) {
+    package init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
         let loaded: EventID? = bytes.withContiguousStorageIfAvailable { EventID(buffer: UnsafeRawBufferPointer($0)) }
         self = loaded ?? Array(bytes).withUnsafeBytes { EventID(buffer: $0) }
@@ -26,7 +26,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         )
     }
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var text = text
         guard let parsed = text.withUTF8({ EventID(uuid: $0) }) else { return nil }
         self = parsed
@@ -50,7 +50,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// A new time-ordered UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits.
-    public static func v7(at time: Timestamp) -> EventID {
+    package static func v7(at time: Timestamp) -> EventID {
         var generator = SystemRandomNumberGenerator()
         let millis = UInt64(max(0, time.microsecondsSinceEpoch / 1000)) & 0xFFFF_FFFF_FFFF
         let randA = generator.next() & 0xFFF
@@ -59,7 +59,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         return EventID(high: high, low: low)
     }
 
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var out = [UInt8](repeating: 0, count: 16)
         for i in 0..<8 {
             out[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
@@ -69,7 +69,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The canonical 8-4-4-4-12 form, lowercase.
-    public var description: String {
+    package var description: String {
         String(unsafeUninitializedCapacity: 36) { buffer in
             let digits: StaticString = "0123456789abcdef"
             var out = 0
@@ -87,7 +87,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
-    public static func < (lhs: EventID, rhs: EventID) -> Bool {
+    package static func < (lhs: EventID, rhs: EventID) -> Bool {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 }
@@ -103,10 +103,10 @@ func hexValue(_ byte: UInt8) -> UInt8? {
 }
 
 /// Lowercase hexadecimal encoding and strict decoding.
-public enum Hex {
+package enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
@@ -117,7 +117,7 @@ public enum Hex {
     }
 
     /// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()

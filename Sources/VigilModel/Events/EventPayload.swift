@@ -1,5 +1,5 @@
 /// The typed `data` of an event, one case per catalogue type.
-public enum EventData: Sendable, Equatable {
+package enum EventData: Sendable, Equatable {
     case keyRegistered(KeyRegistered)
     case keyRevoked(KeyRevoked)
     case participantEnrolled(ParticipantEnrolled)
@@ -22,7 +22,7 @@ public enum EventData: Sendable, Equatable {
     case alertAcknowledged(AlertAcknowledged)
     case alertResolved(AlertResolved)
 
-    public var body: any EventBody {
+    package var body: any EventBody {
         switch self {
         case .keyRegistered(let body): body
         case .keyRevoked(let body): body
@@ -48,7 +48,7 @@ public enum EventData: Sendable, Equatable {
         }
     }
 
-    public var type: EventType {
+    package var type: EventType {
         switch self {
         case .keyRegistered: .keyRegistered
         case .keyRevoked: .keyRevoked
@@ -74,7 +74,7 @@ public enum EventData: Sendable, Equatable {
         }
     }
 
-    public var json: JSONObject { body.json }
+    package var json: JSONObject { body.json }
 
     static func decode(type: EventType, _ value: JSONValue, context: ValidationContext) throws(FieldError) -> EventData
     {
@@ -108,21 +108,22 @@ public enum EventData: Sendable, Equatable {
 }
 
 /// An event: what happened, when, to whom, as its author signed it (docs/protocol.md §2).
-public struct EventPayload: Sendable, Equatable {
-    public static let fields: Set<String> = ["id", "type", "occurredAt", "participant", "session", "data"]
+package struct EventPayload: Sendable, Equatable {
+    package static let fields: Set<String> = ["id", "type", "occurredAt", "participant", "session", "data"]
 
-    public var id: EventID
+    package var id: EventID
     /// When it happened, as the author's clock said. Late entries are normal; the server also stamps `recordedAt`.
-    public var occurredAt: Timestamp
+    package var occurredAt: Timestamp
     /// The participant's pseudonymous code (never a name).
-    public var participant: String?
-    public var session: String?
-    public var data: EventData
+    package var participant: String?
+    package var session: String?
+    package var data: EventData
 
-    public var type: EventType { data.type }
+    package var type: EventType { data.type }
 
-    public init(id: EventID, occurredAt: Timestamp, participant: String? = nil, session: String? = nil, data: EventData)
-    {
+    package init(
+        id: EventID, occurredAt: Timestamp, participant: String? = nil, session: String? = nil, data: EventData
+    ) {
         self.id = id
         self.occurredAt = occurredAt
         self.participant = participant
@@ -133,14 +134,14 @@ public struct EventPayload: Sendable, Equatable {
     /// Decodes and validates a payload's JSON bytes.
     ///
     /// - Throws: ``FieldError`` naming the first offending field. Messages never quote field values.
-    public static func decode(
+    package static func decode(
         _ bytes: some Collection<UInt8>, context: ValidationContext
     ) throws(FieldError) -> EventPayload {
         try decode(context: context) { () throws(JSONParseError) in try JSONParser.parse(bytes) }
     }
 
     /// Decodes and validates a payload's JSON bytes held in an array (the parser's fast path).
-    public static func decode(_ bytes: [UInt8], context: ValidationContext) throws(FieldError) -> EventPayload {
+    package static func decode(_ bytes: [UInt8], context: ValidationContext) throws(FieldError) -> EventPayload {
         try decode(context: context) { () throws(JSONParseError) in try JSONParser.parse(bytes) }
     }
 
@@ -156,7 +157,7 @@ public struct EventPayload: Sendable, Equatable {
         return try decode(value, context: context)
     }
 
-    public static func decode(_ value: JSONValue, context: ValidationContext) throws(FieldError) -> EventPayload {
+    package static func decode(_ value: JSONValue, context: ValidationContext) throws(FieldError) -> EventPayload {
         let root = try ObjectReader(value, path: "", allowed: fields)
         let id = try root.uuid("id")
         let typeValue = try root.required("type")
@@ -184,7 +185,7 @@ public struct EventPayload: Sendable, Equatable {
     }
 
     /// The payload as JSON, fields in the documented order.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var object = JSONObject([
             "id": .string(id.description), "type": .string(type.rawValue), "occurredAt": .string(occurredAt.rfc3339),
         ])
@@ -195,5 +196,5 @@ public struct EventPayload: Sendable, Equatable {
     }
 
     /// The compact JSON bytes of ``json``: what a signer signs.
-    public var jsonBytes: [UInt8] { JSONWriter.bytes(json) }
+    package var jsonBytes: [UInt8] { JSONWriter.bytes(json) }
 }

@@ -1,5 +1,5 @@
 /// The role a key holds, which decides what it may sign.
-public enum Role: String, Sendable, CaseIterable, Hashable {
+package enum Role: String, Sendable, CaseIterable, Hashable {
     case admin
     case pharmacist
     case clinician
@@ -9,11 +9,11 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
     case daemon
 
     /// The roles a `key.registered` event may grant.
-    public static let registrable: [Role] = [.admin, .pharmacist, .clinician, .device, .safetyOfficer]
+    package static let registrable: [Role] = [.admin, .pharmacist, .clinician, .device, .safetyOfficer]
 }
 
 /// The event types of catalogue v1 (docs/protocol.md §2, "Catalogue").
-public enum EventType: String, Sendable, CaseIterable, Hashable {
+package enum EventType: String, Sendable, CaseIterable, Hashable {
     case keyRegistered = "key.registered"
     case keyRevoked = "key.revoked"
     case participantEnrolled = "participant.enrolled"
@@ -37,7 +37,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case alertResolved = "alert.resolved"
 
     /// The roles whose keys may author (sign first) an event of this type.
-    public var authorRoles: Set<Role> {
+    package var authorRoles: Set<Role> {
         switch self {
         case .keyRegistered, .keyRevoked: [.admin]
         case .participantEnrolled, .participantMedicationChanged, .sessionStarted, .sessionEnded: [.clinician]
@@ -58,7 +58,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     /// How many witness signatures the record calls for (DEA Form 41: two for destruction; policy: one for
     /// waste, counts and losses). Fewer are stored, and the alert engine flags them. A dispense takes an optional
     /// witness, required only where the clinic's policy says so (`rules.dispenseWitnessRequired`).
-    public var requiredWitnesses: Int {
+    package var requiredWitnesses: Int {
         switch self {
         case .doseWasted, .inventoryCounted, .inventoryLossReported: 1
         case .inventoryDestroyed: 2
@@ -67,13 +67,13 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether witness signatures are meaningful for this type at all.
-    public var takesWitnesses: Bool { requiredWitnesses > 0 || self == .doseDispensed }
+    package var takesWitnesses: Bool { requiredWitnesses > 0 || self == .doseDispensed }
 
     /// The roles whose keys may witness an event.
-    public static let witnessRoles: Set<Role> = [.pharmacist, .clinician]
+    package static let witnessRoles: Set<Role> = [.pharmacist, .clinician]
 
     /// Whether the payload must name a participant.
-    public var requiresParticipant: Bool {
+    package var requiresParticipant: Bool {
         switch self {
         case .participantEnrolled, .participantMedicationChanged, .sessionStarted, .sessionEnded, .doseDispensed,
             .vitalsRecorded, .adverseEventReported, .adverseEventUpdated, .adverseEventSubmitted, .moodCheckCompleted:
@@ -84,7 +84,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether the payload must name a session.
-    public var requiresSession: Bool {
+    package var requiresSession: Bool {
         switch self {
         case .sessionStarted, .sessionEnded, .doseDispensed, .vitalsRecorded, .moodCheckCompleted: true
         default: false

@@ -2,16 +2,16 @@
 ///
 /// The physical ranges (blood pressure, temperature and so on) are fixed: a value outside them is a typo or
 /// a broken device, never a reading. The dose and quantity ceilings and the clock skew are configurable.
-public struct ValidationLimits: Sendable, Equatable {
+package struct ValidationLimits: Sendable, Equatable {
     /// The largest single dose accepted, in mg (`limits.maxDoseMg`). Default 250 mg, above the largest
     /// phase 3 session total (180 mg); the regimen rule alerts well before it.
-    public var maxDose: Milligrams
+    package var maxDose: Milligrams
     /// The largest quantity accepted in one inventory event, in mg (`limits.maxQuantityMg`). Default 1 kg.
-    public var maxQuantity: Milligrams
+    package var maxQuantity: Milligrams
     /// How far in the future `occurredAt` may lie, in seconds (`limits.maxFutureSkewSeconds`). Default 300.
-    public var maxFutureSkewSeconds: Int64
+    package var maxFutureSkewSeconds: Int64
 
-    public init(
+    package init(
         maxDose: Milligrams = Milligrams(250),
         maxQuantity: Milligrams = Milligrams(1_000_000),
         maxFutureSkewSeconds: Int64 = 300
@@ -21,33 +21,33 @@ public struct ValidationLimits: Sendable, Equatable {
         self.maxFutureSkewSeconds = maxFutureSkewSeconds
     }
 
-    public static let `default` = ValidationLimits()
+    package static let `default` = ValidationLimits()
 
-    public static let systolicRange: ClosedRange<Double> = 40...300
-    public static let diastolicRange: ClosedRange<Double> = 20...200
-    public static let heartRateRange: ClosedRange<Double> = 20...300
-    public static let temperatureRange: ClosedRange<Double> = 30...45
-    public static let spo2Range: ClosedRange<Double> = 50...100
-    public static let sessionNumberRange: ClosedRange<Int> = 1...99
-    public static let followUpDayRange: ClosedRange<Int> = 0...90
-    public static let moodRange: ClosedRange<Int> = 0...10
-    public static let ctcaeGradeRange: ClosedRange<Int> = 1...5
+    package static let systolicRange: ClosedRange<Double> = 40...300
+    package static let diastolicRange: ClosedRange<Double> = 20...200
+    package static let heartRateRange: ClosedRange<Double> = 20...300
+    package static let temperatureRange: ClosedRange<Double> = 30...45
+    package static let spo2Range: ClosedRange<Double> = 50...100
+    package static let sessionNumberRange: ClosedRange<Int> = 1...99
+    package static let followUpDayRange: ClosedRange<Int> = 0...90
+    package static let moodRange: ClosedRange<Int> = 0...10
+    package static let ctcaeGradeRange: ClosedRange<Int> = 1...5
 }
 
 /// What a payload is checked against: the limits, and the current time for the future-skew check.
-public struct ValidationContext: Sendable {
-    public var limits: ValidationLimits
+package struct ValidationContext: Sendable {
+    package var limits: ValidationLimits
     /// The time of receipt; nil when replaying stored events, whose times were checked when they arrived.
-    public var now: Timestamp?
+    package var now: Timestamp?
 
-    public init(limits: ValidationLimits, now: Timestamp?) {
+    package init(limits: ValidationLimits, now: Timestamp?) {
         self.limits = limits
         self.now = now
     }
 
     /// For reading events already in the log: no skew check and no configurable ceilings, so a later change
     /// of configuration never makes a stored event unreadable.
-    public static let replay = ValidationContext(
+    package static let replay = ValidationContext(
         limits: ValidationLimits(
             maxDose: Milligrams(micrograms: .max),
             maxQuantity: Milligrams(micrograms: .max),

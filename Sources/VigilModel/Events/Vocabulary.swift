@@ -1,24 +1,24 @@
 /// Closed vocabularies used by the event catalogue. Raw values are the wire form.
 
-public enum DoseKind: String, Sendable, CaseIterable, Hashable {
+package enum DoseKind: String, Sendable, CaseIterable, Hashable {
     case initial
     case supplemental
 }
 
 /// What happened to controlled substance reported lost (DEA Form 106).
-public enum LossKind: String, Sendable, CaseIterable, Hashable {
+package enum LossKind: String, Sendable, CaseIterable, Hashable {
     case theft
     case loss
     case damage
 }
 
-public enum MedicationAction: String, Sendable, CaseIterable, Hashable {
+package enum MedicationAction: String, Sendable, CaseIterable, Hashable {
     case started
     case stopped
 }
 
 /// ICH E2A seriousness criteria.
-public enum SeriousnessCriterion: String, Sendable, CaseIterable, Hashable {
+package enum SeriousnessCriterion: String, Sendable, CaseIterable, Hashable {
     case death
     case lifeThreatening = "life_threatening"
     case hospitalization
@@ -28,7 +28,7 @@ public enum SeriousnessCriterion: String, Sendable, CaseIterable, Hashable {
 }
 
 /// Outcome of an adverse event (after FHIR R4 AdverseEvent.outcome).
-public enum AdverseEventOutcome: String, Sendable, CaseIterable, Hashable {
+package enum AdverseEventOutcome: String, Sendable, CaseIterable, Hashable {
     case resolved
     case recovering
     case ongoing
@@ -38,7 +38,7 @@ public enum AdverseEventOutcome: String, Sendable, CaseIterable, Hashable {
 }
 
 /// Alert severities, lowest first.
-public enum AlertSeverity: String, Sendable, CaseIterable, Hashable, Comparable {
+package enum AlertSeverity: String, Sendable, CaseIterable, Hashable, Comparable {
     case info
     case warn
     case urgent
@@ -53,11 +53,11 @@ public enum AlertSeverity: String, Sendable, CaseIterable, Hashable, Comparable 
         }
     }
 
-    public static func < (lhs: AlertSeverity, rhs: AlertSeverity) -> Bool { lhs.rank < rhs.rank }
+    package static func < (lhs: AlertSeverity, rhs: AlertSeverity) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// The safety rules of docs/safety-rules.md, by their stable ids.
-public enum AlertRule: String, Sendable, CaseIterable, Hashable {
+package enum AlertRule: String, Sendable, CaseIterable, Hashable {
     case doseRegimen = "dose_regimen"
     case supplementalTiming = "supplemental_timing"
     case doseCount = "dose_count"

@@ -1,18 +1,18 @@
 /// Why a byte sequence is not acceptable JSON, and where.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The byte offset at which the problem was found.
-    public var offset: Int
-    public var reason: String
+    package var offset: Int
+    package var reason: String
 
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
 /// A strict RFC 8259 parser.
 ///
 /// Beyond the grammar it refuses duplicate keys in an object, unpaired UTF-16 surrogates in `\u` escapes,
 /// invalid UTF-8, nesting deeper than ``maximumDepth`` and any byte after the value other than whitespace.
-public struct JSONParser: ~Copyable {
-    public static let maximumDepth = 64
+package struct JSONParser: ~Copyable {
+    package static let maximumDepth = 64
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index: Int
@@ -25,14 +25,14 @@ public struct JSONParser: ~Copyable {
     }
 
     /// Parses one JSON text.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         try withContiguous(bytes) { (buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue in
             try parse(buffer: buffer)
         }
     }
 
     /// Parses one JSON text held in an array (the common case, without generic dispatch).
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) { return .success(try parse(buffer: buffer)) } catch { return .failure(error) }
         }
@@ -51,7 +51,7 @@ public struct JSONParser: ~Copyable {
     /// Parses a JSON text that must be an array, returning each element with the byte range it occupies.
     ///
     /// The ranges let a caller keep each element's exact bytes (a batch of envelopes is stored element by element).
-    public static func parseArrayElements(
+    package static func parseArrayElements(
         _ bytes: some Collection<UInt8>
     ) throws(JSONParseError) -> [(range: Range<Int>, value: JSONValue)] {
         try withContiguous(bytes) {

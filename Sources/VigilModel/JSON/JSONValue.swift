@@ -4,7 +4,7 @@
 /// lone surrogates, control characters in strings and trailing bytes are all refused. Signed payloads must
 /// mean one thing to every reader, so an object like `{"systolic": 120, "systolic": 210}` is an error here
 /// rather than whichever value a given parser happens to keep.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number, kept as its literal text so that decimal quantities convert exactly.
@@ -14,13 +14,13 @@ public enum JSONValue: Sendable, Equatable {
     case object(JSONObject)
 
     /// The object, if this is one.
-    public var objectValue: JSONObject? {
+    package var objectValue: JSONObject? {
         if case .object(let object) = self { return object }
         return nil
     }
 
     /// A short name of the value's kind, for error messages.
-    public var kindName: String {
+    package var kindName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -33,24 +33,24 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// A JSON number literal as it appeared in the text (already checked against the JSON grammar).
-public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
-    public let literal: String
+package struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
+    package let literal: String
 
     /// Creates a number from a literal the caller guarantees to follow the JSON grammar.
-    public init(uncheckedLiteral literal: String) {
+    package init(uncheckedLiteral literal: String) {
         self.literal = literal
     }
 
-    public init(_ value: Int) {
+    package init(_ value: Int) {
         self.literal = String(value)
     }
 
-    public init(_ value: Int64) {
+    package init(_ value: Int64) {
         self.literal = String(value)
     }
 
     /// A finite double, printed in its shortest round-tripping form.
-    public init(_ value: Double) {
+    package init(_ value: Double) {
         precondition(value.isFinite, "JSON numbers are finite")
         if value == value.rounded(), abs(value) < 1e15 {
             self.literal = String(Int64(value))
@@ -59,7 +59,7 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var doubleValue: Double {
+    package var doubleValue: Double {
         Self.fastDouble(literal) ?? Double(literal) ?? .nan
     }
 
@@ -102,7 +102,7 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The value as an integer, if the literal denotes one exactly (`2`, `2.0` and `2e0` do; `2.5` does not).
-    public var integerValue: Int64? {
+    package var integerValue: Int64? {
         guard let scaled = JSONNumber.scaledInteger(literal, decimalPlaces: 0) else { return nil }
         return scaled
     }
@@ -110,7 +110,7 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     /// The value multiplied by 10^`decimalPlaces`, if that is an exact integer that fits in Int64.
     ///
     /// `scaledInteger("1.25", decimalPlaces: 3)` is 1250; `scaledInteger("1.2345", decimalPlaces: 3)` is nil.
-    public static func scaledInteger(_ literal: String, decimalPlaces: Int) -> Int64? {
+    package static func scaledInteger(_ literal: String, decimalPlaces: Int) -> Int64? {
         var utf8 = Array(literal.utf8)[...]
         var negative = false
         if utf8.first == UInt8(ascii: "-") {
@@ -164,24 +164,24 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
         return negative ? -value : value
     }
 
-    public var description: String { literal }
+    package var description: String { literal }
 }
 
 /// A JSON object: its members in the order they appeared, with keys known to be unique.
-public struct JSONObject: Sendable, Equatable {
-    public struct Member: Sendable, Equatable {
-        public var key: String
-        public var value: JSONValue
+package struct JSONObject: Sendable, Equatable {
+    package struct Member: Sendable, Equatable {
+        package var key: String
+        package var value: JSONValue
 
-        public init(key: String, value: JSONValue) {
+        package init(key: String, value: JSONValue) {
             self.key = key
             self.value = value
         }
     }
 
-    public private(set) var members: [Member]
+    package private(set) var members: [Member]
 
-    public init() {
+    package init() {
         self.members = []
     }
 
@@ -193,18 +193,18 @@ public struct JSONObject: Sendable, Equatable {
     /// Creates an object from key-value pairs, in order.
     ///
     /// - Precondition: the keys are unique.
-    public init(_ pairs: KeyValuePairs<String, JSONValue>) {
+    package init(_ pairs: KeyValuePairs<String, JSONValue>) {
         self.members = []
         for (key, value) in pairs {
             self[key] = value
         }
     }
 
-    public var keys: [String] { members.map(\.key) }
-    public var count: Int { members.count }
+    package var keys: [String] { members.map(\.key) }
+    package var count: Int { members.count }
 
     /// The value of a key; setting a value replaces the member in place or appends a new one.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get {
             for member in members where member.key == key {
                 return member.value

@@ -4,14 +4,14 @@
 /// The read models are Codable so that they have one JSON form shared by the daemon and vigilctl; this is the
 /// daemon's side of that form, about ten times faster than Foundation's `JSONEncoder` on Linux, which mattered
 /// for lists of hundreds of alerts. vigilctl reads the same bytes back with `JSONDecoder`.
-public enum JSONValueEncoder {
-    public static func value(of value: some Encodable) throws -> JSONValue {
+package enum JSONValueEncoder {
+    package static func value(of value: some Encodable) throws -> JSONValue {
         let encoder = Encoding(codingPath: [])
         try value.encode(to: encoder)
         return encoder.result.finish()
     }
 
-    public static func bytes(of value: some Encodable) throws -> [UInt8] {
+    package static func bytes(of value: some Encodable) throws -> [UInt8] {
         JSONWriter.bytes(try self.value(of: value))
     }
 
@@ -181,36 +181,36 @@ public enum JSONValueEncoder {
 
 /// A value whose JSON form is one scalar, written without an encoder: ids, times, dates, quantities, the
 /// closed vocabularies.
-public protocol JSONScalar {
+package protocol JSONScalar {
     var jsonValue: JSONValue { get }
 }
 
 extension Timestamp: JSONScalar {
-    public var jsonValue: JSONValue { .string(rfc3339) }
+    package var jsonValue: JSONValue { .string(rfc3339) }
 }
 
 extension CalendarDate: JSONScalar {
-    public var jsonValue: JSONValue { .string(iso8601) }
+    package var jsonValue: JSONValue { .string(iso8601) }
 }
 
 extension EventID: JSONScalar {
-    public var jsonValue: JSONValue { .string(description) }
+    package var jsonValue: JSONValue { .string(description) }
 }
 
 extension KeyID: JSONScalar {
-    public var jsonValue: JSONValue { .string(hex) }
+    package var jsonValue: JSONValue { .string(hex) }
 }
 
 extension Milligrams: JSONScalar {
-    public var jsonValue: JSONValue { .number(jsonNumber) }
+    package var jsonValue: JSONValue { .number(jsonNumber) }
 }
 
 extension JSONScalar where Self: RawRepresentable, RawValue == String {
-    public var jsonValue: JSONValue { .string(rawValue) }
+    package var jsonValue: JSONValue { .string(rawValue) }
 }
 
 extension String: JSONScalar {
-    public var jsonValue: JSONValue { .string(self) }
+    package var jsonValue: JSONValue { .string(self) }
 }
 
 extension Role: JSONScalar {}

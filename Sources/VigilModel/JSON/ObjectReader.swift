@@ -3,11 +3,11 @@
 /// Every reader first declares the keys it knows (``ObjectReader/init(_:path:allowed:)``); any other key
 /// is refused, so a typo such as `hartRate` fails loudly instead of being dropped. An explicit `null` is
 /// refused too: an absent field is written by omitting it.
-public struct ObjectReader: Sendable {
-    public let object: JSONObject
-    public let path: String
+package struct ObjectReader: Sendable {
+    package let object: JSONObject
+    package let path: String
 
-    public init(_ value: JSONValue, path: String, allowed: Set<String>) throws(FieldError) {
+    package init(_ value: JSONValue, path: String, allowed: Set<String>) throws(FieldError) {
         guard case .object(let object) = value else {
             throw FieldError(path: path, reason: "must be an object, not \(value.kindName)")
         }
@@ -24,15 +24,15 @@ public struct ObjectReader: Sendable {
         return path.isEmpty ? printable : path + "." + printable
     }
 
-    public func fieldPath(_ key: String) -> String {
+    package func fieldPath(_ key: String) -> String {
         Self.join(path, key)
     }
 
-    public func contains(_ key: String) -> Bool {
+    package func contains(_ key: String) -> Bool {
         object[key] != nil
     }
 
-    public func optional(_ key: String) throws(FieldError) -> JSONValue? {
+    package func optional(_ key: String) throws(FieldError) -> JSONValue? {
         guard let value = object[key] else { return nil }
         if case .null = value {
             throw FieldError(path: fieldPath(key), reason: "must not be null (omit the field instead)")
@@ -40,7 +40,7 @@ public struct ObjectReader: Sendable {
         return value
     }
 
-    public func required(_ key: String) throws(FieldError) -> JSONValue {
+    package func required(_ key: String) throws(FieldError) -> JSONValue {
         guard let value = try optional(key) else { throw FieldError(path: fieldPath(key), reason: "is required") }
         return value
     }
@@ -48,16 +48,16 @@ public struct ObjectReader: Sendable {
     // MARK: Strings
 
     /// A non-blank string of at most `maxLength` characters.
-    public func string(_ key: String, maxLength: Int = 200) throws(FieldError) -> String {
+    package func string(_ key: String, maxLength: Int = 200) throws(FieldError) -> String {
         try Self.string(try required(key), path: fieldPath(key), maxLength: maxLength)
     }
 
-    public func optionalString(_ key: String, maxLength: Int = 200) throws(FieldError) -> String? {
+    package func optionalString(_ key: String, maxLength: Int = 200) throws(FieldError) -> String? {
         guard let value = try optional(key) else { return nil }
         return try Self.string(value, path: fieldPath(key), maxLength: maxLength)
     }
 
-    public static func string(
+    package static func string(
         _ value: JSONValue, path: @autoclosure () -> String, maxLength: Int
     ) throws(FieldError) -> String {
         guard case .string(let text) = value else {
@@ -74,16 +74,16 @@ public struct ObjectReader: Sendable {
 
     /// A code such as a participant, session, lot or adverse-event id: 1-64 characters of letters, digits,
     /// `-`, `_`, `.` and `/`, starting with a letter or digit.
-    public func code(_ key: String) throws(FieldError) -> String {
+    package func code(_ key: String) throws(FieldError) -> String {
         try Self.code(try required(key), path: fieldPath(key))
     }
 
-    public func optionalCode(_ key: String) throws(FieldError) -> String? {
+    package func optionalCode(_ key: String) throws(FieldError) -> String? {
         guard let value = try optional(key) else { return nil }
         return try Self.code(value, path: fieldPath(key))
     }
 
-    public static func code(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> String {
+    package static func code(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> String {
         guard case .string(let text) = value else {
             throw FieldError(path: path(), reason: "must be a string, not \(value.kindName)")
         }
@@ -109,20 +109,20 @@ public struct ObjectReader: Sendable {
         return text
     }
 
-    public func enumeration<E: RawRepresentable & CaseIterable>(
+    package func enumeration<E: RawRepresentable & CaseIterable>(
         _ key: String, _ type: E.Type = E.self
     ) throws(FieldError) -> E where E.RawValue == String {
         try Self.enumeration(try required(key), path: fieldPath(key))
     }
 
-    public func optionalEnumeration<E: RawRepresentable & CaseIterable>(
+    package func optionalEnumeration<E: RawRepresentable & CaseIterable>(
         _ key: String, _ type: E.Type = E.self
     ) throws(FieldError) -> E? where E.RawValue == String {
         guard let value = try optional(key) else { return nil }
         return try Self.enumeration(value, path: fieldPath(key))
     }
 
-    public static func enumeration<E: RawRepresentable & CaseIterable>(
+    package static func enumeration<E: RawRepresentable & CaseIterable>(
         _ value: JSONValue, path: @autoclosure () -> String
     ) throws(FieldError) -> E where E.RawValue == String {
         guard case .string(let text) = value else {
@@ -137,11 +137,11 @@ public struct ObjectReader: Sendable {
 
     // MARK: Booleans and numbers
 
-    public func bool(_ key: String) throws(FieldError) -> Bool {
+    package func bool(_ key: String) throws(FieldError) -> Bool {
         try Self.bool(try required(key), path: fieldPath(key))
     }
 
-    public func optionalBool(_ key: String) throws(FieldError) -> Bool? {
+    package func optionalBool(_ key: String) throws(FieldError) -> Bool? {
         guard let value = try optional(key) else { return nil }
         return try Self.bool(value, path: fieldPath(key))
     }
@@ -153,16 +153,16 @@ public struct ObjectReader: Sendable {
         return flag
     }
 
-    public func integer(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int {
+    package func integer(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int {
         try Self.integer(try required(key), path: fieldPath(key), in: range)
     }
 
-    public func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int? {
+    package func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int? {
         guard let value = try optional(key) else { return nil }
         return try Self.integer(value, path: fieldPath(key), in: range)
     }
 
-    public static func integer(
+    package static func integer(
         _ value: JSONValue, path: @autoclosure () -> String, in range: ClosedRange<Int>
     ) throws(FieldError) -> Int {
         guard case .number(let number) = value else {
@@ -178,8 +178,9 @@ public struct ObjectReader: Sendable {
     }
 
     /// A finite number within `range`; `unit` completes the error message ("mmHg", "C").
-    public func optionalNumber(_ key: String, in range: ClosedRange<Double>, unit: String) throws(FieldError) -> Double?
-    {
+    package func optionalNumber(
+        _ key: String, in range: ClosedRange<Double>, unit: String
+    ) throws(FieldError) -> Double? {
         guard let value = try optional(key) else { return nil }
         guard case .number(let number) = value else {
             throw FieldError(path: fieldPath(key), reason: "must be a number, not \(value.kindName)")
@@ -196,8 +197,9 @@ public struct ObjectReader: Sendable {
 
     /// A quantity in milligrams with at most three decimals, greater than zero (or at least zero when
     /// `allowZero`) and at most `maximum`.
-    public func milligrams(_ key: String, maximum: Milligrams, allowZero: Bool = false) throws(FieldError) -> Milligrams
-    {
+    package func milligrams(
+        _ key: String, maximum: Milligrams, allowZero: Bool = false
+    ) throws(FieldError) -> Milligrams {
         let value = try required(key)
         guard case .number(let number) = value else {
             throw FieldError(path: fieldPath(key), reason: "must be a number of milligrams, not \(value.kindName)")
@@ -219,22 +221,22 @@ public struct ObjectReader: Sendable {
 
     // MARK: Identifiers and times
 
-    public func uuid(_ key: String) throws(FieldError) -> EventID {
+    package func uuid(_ key: String) throws(FieldError) -> EventID {
         try Self.uuid(try required(key), path: fieldPath(key))
     }
 
-    public static func uuid(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> EventID {
+    package static func uuid(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> EventID {
         guard case .string(let text) = value, let id = EventID(text) else {
             throw FieldError(path: path(), reason: "must be a UUID (8-4-4-4-12 hexadecimal digits)")
         }
         return id
     }
 
-    public func timestamp(_ key: String) throws(FieldError) -> Timestamp {
+    package func timestamp(_ key: String) throws(FieldError) -> Timestamp {
         try Self.timestamp(try required(key), path: fieldPath(key))
     }
 
-    public static func timestamp(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> Timestamp {
+    package static func timestamp(_ value: JSONValue, path: @autoclosure () -> String) throws(FieldError) -> Timestamp {
         guard case .string(let text) = value, let time = Timestamp(rfc3339: text) else {
             throw FieldError(
                 path: path(), reason: "must be an RFC 3339 date-time with a zone, such as 2026-11-21T10:15:00Z")
@@ -242,7 +244,7 @@ public struct ObjectReader: Sendable {
         return time
     }
 
-    public func date(_ key: String) throws(FieldError) -> CalendarDate {
+    package func date(_ key: String) throws(FieldError) -> CalendarDate {
         let value = try required(key)
         guard case .string(let text) = value, let date = CalendarDate(iso8601: text) else {
             throw FieldError(path: fieldPath(key), reason: "must be a date such as 2026-11-21")
@@ -252,7 +254,7 @@ public struct ObjectReader: Sendable {
 
     // MARK: Containers
 
-    public func array(_ key: String, maxCount: Int) throws(FieldError) -> [JSONValue] {
+    package func array(_ key: String, maxCount: Int) throws(FieldError) -> [JSONValue] {
         let value = try required(key)
         guard case .array(let elements) = value else {
             throw FieldError(path: fieldPath(key), reason: "must be an array, not \(value.kindName)")
@@ -263,34 +265,34 @@ public struct ObjectReader: Sendable {
         return elements
     }
 
-    public func object(_ key: String, allowed: Set<String>) throws(FieldError) -> ObjectReader {
+    package func object(_ key: String, allowed: Set<String>) throws(FieldError) -> ObjectReader {
         try ObjectReader(try required(key), path: fieldPath(key), allowed: allowed)
     }
 }
 
 /// A quantity of substance in milligrams, kept exactly as whole micrograms so that ledger sums balance.
-public struct Milligrams: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var micrograms: Int64
+package struct Milligrams: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var micrograms: Int64
 
-    public init(micrograms: Int64) {
+    package init(micrograms: Int64) {
         self.micrograms = micrograms
     }
 
-    public init(_ milligrams: Int) {
+    package init(_ milligrams: Int) {
         self.micrograms = Int64(milligrams) * 1000
     }
 
-    public static func < (lhs: Milligrams, rhs: Milligrams) -> Bool { lhs.micrograms < rhs.micrograms }
-    public static func + (lhs: Milligrams, rhs: Milligrams) -> Milligrams {
+    package static func < (lhs: Milligrams, rhs: Milligrams) -> Bool { lhs.micrograms < rhs.micrograms }
+    package static func + (lhs: Milligrams, rhs: Milligrams) -> Milligrams {
         Milligrams(micrograms: lhs.micrograms + rhs.micrograms)
     }
-    public static func - (lhs: Milligrams, rhs: Milligrams) -> Milligrams {
+    package static func - (lhs: Milligrams, rhs: Milligrams) -> Milligrams {
         Milligrams(micrograms: lhs.micrograms - rhs.micrograms)
     }
-    public static let zero = Milligrams(micrograms: 0)
+    package static let zero = Milligrams(micrograms: 0)
 
     /// The JSON number: `120`, `40.5`, `0.125`.
-    public var jsonNumber: JSONNumber {
+    package var jsonNumber: JSONNumber {
         let whole = micrograms / 1000
         var fraction = abs(micrograms % 1000)
         if fraction == 0 { return JSONNumber(whole) }
@@ -303,5 +305,5 @@ public struct Milligrams: Sendable, Hashable, Comparable, CustomStringConvertibl
         return JSONNumber(uncheckedLiteral: sign + String(whole) + "." + Timestamp.pad(Int(fraction), digits))
     }
 
-    public var description: String { jsonNumber.literal }
+    package var description: String { jsonNumber.literal }
 }

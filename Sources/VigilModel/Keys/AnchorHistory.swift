@@ -1,15 +1,15 @@
 /// A change to the configured trust anchors, effective after the log had `logSize` entries.
-public struct AnchorChange: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+package struct AnchorChange: Sendable, Equatable {
+    package enum Kind: String, Sendable {
         case added
         case removed
     }
 
-    public var logSize: Int64
-    public var anchor: TrustAnchor
-    public var kind: Kind
+    package var logSize: Int64
+    package var anchor: TrustAnchor
+    package var kind: Kind
 
-    public init(logSize: Int64, anchor: TrustAnchor, kind: Kind) {
+    package init(logSize: Int64, anchor: TrustAnchor, kind: Kind) {
         self.logSize = logSize
         self.anchor = anchor
         self.kind = kind
@@ -20,18 +20,18 @@ public struct AnchorChange: Sendable, Equatable {
 ///
 /// Used by the writer at start-up and by the offline verifier, so both see the same registry at every
 /// position. Call ``advance(to:)`` before checking the event at a position, then ``apply(_:at:)`` after.
-public struct RegistryReplay: Sendable {
-    public private(set) var registry = KeyRegistry()
+package struct RegistryReplay: Sendable {
+    package private(set) var registry = KeyRegistry()
     private let changes: [AnchorChange]
     private var nextChange = 0
 
     /// - Parameter anchorChanges: in the order they were recorded (their log sizes never decrease).
-    public init(anchorChanges: [AnchorChange]) {
+    package init(anchorChanges: [AnchorChange]) {
         self.changes = anchorChanges
     }
 
     /// Applies every anchor change that took effect before `position`.
-    public mutating func advance(to position: Int64) {
+    package mutating func advance(to position: Int64) {
         while nextChange < changes.count, changes[nextChange].logSize < position {
             let change = changes[nextChange]
             switch change.kind {
@@ -42,16 +42,16 @@ public struct RegistryReplay: Sendable {
         }
     }
 
-    public mutating func apply(_ payload: EventPayload, at position: Int64) {
+    package mutating func apply(_ payload: EventPayload, at position: Int64) {
         registry.apply(payload, at: position)
     }
 
-    public mutating func apply(_ change: KeyChange, at position: Int64) {
+    package mutating func apply(_ change: KeyChange, at position: Int64) {
         registry.apply(change, at: position)
     }
 
     /// The anchors in force after all of `changes` (in recorded order), by key id.
-    public static func currentAnchors(_ changes: [AnchorChange]) -> [KeyID: TrustAnchor] {
+    package static func currentAnchors(_ changes: [AnchorChange]) -> [KeyID: TrustAnchor] {
         var anchors: [KeyID: TrustAnchor] = [:]
         for change in changes {
             switch change.kind {

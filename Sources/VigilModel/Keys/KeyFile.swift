@@ -2,7 +2,7 @@
 ///
 /// Private keys are PKCS#8 (`-----BEGIN PRIVATE KEY-----`), public keys SubjectPublicKeyInfo
 /// (`-----BEGIN PUBLIC KEY-----`), both with the RFC 8410 algorithm identifier for Ed25519.
-public enum KeyFile {
+package enum KeyFile {
     /// DER prefix of a PKCS#8 v1 Ed25519 private key, before the 32-byte seed.
     static let privateKeyPrefix: [UInt8] = [
         0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -10,16 +10,16 @@ public enum KeyFile {
     /// DER prefix of an Ed25519 SubjectPublicKeyInfo, before the 32-byte key.
     static let publicKeyPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
 
-    public static func pem(privateKey: SigningKey) -> String {
+    package static func pem(privateKey: SigningKey) -> String {
         pem(label: "PRIVATE KEY", der: privateKeyPrefix + privateKey.seed)
     }
 
-    public static func pem(publicKey: [UInt8]) -> String {
+    package static func pem(publicKey: [UInt8]) -> String {
         pem(label: "PUBLIC KEY", der: publicKeyPrefix + publicKey)
     }
 
     /// Reads a PEM private key file's text.
-    public static func signingKey(pem text: String) throws(KeyFileError) -> SigningKey {
+    package static func signingKey(pem text: String) throws(KeyFileError) -> SigningKey {
         let der = try derFromPEM(text, label: "PRIVATE KEY")
         guard der.count == privateKeyPrefix.count + 32, Array(der.prefix(privateKeyPrefix.count)) == privateKeyPrefix,
             let key = try? SigningKey(seed: Array(der.suffix(32)))
@@ -28,7 +28,7 @@ public enum KeyFile {
     }
 
     /// Reads a PEM public key file's text.
-    public static func publicKey(pem text: String) throws(KeyFileError) -> [UInt8] {
+    package static func publicKey(pem text: String) throws(KeyFileError) -> [UInt8] {
         let der = try derFromPEM(text, label: "PUBLIC KEY")
         guard der.count == publicKeyPrefix.count + 32, Array(der.prefix(publicKeyPrefix.count)) == publicKeyPrefix
         else {
@@ -61,14 +61,14 @@ public enum KeyFile {
     }
 }
 
-public struct KeyFileError: Error, Sendable, CustomStringConvertible {
-    public var message: String
+package struct KeyFileError: Error, Sendable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 private func trimmed(_ line: Substring) -> String {

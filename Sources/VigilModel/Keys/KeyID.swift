@@ -1,15 +1,15 @@
 import Crypto
 
 /// A key id: the SHA-256 of the raw 32-byte Ed25519 public key, printed as 64 lowercase hex digits.
-public struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let bytes: [UInt8]
+package struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package let bytes: [UInt8]
 
-    public init(publicKey: some Collection<UInt8>) {
+    package init(publicKey: some Collection<UInt8>) {
         self.bytes = Array(SHA256.hash(data: Array(publicKey)))
     }
 
     /// Parses a key id; only the canonical lowercase form is accepted.
-    public init?(hex: String) {
+    package init?(hex: String) {
         guard let parsed = KeyID(lowercaseHex: hex.utf8) else { return nil }
         self = parsed
     }
@@ -33,22 +33,22 @@ public struct KeyID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    public var hex: String { Hex.encode(bytes) }
-    public var description: String { hex }
+    package var hex: String { Hex.encode(bytes) }
+    package var description: String { hex }
 
     /// The first 12 hex digits, for tables and log lines.
-    public var short: String { String(hex.prefix(12)) }
+    package var short: String { String(hex.prefix(12)) }
 
-    public static func < (lhs: KeyID, rhs: KeyID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    package static func < (lhs: KeyID, rhs: KeyID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 }
 
 /// An Ed25519 public key with its id, ready to verify signatures.
-public struct VerifyingKey: Sendable {
-    public let id: KeyID
-    public let rawRepresentation: [UInt8]
+package struct VerifyingKey: Sendable {
+    package let id: KeyID
+    package let rawRepresentation: [UInt8]
     private let key: Curve25519.Signing.PublicKey
 
-    public init(rawRepresentation: [UInt8]) throws(IngestError) {
+    package init(rawRepresentation: [UInt8]) throws(IngestError) {
         guard rawRepresentation.count == 32,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: rawRepresentation)
         else { throw IngestError(.invalidEvent, "not a raw 32-byte Ed25519 public key") }
@@ -58,38 +58,38 @@ public struct VerifyingKey: Sendable {
     }
 
     /// Whether `signature` is this key's Ed25519 signature over `message`.
-    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+    package func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         signature.count == 64 && key.isValidSignature(signature, for: message)
     }
 }
 
 /// An Ed25519 private key that signs envelopes.
-public struct SigningKey: Sendable {
+package struct SigningKey: Sendable {
     private let key: Curve25519.Signing.PrivateKey
 
     /// A fresh random key.
-    public init() {
+    package init() {
         self.key = Curve25519.Signing.PrivateKey()
     }
 
     /// A key from its 32-byte seed.
-    public init(seed: [UInt8]) throws(IngestError) {
+    package init(seed: [UInt8]) throws(IngestError) {
         guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
             throw IngestError(.malformedEnvelope, "an Ed25519 private key is a 32-byte seed")
         }
         self.key = key
     }
 
-    public var seed: [UInt8] { Array(key.rawRepresentation) }
-    public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
-    public var id: KeyID { KeyID(publicKey: publicKey) }
+    package var seed: [UInt8] { Array(key.rawRepresentation) }
+    package var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+    package var id: KeyID { KeyID(publicKey: publicKey) }
 
-    public var verifyingKey: VerifyingKey {
+    package var verifyingKey: VerifyingKey {
         // A key derived from a valid private key is always a valid public key.
         try! VerifyingKey(rawRepresentation: publicKey)
     }
 
-    public func signature(for message: [UInt8]) -> [UInt8] {
+    package func signature(for message: [UInt8]) -> [UInt8] {
         // BoringSSL's Ed25519 signing cannot fail for a well-formed key.
         Array(try! key.signature(for: message))
     }

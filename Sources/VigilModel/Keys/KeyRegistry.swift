@@ -1,36 +1,36 @@
 /// A key the configuration trusts without a log entry: an admin root of trust, or the daemon's own key.
-public struct TrustAnchor: Sendable, Equatable {
-    public var publicKey: [UInt8]
-    public var role: Role
-    public var name: String
+package struct TrustAnchor: Sendable, Equatable {
+    package var publicKey: [UInt8]
+    package var role: Role
+    package var name: String
 
-    public init(publicKey: [UInt8], role: Role, name: String) {
+    package init(publicKey: [UInt8], role: Role, name: String) {
         self.publicKey = publicKey
         self.role = role
         self.name = name
     }
 
-    public var keyID: KeyID { KeyID(publicKey: publicKey) }
+    package var keyID: KeyID { KeyID(publicKey: publicKey) }
 }
 
 /// A key known to the registry, with its standing.
-public struct RegisteredKey: Sendable {
-    public enum Origin: Sendable, Equatable {
+package struct RegisteredKey: Sendable {
+    package enum Origin: Sendable, Equatable {
         /// Trusted through the configuration (admin anchors, the daemon key).
         case anchor
         /// Registered by a `key.registered` event at this position.
         case registered(position: Int64)
     }
 
-    public let key: VerifyingKey
+    package let key: VerifyingKey
     /// The holder's printed name.
-    public let name: String
-    public let role: Role
-    public let origin: Origin
+    package let name: String
+    package let role: Role
+    package let origin: Origin
     /// The position of the `key.revoked` event, if any. Signatures are refused from that position on.
-    public fileprivate(set) var revokedAt: Int64?
+    package fileprivate(set) var revokedAt: Int64?
 
-    public var id: KeyID { key.id }
+    package var id: KeyID { key.id }
 }
 
 /// Who may sign what, derived from the trust anchors and the key events of the log.
@@ -38,36 +38,36 @@ public struct RegisteredKey: Sendable {
 /// A pure state machine: ``authorize(_:payload:)`` checks an event against the state as it stands, and
 /// ``apply(_:at:)`` advances the state once the event is stored. The writer runs it in log order, and the
 /// offline verifier replays it the same way, so both reach the same verdict at every position.
-public struct KeyRegistry: Sendable {
-    public private(set) var keys: [KeyID: RegisteredKey] = [:]
+package struct KeyRegistry: Sendable {
+    package private(set) var keys: [KeyID: RegisteredKey] = [:]
 
-    public init(anchors: [TrustAnchor] = []) {
+    package init(anchors: [TrustAnchor] = []) {
         for anchor in anchors {
             add(anchor: anchor)
         }
     }
 
     /// Adds (or re-adds) a configured anchor. A key already in the registry keeps its standing.
-    public mutating func add(anchor: TrustAnchor) {
+    package mutating func add(anchor: TrustAnchor) {
         guard let key = try? VerifyingKey(rawRepresentation: anchor.publicKey), keys[key.id] == nil else { return }
         keys[key.id] = RegisteredKey(key: key, name: anchor.name, role: anchor.role, origin: .anchor, revokedAt: nil)
     }
 
     /// Removes an anchor the configuration no longer lists. Keys registered in the log are never removed, and
     /// neither is a revoked anchor: revocation is final, even if the configuration names the key again.
-    public mutating func remove(anchor id: KeyID) {
+    package mutating func remove(anchor id: KeyID) {
         if let key = keys[id], key.origin == .anchor, key.revokedAt == nil { keys[id] = nil }
     }
 
-    public subscript(id: KeyID) -> RegisteredKey? { keys[id] }
+    package subscript(id: KeyID) -> RegisteredKey? { keys[id] }
 
     /// The public key for an id, whatever its standing (a revoked key's old signatures still verify).
-    public func verifyingKey(for id: KeyID) -> VerifyingKey? { keys[id]?.key }
+    package func verifyingKey(for id: KeyID) -> VerifyingKey? { keys[id]?.key }
 
     /// Checks that every signer may sign this event now, and that a key event makes sense.
     ///
     /// Signatures must already have been verified cryptographically (``Envelope/verifySignatures(keys:)``).
-    public func authorize(_ envelope: Envelope, payload: EventPayload) throws(IngestError) {
+    package func authorize(_ envelope: Envelope, payload: EventPayload) throws(IngestError) {
         let type = payload.type
         let author = try standing(of: envelope.author.keyID, as: "author")
         guard type.authorRoles.contains(author.role) else {
@@ -116,12 +116,12 @@ public struct KeyRegistry: Sendable {
     }
 
     /// Advances the registry past a stored event.
-    public mutating func apply(_ payload: EventPayload, at position: Int64) {
+    package mutating func apply(_ payload: EventPayload, at position: Int64) {
         if let change = KeyChange(payload) { apply(change, at: position) }
     }
 
     /// Advances the registry past a stored key event.
-    public mutating func apply(_ change: KeyChange, at position: Int64) {
+    package mutating func apply(_ change: KeyChange, at position: Int64) {
         switch change {
         case .registered(let body):
             guard keys[body.keyID] == nil, let key = try? VerifyingKey(rawRepresentation: body.publicKey) else {
@@ -138,11 +138,11 @@ public struct KeyRegistry: Sendable {
 }
 
 /// The part of a key event that changes the registry.
-public enum KeyChange: Sendable, Equatable {
+package enum KeyChange: Sendable, Equatable {
     case registered(KeyRegistered)
     case revoked(KeyID)
 
-    public init?(_ payload: EventPayload) {
+    package init?(_ payload: EventPayload) {
         switch payload.data {
         case .keyRegistered(let body): self = .registered(body)
         case .keyRevoked(let body): self = .revoked(body.keyID)
@@ -156,7 +156,7 @@ extension Envelope {
     ///
     /// - Parameter keys: resolves a key id to its public key (any key ever registered, revoked or not).
     /// - Throws: `unknown_key` when a key id resolves to nothing, `bad_signature` when a signature fails.
-    public func verifySignatures(keys: (KeyID) -> VerifyingKey?) throws(IngestError) {
+    package func verifySignatures(keys: (KeyID) -> VerifyingKey?) throws(IngestError) {
         var resolved: [VerifyingKey] = []
         resolved.reserveCapacity(signatures.count)
         for (index, signature) in signatures.enumerated() {

@@ -4,23 +4,23 @@ import Crypto
 /// C2SP tlog-checkpoint, so that standard transparency-log clients and witnesses read it.
 ///
 ///     <origin>\n<size>\n<base64 root hash>\n
-public struct LogCheckpoint: Sendable, Equatable {
-    public var origin: String
-    public var size: UInt64
-    public var rootHash: [UInt8]
+package struct LogCheckpoint: Sendable, Equatable {
+    package var origin: String
+    package var size: UInt64
+    package var rootHash: [UInt8]
 
-    public init(origin: String, size: UInt64, rootHash: [UInt8]) {
+    package init(origin: String, size: UInt64, rootHash: [UInt8]) {
         self.origin = origin
         self.size = size
         self.rootHash = rootHash
     }
 
     /// The note text: three lines, each ending in a newline.
-    public var text: String { "\(origin)\n\(size)\n\(Base64.encode(rootHash))\n" }
+    package var text: String { "\(origin)\n\(size)\n\(Base64.encode(rootHash))\n" }
 
     /// Reads a checkpoint from a note's text. Extension lines after the third (which Vigil never writes) are
     /// allowed, as the spec says, and ignored; they stay part of the signed text.
-    public init(text: String) throws(NoteError) {
+    package init(text: String) throws(NoteError) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, lines.last!.isEmpty, lines.dropLast().dropFirst(3).allSatisfy({ !$0.isEmpty }) else {
             throw NoteError("a checkpoint's lines are its origin, size and root hash, then any non-empty extensions")
@@ -40,30 +40,30 @@ public struct LogCheckpoint: Sendable, Equatable {
 }
 
 /// A failure to read or verify a signed note, with what was wrong.
-public struct NoteError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct NoteError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// An Ed25519 key that signs notes under a name (C2SP signed-note): a log's key (signature type 0x01), or a
 /// witness's cosigning key (C2SP tlog-cosignature, type 0x04, whose signatures carry a timestamp).
-public struct NoteKey: Sendable {
-    public enum Kind: UInt8, Sendable {
+package struct NoteKey: Sendable {
+    package enum Kind: UInt8, Sendable {
         /// Ed25519 over the note text.
         case ed25519 = 0x01
         /// A timestamped Ed25519 cosignature over "cosignature/v1", the time and the note text.
         case cosignature = 0x04
     }
 
-    public let name: String
-    public let publicKey: VerifyingKey
-    public let kind: Kind
+    package let name: String
+    package let publicKey: VerifyingKey
+    package let kind: Kind
 
     /// The signed-note key id: the first four bytes of SHA-256(name || 0x0A || type || public key).
-    public var id: UInt32 { Self.keyID(name: name, type: kind.rawValue, publicKey: publicKey.rawRepresentation) }
+    package var id: UInt32 { Self.keyID(name: name, type: kind.rawValue, publicKey: publicKey.rawRepresentation) }
 
-    public init(name: String, publicKey: VerifyingKey, kind: Kind = .ed25519) throws(NoteError) {
+    package init(name: String, publicKey: VerifyingKey, kind: Kind = .ed25519) throws(NoteError) {
         guard SignedNote.isValidKeyName(name) else {
             throw NoteError("a note key's name is non-empty and has no spaces or '+'")
         }
@@ -81,14 +81,14 @@ public struct NoteKey: Sendable {
 
     /// The verifier key in the text form Go's `note` package and other tlog tools read:
     /// `<name>+<hex key id>+<base64(type || public key)>`.
-    public var verifierKey: String {
+    package var verifierKey: String {
         let hexID = String(id, radix: 16)
         let padded = String(repeating: "0", count: 8 - hexID.count) + hexID
         return "\(name)+\(padded)+\(Base64.encode([kind.rawValue] + publicKey.rawRepresentation))"
     }
 
     /// Reads a verifier key written as ``verifierKey`` (the base64 may itself hold '+').
-    public init(verifierKey: String) throws(NoteError) {
+    package init(verifierKey: String) throws(NoteError) {
         let parts = verifierKey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let id = UInt32(parts[1], radix: 16), parts[1].count == 8,
             let bytes = Base64.decode(String(parts[2])), bytes.count == 33, let kind = Kind(rawValue: bytes[0]),
@@ -104,7 +104,7 @@ public struct NoteKey: Sendable {
 
 /// C2SP tlog-cosignature, Ed25519 (type 0x04): a witness's statement that, at a time, the checkpoint is the
 /// largest consistent one it has seen of the log.
-public enum Cosignature {
+package enum Cosignature {
     /// The message a cosignature signs.
     static func message(text: String, timestamp: UInt64) -> [UInt8] {
         Array("cosignature/v1\ntime \(timestamp)\n\(text)".utf8)
@@ -112,7 +112,7 @@ public enum Cosignature {
 
     /// A cosignature line for `text` (a checkpoint's note text) by `key` under `name`, at `timestamp` (POSIX
     /// seconds).
-    public static func sign(_ text: String, name: String, key: SigningKey, timestamp: UInt64) -> SignedNote.Signature {
+    package static func sign(_ text: String, name: String, key: SigningKey, timestamp: UInt64) -> SignedNote.Signature {
         let id = NoteKey.keyID(name: name, type: NoteKey.Kind.cosignature.rawValue, publicKey: key.publicKey)
         let time = (0..<8).map { UInt8(truncatingIfNeeded: timestamp >> (56 - 8 * UInt64($0))) }
         return SignedNote.Signature(
@@ -122,24 +122,24 @@ public enum Cosignature {
 
 /// A C2SP signed note: a text ending in a newline, a blank line, and signature lines
 /// `— <key name> <base64(key id || signature)>`.
-public struct SignedNote: Sendable, Equatable {
-    public struct Signature: Sendable, Equatable {
-        public var name: String
-        public var keyID: UInt32
-        public var bytes: [UInt8]
+package struct SignedNote: Sendable, Equatable {
+    package struct Signature: Sendable, Equatable {
+        package var name: String
+        package var keyID: UInt32
+        package var bytes: [UInt8]
     }
 
-    public var text: String
-    public var signatures: [Signature]
+    package var text: String
+    package var signatures: [Signature]
 
     /// Notes larger than this are refused before they are read: room for the 16 signatures the spec asks
     /// verifiers to accept, even post-quantum ones of nearly 5 kB.
-    public static let maximumSize = 96 * 1024
+    package static let maximumSize = 96 * 1024
     /// Signature lines beyond this many are refused (the spec asks verifiers to accept at least 16).
-    public static let maximumSignatures = 64
+    package static let maximumSignatures = 64
 
     /// Signs `text` (which must end in a newline) with `key` under `name`.
-    public static func sign(_ text: String, name: String, key: SigningKey) -> SignedNote {
+    package static func sign(_ text: String, name: String, key: SigningKey) -> SignedNote {
         precondition(text.hasSuffix("\n") && isValidKeyName(name))
         let id = NoteKey.keyID(name: name, type: 0x01, publicKey: key.publicKey)
         return SignedNote(
@@ -147,7 +147,7 @@ public struct SignedNote: Sendable, Equatable {
     }
 
     /// The note as served: text, blank line, one line per signature.
-    public var serialized: String {
+    package var serialized: String {
         var out = text + "\n"
         for signature in signatures {
             let idBytes = (0..<4).map { UInt8(truncatingIfNeeded: signature.keyID >> (24 - 8 * UInt32($0))) }
@@ -156,13 +156,13 @@ public struct SignedNote: Sendable, Equatable {
         return out
     }
 
-    public init(text: String, signatures: [Signature]) {
+    package init(text: String, signatures: [Signature]) {
         self.text = text
         self.signatures = signatures
     }
 
     /// Parses a signed note; refuses control characters, a missing separator and malformed signature lines.
-    public init(parsing bytes: [UInt8]) throws(NoteError) {
+    package init(parsing bytes: [UInt8]) throws(NoteError) {
         guard bytes.count <= Self.maximumSize else { throw NoteError("the note is larger than 96 KiB") }
         guard let note = String(validating: bytes, as: UTF8.self) else { throw NoteError("the note is not UTF-8") }
         guard note.unicodeScalars.allSatisfy({ $0 == "\n" || $0.value >= 0x20 }) else {
@@ -193,7 +193,7 @@ public struct SignedNote: Sendable, Equatable {
     /// by other keys are ignored, as the spec asks. Returns the newest cosignature's time (0 for a log's
     /// signature).
     @discardableResult
-    public func verify(by key: NoteKey) throws(NoteError) -> UInt64 {
+    package func verify(by key: NoteKey) throws(NoteError) -> UInt64 {
         let mine = signatures.filter { $0.name == key.name && $0.keyID == key.id }
         guard !mine.isEmpty else { throw NoteError("the note carries no signature by \(key.name)") }
         var newest: UInt64 = 0

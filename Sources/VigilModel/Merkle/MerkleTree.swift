@@ -8,11 +8,11 @@ import Crypto
 ///
 /// Proofs are built over a ``MerkleNodeSource``, which answers the hash of any perfect subtree (the
 /// `2^level` leaves starting at `index * 2^level`); the store answers from its stored tiles.
-public enum MerkleTree {
+package enum MerkleTree {
     /// The root of the empty tree: SHA-256 of the empty string.
-    public static let emptyRoot: [UInt8] = Array(SHA256.hash(data: [UInt8]()))
+    package static let emptyRoot: [UInt8] = Array(SHA256.hash(data: [UInt8]()))
 
-    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+    package static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
         hasher.update(data: left)
@@ -28,7 +28,7 @@ public enum MerkleTree {
     /// The hash of the leaves `[start, start + count)` as a tree of their own: `MTH(D[start:start+count])`.
     /// `start` must be a multiple of the largest power of two not above `count` (as every range of the
     /// RFC's proofs is); the range is then a run of perfect subtrees, largest first.
-    public static func rangeHash(start: UInt64, count: UInt64, source: some MerkleNodeSource) throws -> [UInt8] {
+    package static func rangeHash(start: UInt64, count: UInt64, source: some MerkleNodeSource) throws -> [UInt8] {
         precondition(count > 0)
         if count & (count - 1) == 0 {
             return try source.hash(
@@ -41,12 +41,12 @@ public enum MerkleTree {
     }
 
     /// The root of the tree of the first `size` leaves.
-    public static func root(size: UInt64, source: some MerkleNodeSource) throws -> [UInt8] {
+    package static func root(size: UInt64, source: some MerkleNodeSource) throws -> [UInt8] {
         size == 0 ? emptyRoot : try rangeHash(start: 0, count: size, source: source)
     }
 
     /// The audit path of leaf `index` in the tree of `size` leaves (RFC 9162 section 2.1.3.1), leaf side first.
-    public static func inclusionProof(index: UInt64, size: UInt64, source: some MerkleNodeSource) throws -> [[UInt8]] {
+    package static func inclusionProof(index: UInt64, size: UInt64, source: some MerkleNodeSource) throws -> [[UInt8]] {
         precondition(index < size)
         var proof: [[UInt8]] = []
         // PATH(m, D[start:start+n]), unrolled from the root down; collected root side first, then reversed.
@@ -69,7 +69,7 @@ public enum MerkleTree {
     }
 
     /// The proof that the tree of `first` leaves is a prefix of the tree of `second` (RFC 9162 section 2.1.4.1).
-    public static func consistencyProof(
+    package static func consistencyProof(
         first: UInt64, second: UInt64, source: some MerkleNodeSource
     ) throws
         -> [[UInt8]]
@@ -101,7 +101,7 @@ public enum MerkleTree {
 
     /// Whether `proof` shows `leafHash` at `index` in the tree of `size` leaves whose root is `root`
     /// (RFC 9162 section 2.1.3.2).
-    public static func verifyInclusion(
+    package static func verifyInclusion(
         leafHash: [UInt8], index: UInt64, size: UInt64, proof: [[UInt8]], root: [UInt8]
     ) -> Bool {
         guard index < size else { return false }
@@ -124,7 +124,7 @@ public enum MerkleTree {
 
     /// Whether `proof` shows that the tree of `first` leaves with root `firstRoot` is a prefix of the tree of
     /// `second` leaves with root `secondRoot` (RFC 9162 section 2.1.4.2).
-    public static func verifyConsistency(
+    package static func verifyConsistency(
         first: UInt64, second: UInt64, firstRoot: [UInt8], secondRoot: [UInt8], proof: [[UInt8]]
     ) -> Bool {
         guard first <= second else { return false }
@@ -167,29 +167,29 @@ public enum MerkleTree {
 }
 
 /// Answers the hash of the perfect subtree of `2^level` leaves starting at leaf `index * 2^level`.
-public protocol MerkleNodeSource {
+package protocol MerkleNodeSource {
     func hash(level: Int, index: UInt64) throws -> [UInt8]
 }
 
 /// The right edge of a growing tree: the roots of the perfect subtrees that make up its leaves, largest
 /// first (one per bit set in the size). Appending a leaf costs O(log n) hashes at most and one on average,
 /// and reports each perfect subtree it completes, which is how the store keeps its tiles.
-public struct MerkleFrontier: Sendable, Equatable {
-    public private(set) var size: UInt64 = 0
+package struct MerkleFrontier: Sendable, Equatable {
+    package private(set) var size: UInt64 = 0
     /// The perfect subtrees' roots, largest (leftmost) first.
-    public private(set) var hashes: [[UInt8]] = []
+    package private(set) var hashes: [[UInt8]] = []
 
-    public init() {}
+    package init() {}
 
     /// The frontier of the tree of `size` leaves, from the roots of its perfect subtrees, largest first.
-    public init(size: UInt64, hashes: [[UInt8]]) {
+    package init(size: UInt64, hashes: [[UInt8]]) {
         precondition(hashes.count == size.nonzeroBitCount)
         self.size = size
         self.hashes = hashes
     }
 
     /// The frontier of the first `size` leaves of a tree whose perfect subtrees `source` knows.
-    public init(size: UInt64, source: some MerkleNodeSource) throws {
+    package init(size: UInt64, source: some MerkleNodeSource) throws {
         var hashes: [[UInt8]] = []
         var start: UInt64 = 0
         for level in stride(from: 63, through: 0, by: -1) where size >> UInt64(level) & 1 == 1 {
@@ -201,7 +201,7 @@ public struct MerkleFrontier: Sendable, Equatable {
 
     /// Adds a leaf; `completed` receives each perfect subtree of two leaves or more that it completes, by its
     /// level (log2 of its leaves) and index (its first leaf divided by its width).
-    public mutating func append<E: Error>(
+    package mutating func append<E: Error>(
         _ leaf: [UInt8], completed: (_ level: Int, _ index: UInt64, _ hash: [UInt8]) throws(E) -> Void
     ) throws(E) {
         var hash = leaf
@@ -215,12 +215,12 @@ public struct MerkleFrontier: Sendable, Equatable {
         size += 1
     }
 
-    public mutating func append(_ leaf: [UInt8]) {
+    package mutating func append(_ leaf: [UInt8]) {
         append(leaf) { _, _, _ in }
     }
 
     /// The root of the tree of ``size`` leaves.
-    public var root: [UInt8] {
+    package var root: [UInt8] {
         guard var root = hashes.last else { return MerkleTree.emptyRoot }
         for hash in hashes.dropLast().reversed() { root = MerkleTree.nodeHash(hash, root) }
         return root

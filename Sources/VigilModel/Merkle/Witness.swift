@@ -2,27 +2,27 @@
 /// consistency proof from it, and the new checkpoint (a signed note).
 ///
 ///     old <size>\n<base64 hash>\n...\n\n<checkpoint note>
-public struct AddCheckpointRequest: Sendable, Equatable {
-    public var oldSize: UInt64
-    public var proof: [[UInt8]]
-    public var checkpoint: [UInt8]
+package struct AddCheckpointRequest: Sendable, Equatable {
+    package var oldSize: UInt64
+    package var proof: [[UInt8]]
+    package var checkpoint: [UInt8]
 
     /// The spec allows at most 63 proof lines.
-    public static let maximumProofHashes = 63
+    package static let maximumProofHashes = 63
 
-    public init(oldSize: UInt64, proof: [[UInt8]], checkpoint: [UInt8]) {
+    package init(oldSize: UInt64, proof: [[UInt8]], checkpoint: [UInt8]) {
         self.oldSize = oldSize
         self.proof = proof
         self.checkpoint = checkpoint
     }
 
-    public var body: [UInt8] {
+    package var body: [UInt8] {
         var text = "old \(oldSize)\n"
         for hash in proof { text += Base64.encode(hash) + "\n" }
         return Array((text + "\n").utf8) + checkpoint
     }
 
-    public init(parsing body: [UInt8]) throws(NoteError) {
+    package init(parsing body: [UInt8]) throws(NoteError) {
         guard let blank = body.indices.dropLast().first(where: { body[$0] == 0x0A && body[$0 + 1] == 0x0A }) else {
             throw NoteError("the request has no blank line before the checkpoint")
         }
@@ -43,20 +43,20 @@ public struct AddCheckpointRequest: Sendable, Equatable {
 }
 
 /// What a witness keeps per log: the size and root of the last checkpoint it cosigned.
-public struct WitnessedTree: Sendable, Equatable {
-    public var size: UInt64
-    public var rootHash: [UInt8]
+package struct WitnessedTree: Sendable, Equatable {
+    package var size: UInt64
+    package var rootHash: [UInt8]
 
-    public init(size: UInt64, rootHash: [UInt8]) {
+    package init(size: UInt64, rootHash: [UInt8]) {
         self.size = size
         self.rootHash = rootHash
     }
 }
 
 /// The decisions of a C2SP tlog-witness over one `add-checkpoint` request, apart from HTTP and storage.
-public enum WitnessRules {
+package enum WitnessRules {
     /// Why a witness refuses a checkpoint, as the spec maps it to HTTP.
-    public enum Refusal: Error, Sendable, Equatable {
+    package enum Refusal: Error, Sendable, Equatable {
         /// 400: the request is malformed, or the old size is past the checkpoint's.
         case badRequest(String)
         /// 403: no signature by a key the witness trusts for this origin.
@@ -72,7 +72,7 @@ public enum WitnessRules {
 
     /// Checks `request` against the logs the witness trusts and what it last cosigned for the origin; returns
     /// the checkpoint to cosign (and to record as the latest) when everything holds.
-    public static func check(
+    package static func check(
         _ request: AddCheckpointRequest, trusted: [NoteKey], latest: (String) -> WitnessedTree?
     ) throws(Refusal) -> (origin: String, note: SignedNote, tree: WitnessedTree) {
         let note: SignedNote

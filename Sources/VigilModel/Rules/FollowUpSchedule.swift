@@ -4,18 +4,18 @@
 /// shows as missing is exactly what the rule raises, whatever the settings are after a reload. A session's
 /// day 0 is its start date in the participant's time zone (the clinic's when the enrolment names none); day
 /// `d` ends at the local midnight that closes day 0 + `d`, daylight-saving changes included.
-public struct FollowUpSchedule: Sendable, Equatable {
+package struct FollowUpSchedule: Sendable, Equatable {
     /// Days 1 to this are checked.
-    public var days: Int
-    public var zone: CivilZone
+    package var days: Int
+    package var zone: CivilZone
 
-    public init(days: Int, zone: CivilZone) {
+    package init(days: Int, zone: CivilZone) {
         self.days = days
         self.zone = zone
     }
 
     /// Where a day of the grid stands at a given time.
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         /// A mood check for the day is recorded.
         case checked
         /// The day is over with no mood check.
@@ -27,17 +27,17 @@ public struct FollowUpSchedule: Sendable, Equatable {
     }
 
     /// The date of day `day` after a session that started at `start`.
-    public func date(of day: Int, sessionStart start: Timestamp) -> CalendarDate {
+    package func date(of day: Int, sessionStart start: Timestamp) -> CalendarDate {
         CalendarDate(daysSinceEpoch: zone.date(of: start).daysSinceEpoch + Int64(day))
     }
 
     /// The instant day `day` after the session is over: the local midnight at its end.
-    public func end(of day: Int, sessionStart start: Timestamp) -> Timestamp {
+    package func end(of day: Int, sessionStart start: Timestamp) -> Timestamp {
         zone.start(of: date(of: day + 1, sessionStart: start))
     }
 
     /// The status of day `day` at `now`.
-    public func status(of day: Int, sessionStart start: Timestamp, checked: Bool, now: Timestamp) -> Status {
+    package func status(of day: Int, sessionStart start: Timestamp, checked: Bool, now: Timestamp) -> Status {
         if checked { return .checked }
         let date = date(of: day, sessionStart: start)
         let today = zone.date(of: now)
@@ -48,7 +48,7 @@ public struct FollowUpSchedule: Sendable, Equatable {
 extension RuleSettings {
     /// The follow-up schedule of a participant: in their own time zone when the enrolment names one the
     /// time-zone database knows, else in the clinic's.
-    public func followUp(participantZone: String?) -> FollowUpSchedule {
+    package func followUp(participantZone: String?) -> FollowUpSchedule {
         FollowUpSchedule(days: followUpDays, zone: participantZone.flatMap(CivilZone.init(identifier:)) ?? timeZone)
     }
 }

@@ -5,13 +5,13 @@ import Foundation
 /// Answers the two questions the deadlines ask: which local date a moment falls on, and when a local date
 /// begins. A day is not always 24 hours: the day a zone moves its clocks forward has 23, the day it moves them
 /// back 25, and both answers follow the zone's rules for that date.
-public struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
+package struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// The IANA name (`Europe/Oslo`), or `UTC+01:00` for a fixed offset.
-    public let identifier: String
+    package let identifier: String
     private let calendar: Calendar
 
     /// A zone of the time-zone database; nil for a name it does not know.
-    public init?(identifier: String) {
+    package init?(identifier: String) {
         // Foundation also accepts abbreviations such as "EST"; only region names and UTC are taken.
         guard identifier == "UTC" || identifier.contains("/"), let zone = TimeZone(identifier: identifier) else {
             return nil
@@ -20,7 +20,7 @@ public struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomRef
     }
 
     /// A zone that is always `minutes` ahead of UTC (behind when negative).
-    public init(utcOffsetMinutes minutes: Int) {
+    package init(utcOffsetMinutes minutes: Int) {
         let sign = minutes < 0 ? "-" : "+"
         let hours = Timestamp.pad(abs(minutes) / 60, 2)
         let rest = Timestamp.pad(abs(minutes) % 60, 2)
@@ -35,24 +35,24 @@ public struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomRef
         self.calendar = calendar
     }
 
-    public static let utc = CivilZone(utcOffsetMinutes: 0)
+    package static let utc = CivilZone(utcOffsetMinutes: 0)
 
-    public static func == (lhs: CivilZone, rhs: CivilZone) -> Bool { lhs.identifier == rhs.identifier }
+    package static func == (lhs: CivilZone, rhs: CivilZone) -> Bool { lhs.identifier == rhs.identifier }
 
-    public var description: String { identifier }
+    package var description: String { identifier }
 
     /// Its name only: the calendar inside is Foundation's business.
-    public var customMirror: Mirror { Mirror(self, children: ["identifier": identifier]) }
+    package var customMirror: Mirror { Mirror(self, children: ["identifier": identifier]) }
 
     /// The local date of a moment.
-    public func date(of time: Timestamp) -> CalendarDate {
+    package func date(of time: Timestamp) -> CalendarDate {
         let parts = calendar.dateComponents([.year, .month, .day], from: time.date)
         return CalendarDate(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1)
             ?? CalendarDate(daysSinceEpoch: 0)
     }
 
     /// The moment a local date begins: its midnight, or the first moment after it when the clocks skip midnight.
-    public func start(of date: CalendarDate) -> Timestamp {
+    package func start(of date: CalendarDate) -> Timestamp {
         let (year, month, day) = date.components
         // Noon exists on every date in every zone; the calendar finds that day's first moment from there.
         guard let noon = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12)) else {
@@ -62,7 +62,7 @@ public struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomRef
     }
 
     /// Whether a local date falls on a Saturday or a Sunday.
-    public func isWeekend(_ date: CalendarDate) -> Bool {
+    package func isWeekend(_ date: CalendarDate) -> Bool {
         // 1970-01-01 was a Thursday: day 0 is weekday 3 counting Monday as 0.
         let weekday = (date.daysSinceEpoch + 3).floorModulo(7)
         return weekday >= 5
@@ -70,7 +70,7 @@ public struct CivilZone: Sendable, Equatable, CustomStringConvertible, CustomRef
 
     /// The end of the business day after the one containing `time` (weekends skipped): the deadline of a report
     /// due "within one business day".
-    public func endOfNextBusinessDay(after time: Timestamp) -> Timestamp {
+    package func endOfNextBusinessDay(after time: Timestamp) -> Timestamp {
         var date = CalendarDate(daysSinceEpoch: self.date(of: time).daysSinceEpoch + 1)
         while isWeekend(date) { date = CalendarDate(daysSinceEpoch: date.daysSinceEpoch + 1) }
         return start(of: CalendarDate(daysSinceEpoch: date.daysSinceEpoch + 1))

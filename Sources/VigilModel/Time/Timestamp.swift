@@ -2,32 +2,32 @@
 ///
 /// Parsed from RFC 3339 date-times that carry a zone (`Z` or `±hh:mm`); fractions beyond microseconds are
 /// truncated. Printed in UTC with microseconds, so that printing and parsing round-trip exactly.
-public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var microsecondsSinceEpoch: Int64
+package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var microsecondsSinceEpoch: Int64
 
-    public init(microsecondsSinceEpoch: Int64) {
+    package init(microsecondsSinceEpoch: Int64) {
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
     }
 
-    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+    package static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }
 
-    public func adding(microseconds: Int64) -> Timestamp {
+    package func adding(microseconds: Int64) -> Timestamp {
         Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + microseconds)
     }
 
-    public func adding(seconds: Int64) -> Timestamp {
+    package func adding(seconds: Int64) -> Timestamp {
         adding(microseconds: seconds * 1_000_000)
     }
 
-    public var description: String { rfc3339 }
+    package var description: String { rfc3339 }
 
     /// Parses an RFC 3339 `date-time`, for example `2026-11-21T10:15:00Z` or `2026-11-21T11:15:00.5+01:00`.
     ///
     /// `T` and `Z` may be lower case (RFC 3339 section 5.6). A leap second (`:60`) is read as the last
     /// microsecond of that minute. Returns nil for anything else, including a date-time without a zone.
-    public init?(rfc3339 text: String) {
+    package init?(rfc3339 text: String) {
         guard text.utf8.count >= 20, text.utf8.count <= 64 else { return nil }
         // A fixed-size copy on the stack, not an array on the heap: this runs for every event decoded.
         var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -90,7 +90,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC.
-    public var rfc3339: String {
+    package var rfc3339: String {
         let micros = microsecondsSinceEpoch.modulo(1_000_000)
         let seconds = (microsecondsSinceEpoch - micros) / 1_000_000
         let secondOfDay = seconds.modulo(86_400)
@@ -145,14 +145,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 /// A calendar date without a time or zone (`YYYY-MM-DD`, proleptic Gregorian), such as an adverse event's onset.
-public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var daysSinceEpoch: Int64
+package struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var daysSinceEpoch: Int64
 
-    public init(daysSinceEpoch: Int64) {
+    package init(daysSinceEpoch: Int64) {
         self.daysSinceEpoch = daysSinceEpoch
     }
 
-    public init?(year: Int, month: Int, day: Int) {
+    package init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month),
             day >= 1, day <= CalendarDate.daysInMonth(year: year, month: month)
         else { return nil }
@@ -160,7 +160,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// Parses `YYYY-MM-DD`, refusing impossible dates such as 2026-02-30.
-    public init?(iso8601 text: String) {
+    package init?(iso8601 text: String) {
         guard let date = CalendarDate.parse(Array(text.utf8)), text.utf8.count == 10 else { return nil }
         self = date
     }
@@ -178,20 +178,20 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         return CalendarDate(year: year, month: month, day: day)
     }
 
-    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
+    package static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         lhs.daysSinceEpoch < rhs.daysSinceEpoch
     }
 
-    public var components: (year: Int, month: Int, day: Int) {
+    package var components: (year: Int, month: Int, day: Int) {
         CalendarDate.civilFromDays(daysSinceEpoch)
     }
 
-    public var iso8601: String {
+    package var iso8601: String {
         let (year, month, day) = components
         return Timestamp.pad(year, 4) + "-" + Timestamp.pad(month, 2) + "-" + Timestamp.pad(day, 2)
     }
 
-    public var description: String { iso8601 }
+    package var description: String { iso8601 }
 
     static func isLeap(_ year: Int) -> Bool {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
@@ -233,7 +233,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
 extension Int64 {
     /// The quotient rounded toward negative infinity (days before 1970 belong to the earlier day).
-    public func floorDivided(by divisor: Int64) -> Int64 {
+    package func floorDivided(by divisor: Int64) -> Int64 {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
@@ -248,7 +248,7 @@ extension Int64 {
 extension Timestamp {
     /// An RFC 3339 time, or a date (`YYYY-MM-DD`, UTC) read as its first microsecond, or its last with
     /// `endOfDay`: the ends of a range that includes both.
-    public init?(dateOrTime text: String, endOfDay: Bool = false) {
+    package init?(dateOrTime text: String, endOfDay: Bool = false) {
         if let time = Timestamp(rfc3339: text) {
             self = time
             return
@@ -260,7 +260,7 @@ extension Timestamp {
 
     /// The range from `from` to `to`, both included, each an RFC 3339 time or a date (from its first
     /// microsecond to the last of `to`); nil when either does not read or `from` comes after `to`.
-    public static func range(from: String?, to: String?) -> ClosedRange<Timestamp>? {
+    package static func range(from: String?, to: String?) -> ClosedRange<Timestamp>? {
         guard let first = from.flatMap({ Timestamp(dateOrTime: $0) }),
             let last = to.flatMap({ Timestamp(dateOrTime: $0, endOfDay: true) }), first <= last
         else { return nil }

@@ -5,7 +5,7 @@ import Foundation
 // quantities as exact decimal numbers of milligrams.
 
 extension Timestamp: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = Timestamp(rfc3339: text) else {
             throw DecodingError.dataCorrupted(
@@ -14,14 +14,14 @@ extension Timestamp: Codable {
         self = parsed
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rfc3339)
     }
 }
 
 extension CalendarDate: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = CalendarDate(iso8601: text) else {
             throw DecodingError.dataCorrupted(
@@ -30,14 +30,14 @@ extension CalendarDate: Codable {
         self = parsed
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(iso8601)
     }
 }
 
 extension EventID: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = EventID(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID"))
@@ -45,14 +45,14 @@ extension EventID: Codable {
         self = parsed
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
 }
 
 extension KeyID: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = KeyID(hex: text) else {
             throw DecodingError.dataCorrupted(
@@ -61,7 +61,7 @@ extension KeyID: Codable {
         self = parsed
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)
     }
@@ -69,7 +69,7 @@ extension KeyID: Codable {
 
 extension Milligrams: Codable {
     /// Decodes a JSON number of milligrams with at most three decimals (whole micrograms), exactly.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer().decode(Decimal.self)
         guard let literal = Optional(NSDecimalNumber(decimal: value).stringValue),
             let micrograms = JSONNumber.scaledInteger(literal, decimalPlaces: 3)
@@ -81,7 +81,7 @@ extension Milligrams: Codable {
     }
 
     /// Encodes the exact decimal (`120`, `40.5`, `0.125`), never a binary fraction.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(Decimal(string: jsonNumber.literal) ?? 0)
     }
