@@ -2,7 +2,9 @@
 
 package struct AlertRaised: EventBody {
     package static let eventType = EventType.alertRaised
-    package static let fields: Set<String> = ["alertId", "rule", "severity", "participant", "causes", "message"]
+    package enum Field: String, DeclaredFields {
+        case alertId, rule, severity, participant, causes, message
+    }
     package var alertId: EventID
     package var rule: AlertRule
     package var severity: AlertSeverity
@@ -23,33 +25,36 @@ package struct AlertRaised: EventBody {
         self.message = message
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        alertId = try data.uuid("alertId")
-        rule = try data.enumeration("rule")
-        severity = try data.enumeration("severity")
-        participant = try data.optionalCode("participant")
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        alertId = try data.uuid(.alertId)
+        rule = try data.enumeration(.rule)
+        severity = try data.enumeration(.severity)
+        participant = try data.optionalCode(.participant)
         var causes: [EventID] = []
-        for (index, element) in try data.array("causes", maxCount: 1000).enumerated() {
-            causes.append(try ObjectReader.uuid(element, path: data.fieldPath("causes") + "[\(index)]"))
+        for (index, element) in try data.array(.causes, maxCount: 1000).enumerated() {
+            causes.append(try ObjectReader.uuid(element, path: data.fieldPath(.causes) + "[\(index)]"))
         }
         self.causes = causes
-        message = try data.string("message", maxLength: 2000)
+        message = try data.string(.message, maxLength: 2000)
     }
 
     package var json: JSONObject {
-        var object = JSONObject([
-            "alertId": .string(alertId.description), "rule": .string(rule.rawValue),
-            "severity": .string(severity.rawValue),
+        var object = FieldWriter<Field>([
+            .alertId: .string(alertId.description), .rule: .string(rule.rawValue),
+            .severity: .string(severity.rawValue),
         ])
-        if let participant { object["participant"] = .string(participant) }
-        object["causes"] = .array(causes.map { .string($0.description) })
-        object["message"] = .string(message)
-        return object
+        if let participant { object[.participant] = .string(participant) }
+        object[.causes] = .array(causes.map { .string($0.description) })
+        object[.message] = .string(message)
+        return object.object
     }
 }
 
-/// The body of `alert.acknowledged` and `alert.resolved`.
+/// The body of `alert.acknowledged` and `alert.resolved`: which alert, and the officer's words.
 package struct AlertNote: Sendable, Equatable {
+    package enum Field: String, DeclaredFields {
+        case alertId, note
+    }
     package var alertId: EventID
     package var note: String
 
@@ -57,45 +62,42 @@ package struct AlertNote: Sendable, Equatable {
         self.alertId = alertId
         self.note = note
     }
-
-    static let fields: Set<String> = ["alertId", "note"]
-
-    init(reading data: ObjectReader) throws(FieldError) {
-        alertId = try data.uuid("alertId")
-        note = try data.string("note", maxLength: 2000)
-    }
-
-    var json: JSONObject { JSONObject(["alertId": .string(alertId.description), "note": .string(note)]) }
 }
 
-package struct AlertAcknowledged: EventBody {
+/// An officer's answer to an alert; the two answers differ only in their event type.
+package protocol AlertAnswer: EventBody where Field == AlertNote.Field {
+    var note: AlertNote { get }
+    init(note: AlertNote)
+}
+
+extension AlertAnswer {
+    package init(alertId: EventID, note: String) {
+        self.init(note: AlertNote(alertId: alertId, note: note))
+    }
+
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        self.init(note: AlertNote(alertId: try data.uuid(.alertId), note: try data.string(.note, maxLength: 2000)))
+    }
+
+    package var json: JSONObject {
+        FieldWriter<Field>([.alertId: .string(note.alertId.description), .note: .string(note.note)]).object
+    }
+}
+
+package struct AlertAcknowledged: AlertAnswer {
     package static let eventType = EventType.alertAcknowledged
-    package static let fields = AlertNote.fields
     package var note: AlertNote
 
-    package init(alertId: EventID, note: String) {
-        self.note = AlertNote(alertId: alertId, note: note)
+    package init(note: AlertNote) {
+        self.note = note
     }
-
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        note = try AlertNote(reading: data)
-    }
-
-    package var json: JSONObject { note.json }
 }
 
-package struct AlertResolved: EventBody {
+package struct AlertResolved: AlertAnswer {
     package static let eventType = EventType.alertResolved
-    package static let fields = AlertNote.fields
     package var note: AlertNote
 
-    package init(alertId: EventID, note: String) {
-        self.note = AlertNote(alertId: alertId, note: note)
+    package init(note: AlertNote) {
+        self.note = note
     }
-
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        note = try AlertNote(reading: data)
-    }
-
-    package var json: JSONObject { note.json }
 }

@@ -2,7 +2,9 @@
 
 package struct InventoryReceived: EventBody {
     package static let eventType = EventType.inventoryReceived
-    package static let fields: Set<String> = ["lot", "substance", "quantityMg", "supplier"]
+    package enum Field: String, DeclaredFields {
+        case lot, substance, quantityMg, supplier
+    }
     package var lot: String
     package var substance: String
     package var quantity: Milligrams
@@ -15,24 +17,26 @@ package struct InventoryReceived: EventBody {
         self.supplier = supplier
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lot = try data.code("lot")
-        substance = try data.string("substance", maxLength: 100)
-        quantity = try data.milligrams("quantityMg", maximum: context.limits.maxQuantity)
-        supplier = try data.string("supplier")
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lot = try data.code(.lot)
+        substance = try data.string(.substance, maxLength: 100)
+        quantity = try data.milligrams(.quantityMg, maximum: context.limits.maxQuantity)
+        supplier = try data.string(.supplier)
     }
 
     package var json: JSONObject {
-        JSONObject([
-            "lot": .string(lot), "substance": .string(substance), "quantityMg": .number(quantity.jsonNumber),
-            "supplier": .string(supplier),
-        ])
+        FieldWriter<Field>([
+            .lot: .string(lot), .substance: .string(substance), .quantityMg: .number(quantity.jsonNumber),
+            .supplier: .string(supplier),
+        ]).object
     }
 }
 
 package struct DoseDispensed: EventBody {
     package static let eventType = EventType.doseDispensed
-    package static let fields: Set<String> = ["lot", "doseMg", "kind"]
+    package enum Field: String, DeclaredFields {
+        case lot, doseMg, kind
+    }
     package var lot: String
     package var dose: Milligrams
     package var kind: DoseKind
@@ -43,20 +47,23 @@ package struct DoseDispensed: EventBody {
         self.kind = kind
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lot = try data.code("lot")
-        dose = try data.milligrams("doseMg", maximum: context.limits.maxDose)
-        kind = try data.enumeration("kind")
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lot = try data.code(.lot)
+        dose = try data.milligrams(.doseMg, maximum: context.limits.maxDose)
+        kind = try data.enumeration(.kind)
     }
 
     package var json: JSONObject {
-        JSONObject(["lot": .string(lot), "doseMg": .number(dose.jsonNumber), "kind": .string(kind.rawValue)])
+        FieldWriter<Field>([.lot: .string(lot), .doseMg: .number(dose.jsonNumber), .kind: .string(kind.rawValue)])
+            .object
     }
 }
 
 package struct DoseWasted: EventBody {
     package static let eventType = EventType.doseWasted
-    package static let fields: Set<String> = ["lot", "quantityMg", "reason"]
+    package enum Field: String, DeclaredFields {
+        case lot, quantityMg, reason
+    }
     package var lot: String
     package var quantity: Milligrams
     package var reason: String
@@ -67,20 +74,23 @@ package struct DoseWasted: EventBody {
         self.reason = reason
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lot = try data.code("lot")
-        quantity = try data.milligrams("quantityMg", maximum: context.limits.maxQuantity)
-        reason = try data.string("reason", maxLength: 1000)
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lot = try data.code(.lot)
+        quantity = try data.milligrams(.quantityMg, maximum: context.limits.maxQuantity)
+        reason = try data.string(.reason, maxLength: 1000)
     }
 
     package var json: JSONObject {
-        JSONObject(["lot": .string(lot), "quantityMg": .number(quantity.jsonNumber), "reason": .string(reason)])
+        FieldWriter<Field>([.lot: .string(lot), .quantityMg: .number(quantity.jsonNumber), .reason: .string(reason)])
+            .object
     }
 }
 
 package struct InventoryDestroyed: EventBody {
     package static let eventType = EventType.inventoryDestroyed
-    package static let fields: Set<String> = ["lot", "quantityMg", "method", "form41"]
+    package enum Field: String, DeclaredFields {
+        case lot, quantityMg, method, form41
+    }
     package var lot: String
     package var quantity: Milligrams
     package var method: String
@@ -94,24 +104,26 @@ package struct InventoryDestroyed: EventBody {
         self.form41 = form41
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lot = try data.code("lot")
-        quantity = try data.milligrams("quantityMg", maximum: context.limits.maxQuantity)
-        method = try data.string("method")
-        form41 = try data.string("form41", maxLength: 100)
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lot = try data.code(.lot)
+        quantity = try data.milligrams(.quantityMg, maximum: context.limits.maxQuantity)
+        method = try data.string(.method)
+        form41 = try data.string(.form41, maxLength: 100)
     }
 
     package var json: JSONObject {
-        JSONObject([
-            "lot": .string(lot), "quantityMg": .number(quantity.jsonNumber), "method": .string(method),
-            "form41": .string(form41),
-        ])
+        FieldWriter<Field>([
+            .lot: .string(lot), .quantityMg: .number(quantity.jsonNumber), .method: .string(method),
+            .form41: .string(form41),
+        ]).object
     }
 }
 
 package struct InventoryCounted: EventBody {
     package static let eventType = EventType.inventoryCounted
-    package static let fields: Set<String> = ["lot", "countedMg"]
+    package enum Field: String, DeclaredFields {
+        case lot, countedMg
+    }
     package var lot: String
     /// The physical count; zero is a valid count.
     package var counted: Milligrams
@@ -121,19 +133,21 @@ package struct InventoryCounted: EventBody {
         self.counted = counted
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lot = try data.code("lot")
-        counted = try data.milligrams("countedMg", maximum: context.limits.maxQuantity, allowZero: true)
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lot = try data.code(.lot)
+        counted = try data.milligrams(.countedMg, maximum: context.limits.maxQuantity, allowZero: true)
     }
 
     package var json: JSONObject {
-        JSONObject(["lot": .string(lot), "countedMg": .number(counted.jsonNumber)])
+        FieldWriter<Field>([.lot: .string(lot), .countedMg: .number(counted.jsonNumber)]).object
     }
 }
 
 package struct InventoryLossReported: EventBody {
     package static let eventType = EventType.inventoryLossReported
-    package static let fields: Set<String> = ["lossId", "lot", "quantityMg", "kind", "discoveredAt"]
+    package enum Field: String, DeclaredFields {
+        case lossId, lot, quantityMg, kind, discoveredAt
+    }
     /// The clinic's code for the loss, named again by `inventory.loss_report_filed`.
     package var lossId: String
     package var lot: String
@@ -150,26 +164,28 @@ package struct InventoryLossReported: EventBody {
         self.discoveredAt = discoveredAt
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lossId = try data.code("lossId")
-        lot = try data.code("lot")
-        quantity = try data.milligrams("quantityMg", maximum: context.limits.maxQuantity)
-        kind = try data.enumeration("kind")
-        discoveredAt = try data.timestamp("discoveredAt")
-        try context.checkNotInFuture(discoveredAt, path: data.fieldPath("discoveredAt"))
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lossId = try data.code(.lossId)
+        lot = try data.code(.lot)
+        quantity = try data.milligrams(.quantityMg, maximum: context.limits.maxQuantity)
+        kind = try data.enumeration(.kind)
+        discoveredAt = try data.timestamp(.discoveredAt)
+        try context.checkNotInFuture(discoveredAt, path: data.fieldPath(.discoveredAt))
     }
 
     package var json: JSONObject {
-        JSONObject([
-            "lossId": .string(lossId), "lot": .string(lot), "quantityMg": .number(quantity.jsonNumber),
-            "kind": .string(kind.rawValue), "discoveredAt": .string(discoveredAt.rfc3339),
-        ])
+        FieldWriter<Field>([
+            .lossId: .string(lossId), .lot: .string(lot), .quantityMg: .number(quantity.jsonNumber),
+            .kind: .string(kind.rawValue), .discoveredAt: .string(discoveredAt.rfc3339),
+        ]).object
     }
 }
 
 package struct InventoryLossReportFiled: EventBody {
     package static let eventType = EventType.inventoryLossReportFiled
-    package static let fields: Set<String> = ["lossId", "reference", "filedAt"]
+    package enum Field: String, DeclaredFields {
+        case lossId, reference, filedAt
+    }
     package var lossId: String
     /// The DEA Form 106 number.
     package var reference: String
@@ -181,14 +197,16 @@ package struct InventoryLossReportFiled: EventBody {
         self.filedAt = filedAt
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        lossId = try data.code("lossId")
-        reference = try data.string("reference", maxLength: 100)
-        filedAt = try data.timestamp("filedAt")
-        try context.checkNotInFuture(filedAt, path: data.fieldPath("filedAt"))
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        lossId = try data.code(.lossId)
+        reference = try data.string(.reference, maxLength: 100)
+        filedAt = try data.timestamp(.filedAt)
+        try context.checkNotInFuture(filedAt, path: data.fieldPath(.filedAt))
     }
 
     package var json: JSONObject {
-        JSONObject(["lossId": .string(lossId), "reference": .string(reference), "filedAt": .string(filedAt.rfc3339)])
+        FieldWriter<Field>([
+            .lossId: .string(lossId), .reference: .string(reference), .filedAt: .string(filedAt.rfc3339),
+        ]).object
     }
 }

@@ -2,7 +2,9 @@
 
 package struct KeyRegistered: EventBody {
     package static let eventType = EventType.keyRegistered
-    package static let fields: Set<String> = ["publicKey", "name", "role"]
+    package enum Field: String, DeclaredFields {
+        case publicKey, name, role
+    }
     /// The raw 32-byte Ed25519 public key.
     package var publicKey: [UInt8]
     /// The holder's printed name, shown with every signature the key makes (Part 11, 11.50).
@@ -17,33 +19,35 @@ package struct KeyRegistered: EventBody {
 
     package var keyID: KeyID { KeyID(publicKey: publicKey) }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        let encoded = try data.string("publicKey", maxLength: 100)
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        let encoded = try data.string(.publicKey, maxLength: 100)
         guard let key = Base64.decode(encoded), key.count == 32 else {
             throw FieldError(
-                path: data.fieldPath("publicKey"),
+                path: data.fieldPath(.publicKey),
                 reason: "must be the standard base64 of a raw 32-byte Ed25519 public key")
         }
         publicKey = key
-        name = try data.string("name")
-        let role: Role = try data.enumeration("role")
+        name = try data.string(.name)
+        let role: Role = try data.enumeration(.role)
         guard Role.registrable.contains(role) else {
             let choices = Role.registrable.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-            throw FieldError(path: data.fieldPath("role"), reason: "must be one of \(choices)")
+            throw FieldError(path: data.fieldPath(.role), reason: "must be one of \(choices)")
         }
         self.role = role
     }
 
     package var json: JSONObject {
-        JSONObject([
-            "publicKey": .string(Base64.encode(publicKey)), "name": .string(name), "role": .string(role.rawValue),
-        ])
+        FieldWriter<Field>([
+            .publicKey: .string(Base64.encode(publicKey)), .name: .string(name), .role: .string(role.rawValue),
+        ]).object
     }
 }
 
 package struct KeyRevoked: EventBody {
     package static let eventType = EventType.keyRevoked
-    package static let fields: Set<String> = ["keyid", "reason"]
+    package enum Field: String, DeclaredFields {
+        case keyid, reason
+    }
     package var keyID: KeyID
     package var reason: String
 
@@ -52,16 +56,16 @@ package struct KeyRevoked: EventBody {
         self.reason = reason
     }
 
-    package init(reading data: ObjectReader, context: ValidationContext) throws(FieldError) {
-        let text = try data.string("keyid", maxLength: 64)
+    package init(reading data: FieldReader<Field>, context: ValidationContext) throws(FieldError) {
+        let text = try data.string(.keyid, maxLength: 64)
         guard let keyID = KeyID(hex: text) else {
-            throw FieldError(path: data.fieldPath("keyid"), reason: "must be a key id: 64 lowercase hexadecimal digits")
+            throw FieldError(path: data.fieldPath(.keyid), reason: "must be a key id: 64 lowercase hexadecimal digits")
         }
         self.keyID = keyID
-        reason = try data.string("reason", maxLength: 1000)
+        reason = try data.string(.reason, maxLength: 1000)
     }
 
     package var json: JSONObject {
-        JSONObject(["keyid": .string(keyID.hex), "reason": .string(reason)])
+        FieldWriter<Field>([.keyid: .string(keyID.hex), .reason: .string(reason)]).object
     }
 }

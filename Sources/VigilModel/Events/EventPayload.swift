@@ -79,7 +79,7 @@ package enum EventData: Sendable, Equatable {
     static func decode(type: EventType, _ value: JSONValue, context: ValidationContext) throws(FieldError) -> EventData
     {
         func read<Body: EventBody>(_: Body.Type) throws(FieldError) -> Body {
-            try Body(reading: try ObjectReader(value, path: "data", allowed: Body.fields), context: context)
+            try Body(reading: try FieldReader<Body.Field>(value, path: "data"), context: context)
         }
         switch type {
         case .keyRegistered: return .keyRegistered(try read(KeyRegistered.self))
@@ -109,7 +109,10 @@ package enum EventData: Sendable, Equatable {
 
 /// An event: what happened, when, to whom, as its author signed it (docs/protocol.md §2).
 package struct EventPayload: Sendable, Equatable {
-    package static let fields: Set<String> = ["id", "type", "occurredAt", "participant", "session", "data"]
+    /// The payload's fields, declared once for its reader and its encoder.
+    package enum Field: String, DeclaredFields {
+        case id, type, occurredAt, participant, session, data
+    }
 
     package var id: EventID
     /// When it happened, as the author's clock said. Late entries are normal; the server also stamps `recordedAt`.
@@ -158,19 +161,19 @@ package struct EventPayload: Sendable, Equatable {
     }
 
     package static func decode(_ value: JSONValue, context: ValidationContext) throws(FieldError) -> EventPayload {
-        let root = try ObjectReader(value, path: "", allowed: fields)
-        let id = try root.uuid("id")
-        let typeValue = try root.required("type")
+        let root = try FieldReader<Field>(value, path: "")
+        let id = try root.uuid(.id)
+        let typeValue = try root.required(.type)
         guard case .string(let typeName) = typeValue else {
             throw FieldError(path: "type", reason: "must be a string, not \(typeValue.kindName)")
         }
         guard let type = EventType(rawValue: typeName) else {
             throw FieldError(path: "type", reason: "is not an event type of catalogue v1")
         }
-        let occurredAt = try root.timestamp("occurredAt")
+        let occurredAt = try root.timestamp(.occurredAt)
         try context.checkNotInFuture(occurredAt, path: "occurredAt")
-        let participant = try root.optionalCode("participant")
-        let session = try root.optionalCode("session")
+        let participant = try root.optionalCode(.participant)
+        let session = try root.optionalCode(.session)
         if type.requiresParticipant && participant == nil {
             throw FieldError(path: "participant", reason: "is required for \(type.rawValue)")
         }
@@ -180,19 +183,19 @@ package struct EventPayload: Sendable, Equatable {
         if session != nil && participant == nil {
             throw FieldError(path: "participant", reason: "is required when a session is given")
         }
-        let data = try EventData.decode(type: type, try root.required("data"), context: context)
+        let data = try EventData.decode(type: type, try root.required(.data), context: context)
         return EventPayload(id: id, occurredAt: occurredAt, participant: participant, session: session, data: data)
     }
 
     /// The payload as JSON, fields in the documented order.
     package var json: JSONValue {
-        var object = JSONObject([
-            "id": .string(id.description), "type": .string(type.rawValue), "occurredAt": .string(occurredAt.rfc3339),
+        var object = FieldWriter<Field>([
+            .id: .string(id.description), .type: .string(type.rawValue), .occurredAt: .string(occurredAt.rfc3339),
         ])
-        if let participant { object["participant"] = .string(participant) }
-        if let session { object["session"] = .string(session) }
-        object["data"] = .object(data.json)
-        return .object(object)
+        if let participant { object[.participant] = .string(participant) }
+        if let session { object[.session] = .string(session) }
+        object[.data] = .object(data.json)
+        return .object(object.object)
     }
 
     /// The compact JSON bytes of ``json``: what a signer signs.

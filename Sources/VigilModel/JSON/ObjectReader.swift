@@ -1,18 +1,56 @@
+/// The name of a field a JSON object may carry.
+///
+/// A plain `String` for objects whose keys are listed where they are read (proof bundles, backup manifests), or a
+/// case of a ``DeclaredFields`` enum, which lists an event body's fields once for its reader and its encoder.
+package protocol FieldName: Sendable {
+    var fieldName: String { get }
+}
+
+extension String: FieldName {
+    package var fieldName: String { self }
+}
+
+/// The fields of one kind of object, declared once as the cases of a string enum: a ``FieldReader`` over them
+/// refuses every other key and reads only these, and a ``FieldWriter`` writes only these.
+package protocol DeclaredFields: FieldName, RawRepresentable<String>, CaseIterable, Hashable {}
+
+extension DeclaredFields {
+    package var fieldName: String { rawValue }
+}
+
+/// The fields of an object that carries none (`session.ended`'s data).
+package enum NoFields: DeclaredFields {
+    package init?(rawValue: String) { nil }
+    package var rawValue: String { switch self {} }
+    package static var allCases: [NoFields] { [] }
+}
+
+/// A reader over string keys listed where it is made.
+package typealias ObjectReader = FieldReader<String>
+
 /// Reads the fields of a JSON object into typed values, naming the field in every error.
 ///
-/// Every reader first declares the keys it knows (``ObjectReader/init(_:path:allowed:)``); any other key
-/// is refused, so a typo such as `hartRate` fails loudly instead of being dropped. An explicit `null` is
-/// refused too: an absent field is written by omitting it.
-package struct ObjectReader: Sendable {
+/// Every reader first knows the keys it accepts: the cases of `Key` (``init(_:path:)``), or a set given when it is
+/// made (``init(_:path:allowed:)``); any other key is refused, so a typo such as `hartRate` fails loudly instead of
+/// being dropped. An explicit `null` is refused too: an absent field is written by omitting it.
+package struct FieldReader<Key: FieldName>: Sendable {
     package let object: JSONObject
     package let path: String
 
-    package init(_ value: JSONValue, path: String, allowed: Set<String>) throws(FieldError) {
+    package init(_ value: JSONValue, path: String, allowed: Set<String>) throws(FieldError) where Key == String {
+        // Objects and the allowed sets are small: comparing keys beats hashing them.
+        try self.init(value, path: path, accepting: { key in allowed.contains(where: { $0 == key }) })
+    }
+
+    package init(_ value: JSONValue, path: String) throws(FieldError) where Key: DeclaredFields {
+        try self.init(value, path: path, accepting: { Key(rawValue: $0) != nil })
+    }
+
+    private init(_ value: JSONValue, path: String, accepting: (String) -> Bool) throws(FieldError) {
         guard case .object(let object) = value else {
             throw FieldError(path: path, reason: "must be an object, not \(value.kindName)")
         }
-        // Objects and the allowed sets are small: comparing keys beats hashing them.
-        for member in object.members where !allowed.contains(where: { $0 == member.key }) {
+        for member in object.members where !accepting(member.key) {
             throw FieldError(path: Self.join(path, member.key), reason: "unknown field")
         }
         self.object = object
@@ -24,23 +62,23 @@ package struct ObjectReader: Sendable {
         return path.isEmpty ? printable : path + "." + printable
     }
 
-    package func fieldPath(_ key: String) -> String {
-        Self.join(path, key)
+    package func fieldPath(_ key: Key) -> String {
+        Self.join(path, key.fieldName)
     }
 
-    package func contains(_ key: String) -> Bool {
-        object[key] != nil
+    package func contains(_ key: Key) -> Bool {
+        object[key.fieldName] != nil
     }
 
-    package func optional(_ key: String) throws(FieldError) -> JSONValue? {
-        guard let value = object[key] else { return nil }
+    package func optional(_ key: Key) throws(FieldError) -> JSONValue? {
+        guard let value = object[key.fieldName] else { return nil }
         if case .null = value {
             throw FieldError(path: fieldPath(key), reason: "must not be null (omit the field instead)")
         }
         return value
     }
 
-    package func required(_ key: String) throws(FieldError) -> JSONValue {
+    package func required(_ key: Key) throws(FieldError) -> JSONValue {
         guard let value = try optional(key) else { throw FieldError(path: fieldPath(key), reason: "is required") }
         return value
     }
@@ -48,11 +86,11 @@ package struct ObjectReader: Sendable {
     // MARK: Strings
 
     /// A non-blank string of at most `maxLength` characters.
-    package func string(_ key: String, maxLength: Int = 200) throws(FieldError) -> String {
+    package func string(_ key: Key, maxLength: Int = 200) throws(FieldError) -> String {
         try Self.string(try required(key), path: fieldPath(key), maxLength: maxLength)
     }
 
-    package func optionalString(_ key: String, maxLength: Int = 200) throws(FieldError) -> String? {
+    package func optionalString(_ key: Key, maxLength: Int = 200) throws(FieldError) -> String? {
         guard let value = try optional(key) else { return nil }
         return try Self.string(value, path: fieldPath(key), maxLength: maxLength)
     }
@@ -74,11 +112,11 @@ package struct ObjectReader: Sendable {
 
     /// A code such as a participant, session, lot or adverse-event id: 1-64 characters of letters, digits,
     /// `-`, `_`, `.` and `/`, starting with a letter or digit.
-    package func code(_ key: String) throws(FieldError) -> String {
+    package func code(_ key: Key) throws(FieldError) -> String {
         try Self.code(try required(key), path: fieldPath(key))
     }
 
-    package func optionalCode(_ key: String) throws(FieldError) -> String? {
+    package func optionalCode(_ key: Key) throws(FieldError) -> String? {
         guard let value = try optional(key) else { return nil }
         return try Self.code(value, path: fieldPath(key))
     }
@@ -110,13 +148,13 @@ package struct ObjectReader: Sendable {
     }
 
     package func enumeration<E: RawRepresentable & CaseIterable>(
-        _ key: String, _ type: E.Type = E.self
+        _ key: Key, _ type: E.Type = E.self
     ) throws(FieldError) -> E where E.RawValue == String {
         try Self.enumeration(try required(key), path: fieldPath(key))
     }
 
     package func optionalEnumeration<E: RawRepresentable & CaseIterable>(
-        _ key: String, _ type: E.Type = E.self
+        _ key: Key, _ type: E.Type = E.self
     ) throws(FieldError) -> E? where E.RawValue == String {
         guard let value = try optional(key) else { return nil }
         return try Self.enumeration(value, path: fieldPath(key))
@@ -137,11 +175,11 @@ package struct ObjectReader: Sendable {
 
     // MARK: Booleans and numbers
 
-    package func bool(_ key: String) throws(FieldError) -> Bool {
+    package func bool(_ key: Key) throws(FieldError) -> Bool {
         try Self.bool(try required(key), path: fieldPath(key))
     }
 
-    package func optionalBool(_ key: String) throws(FieldError) -> Bool? {
+    package func optionalBool(_ key: Key) throws(FieldError) -> Bool? {
         guard let value = try optional(key) else { return nil }
         return try Self.bool(value, path: fieldPath(key))
     }
@@ -153,11 +191,11 @@ package struct ObjectReader: Sendable {
         return flag
     }
 
-    package func integer(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int {
+    package func integer(_ key: Key, in range: ClosedRange<Int>) throws(FieldError) -> Int {
         try Self.integer(try required(key), path: fieldPath(key), in: range)
     }
 
-    package func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(FieldError) -> Int? {
+    package func optionalInteger(_ key: Key, in range: ClosedRange<Int>) throws(FieldError) -> Int? {
         guard let value = try optional(key) else { return nil }
         return try Self.integer(value, path: fieldPath(key), in: range)
     }
@@ -179,7 +217,7 @@ package struct ObjectReader: Sendable {
 
     /// A finite number within `range`; `unit` completes the error message ("mmHg", "C").
     package func optionalNumber(
-        _ key: String, in range: ClosedRange<Double>, unit: String
+        _ key: Key, in range: ClosedRange<Double>, unit: String
     ) throws(FieldError) -> Double? {
         guard let value = try optional(key) else { return nil }
         guard case .number(let number) = value else {
@@ -198,7 +236,7 @@ package struct ObjectReader: Sendable {
     /// A quantity in milligrams with at most three decimals, greater than zero (or at least zero when
     /// `allowZero`) and at most `maximum`.
     package func milligrams(
-        _ key: String, maximum: Milligrams, allowZero: Bool = false
+        _ key: Key, maximum: Milligrams, allowZero: Bool = false
     ) throws(FieldError) -> Milligrams {
         let value = try required(key)
         guard case .number(let number) = value else {
@@ -221,7 +259,7 @@ package struct ObjectReader: Sendable {
 
     // MARK: Identifiers and times
 
-    package func uuid(_ key: String) throws(FieldError) -> EventID {
+    package func uuid(_ key: Key) throws(FieldError) -> EventID {
         try Self.uuid(try required(key), path: fieldPath(key))
     }
 
@@ -232,7 +270,7 @@ package struct ObjectReader: Sendable {
         return id
     }
 
-    package func timestamp(_ key: String) throws(FieldError) -> Timestamp {
+    package func timestamp(_ key: Key) throws(FieldError) -> Timestamp {
         try Self.timestamp(try required(key), path: fieldPath(key))
     }
 
@@ -244,7 +282,7 @@ package struct ObjectReader: Sendable {
         return time
     }
 
-    package func date(_ key: String) throws(FieldError) -> CalendarDate {
+    package func date(_ key: Key) throws(FieldError) -> CalendarDate {
         let value = try required(key)
         guard case .string(let text) = value, let date = CalendarDate(iso8601: text) else {
             throw FieldError(path: fieldPath(key), reason: "must be a date such as 2026-11-21")
@@ -254,7 +292,7 @@ package struct ObjectReader: Sendable {
 
     // MARK: Containers
 
-    package func array(_ key: String, maxCount: Int) throws(FieldError) -> [JSONValue] {
+    package func array(_ key: Key, maxCount: Int) throws(FieldError) -> [JSONValue] {
         let value = try required(key)
         guard case .array(let elements) = value else {
             throw FieldError(path: fieldPath(key), reason: "must be an array, not \(value.kindName)")
@@ -265,7 +303,15 @@ package struct ObjectReader: Sendable {
         return elements
     }
 
-    package func object(_ key: String, allowed: Set<String>) throws(FieldError) -> ObjectReader {
+    /// The object at `key`, whose own fields are the cases of `Fields`.
+    package func object<Fields: DeclaredFields>(
+        _ key: Key, fields: Fields.Type
+    ) throws(FieldError) -> FieldReader<Fields> {
+        try FieldReader<Fields>(try required(key), path: fieldPath(key))
+    }
+
+    /// The object at `key`, which may carry the keys in `allowed`.
+    package func object(_ key: Key, allowed: Set<String>) throws(FieldError) -> ObjectReader {
         try ObjectReader(try required(key), path: fieldPath(key), allowed: allowed)
     }
 }
