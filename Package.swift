@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // What this build is: the release version and the git commit (recorded by the BuildCommit plugin).
@@ -205,12 +207,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The store on PostgreSQL: its schema (append-only in the database too) and copies to and from SQLite.
+        .target(
+            name: "VigilPostgres",
+            dependencies: [
+                "VigilModel", "VigilStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The operator and pharmacy command line.
         .target(
             name: "VigilCLI",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilConfig", "VigilProjections", "VigilAlerts", "VigilWitness",
-                "VigilExports", "VigilBuild",
+                "VigilExports", "VigilBuild", "VigilPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -265,7 +280,9 @@ let package = Package(
         .target(
             name: "VigilTestSupport",
             dependencies: [
-                "VigilModel", "VigilStore",
+                "VigilModel", "VigilStore", "VigilPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -337,6 +354,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VigilPostgresTests",
+            dependencies: [
+                "VigilPostgres", "VigilModel", "VigilStore", "VigilTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VigilSystemdTests",
             dependencies: ["VigilSystemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
@@ -356,7 +382,7 @@ let package = Package(
         .testTarget(
             name: "VigilEndToEndTests",
             dependencies: [
-                "VigilModel", "VigilStore", "VigilConfig", "VigilCLI", "VigilTestSupport",
+                "VigilModel", "VigilStore", "VigilConfig", "VigilCLI", "VigilPostgres", "VigilTestSupport",
                 "vigild", "vigilctl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

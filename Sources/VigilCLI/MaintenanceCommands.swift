@@ -91,7 +91,7 @@ struct Rebuild: AsyncParsableCommand {
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export records for inspectors, regulators and partners.",
-        subcommands: [Ledger.self, FHIR.self, DEA.self])
+        subcommands: [Ledger.self, FHIR.self, DEA.self, Store.self])
 
     struct DEA: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
