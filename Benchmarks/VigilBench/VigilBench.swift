@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale (default: all but decode, soak and scale; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate (default: all but decode, soak, scale, export and migrate; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -78,6 +78,9 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(help: "Events stored for the FHIR export scenario.")
     var exportEvents = 1_000_000
+
+    @Option(help: "Events stored for the migrate scenario (copies between SQLite and PostgreSQL).")
+    var migrateEvents = 300_000
 
     func run() async throws {
         let wanted = Set(only)
@@ -141,6 +144,13 @@ struct VigilBench: AsyncParsableCommand {
             try await ExportScenario.run(
                 events: exportEvents,
                 vigilctl: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/vigilctl")
+        }
+        if wanted.contains("migrate") {
+            let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            try await MigrateScenario.run(
+                events: migrateEvents, vigilctl: here.path + "/vigilctl",
+                clusterScript: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().path + "/scripts/postgres-cluster")
         }
         if wanted.contains("scale") {
             results.scale = try await ScaleScenario.run(
