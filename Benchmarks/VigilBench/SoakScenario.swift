@@ -61,6 +61,13 @@ enum SoakScenario {
                     try await Task.sleep(for: .seconds(60))
                     let bytes = Scenario.status(pid, "VmRSS:")
                     shared.resident.withLock { $0.append(bytes) }
+                    // And what of it is SQLite's, from the daemon's own gauge.
+                    let (_, metrics) = try await scenario.get("/metrics")
+                    let sqlite =
+                        String(decoding: metrics, as: UTF8.self).split(separator: "\n")
+                        .first { $0.hasPrefix("vigil_sqlite_memory_bytes ") }
+                        .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+                    shared.sqlite.withLock { $0.append(Int(sqlite)) }
                 }
             }
             for connection in 0..<connections {
@@ -122,6 +129,9 @@ enum SoakScenario {
         say(
             "resident memory by minute (MB): "
                 + minutes.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
+        say(
+            "of which SQLite's, by minute (MB): "
+                + shared.sqlite.withLock { $0 }.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
         let histogram = shared.overall.withLock { $0 }
         let measurement = Measurement(
             events: Int(histogram.totalCount), seconds: elapsed, p50: Double(histogram.valueAtPercentile(50)),
@@ -139,6 +149,7 @@ private final class Shared: Sendable {
         Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three))
     let failures = Atomic<Int>(0)
     let resident = Mutex<[Int]>([])
+    let sqlite = Mutex<[Int]>([])
 
     init(windows count: Int) {
         windows = Mutex(

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Metrics
 import VigilBuild
@@ -14,6 +15,8 @@ struct StateMetrics: Sendable {
     let healthy: Gauge
     let projectionLag: Gauge
     let openAlerts: [AlertSeverity: Gauge]
+    let residentMemory: Gauge
+    let sqliteMemory: Gauge
     let logger: Logger
 
     init(factory: any MetricsFactory, logger: Logger) {
@@ -22,6 +25,8 @@ struct StateMetrics: Sendable {
             factory: factory
         ).record(1)
         healthy = Gauge(label: "vigil_healthy", factory: factory)
+        residentMemory = Gauge(label: "process_resident_memory_bytes", factory: factory)
+        sqliteMemory = Gauge(label: "vigil_sqlite_memory_bytes", factory: factory)
         projectionLag = Gauge(label: "vigil_projection_lag_events", factory: factory)
         openAlerts = Dictionary(
             uniqueKeysWithValues: AlertSeverity.allCases.map { severity in
@@ -38,6 +43,8 @@ struct StateMetrics: Sendable {
     func refresh(health: HealthReport, logSize: Int64, projected: Int64, readModels: ReadModels) async {
         healthy.record(health.status == .ok ? 1 : 0)
         projectionLag.record(max(0, logSize - projected))
+        if let resident = Self.residentBytes() { residentMemory.record(resident) }
+        sqliteMemory.record(SQLiteMemory.bytesInUse)
         do {
             for (severity, count) in try await readModels.openAlertCounts() {
                 openAlerts[severity]?.record(count)
@@ -46,6 +53,16 @@ struct StateMetrics: Sendable {
             logger.warning(
                 "could not count open alerts for the metrics", metadata: ["error.type": "\(type(of: error))"])
         }
+    }
+}
+
+extension StateMetrics {
+    /// The process's resident set, from /proc/self/statm (its second field, in pages).
+    static func residentBytes() -> Int64? {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+            let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Int64($0) })
+        else { return nil }
+        return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
 
