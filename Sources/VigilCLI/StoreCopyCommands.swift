@@ -70,7 +70,7 @@ struct MigrateStore: AsyncParsableCommand {
 
     static func print(_ report: StoreCopy.Report, to destination: String) {
         let head = report.verification.head
-        Swift.print("copied to \(redacted(destination)), proven table by table:")
+        Swift.print("copied to \(shown(destination)), proven table by table:")
         for (name, digest) in report.tables {
             Swift.print("  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(digest)")
         }
@@ -81,8 +81,9 @@ struct MigrateStore: AsyncParsableCommand {
                 + Hex.encode(head.chainHash))
     }
 
-    /// A URL as given, minus anything between `://` and `@` after a colon (a password someone put there anyway).
-    static func redacted(_ location: String) -> String {
+    /// How a destination is printed: a database as vigilctl read its URL (user, host, database, TLS mode), a file
+    /// by its path. Only a copy that succeeded is printed, and a URL carrying a password never gets that far.
+    static func shown(_ location: String) -> String {
         (try? PostgresLocation(url: location, environment: [:]).description) ?? location
     }
 }
