@@ -179,7 +179,7 @@ let package = Package(
             name: "VigilDaemon",
             dependencies: [
                 "VigilModel", "VigilStore", "VigilIngest", "VigilConfig", "VigilHTTP", "VigilConsole", "VigilSystemd",
-                "VigilProjections", "VigilAlerts", "VigilBuild",
+                "VigilProjections", "VigilAlerts", "VigilBuild", "VigilPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

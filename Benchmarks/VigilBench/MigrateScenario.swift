@@ -68,3 +68,32 @@ enum MigrateScenario {
         }
     }
 }
+
+/// A throwaway PostgreSQL cluster for the scenarios that keep the log there (scripts/postgres-cluster).
+struct BenchCluster {
+    let folder: String
+    let script: String
+    let url: String
+
+    static func start(script: String) throws -> BenchCluster {
+        let folder = NSTemporaryDirectory() + "vigil-bench-pg-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+        try MigrateScenario.run(script, ["start", folder + "/cluster"])
+        let url = try String(contentsOfFile: folder + "/cluster/url", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return BenchCluster(folder: folder, script: script, url: url)
+    }
+
+    /// A new, empty database on the cluster: its URL.
+    func newDatabase() throws -> String {
+        let name = "vigil_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        try MigrateScenario.run("/usr/bin/psql", ["-q", "-d", url, "-c", "CREATE DATABASE \(name)"])
+        return url.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
+    }
+
+    func stop() {
+        try? MigrateScenario.run(script, ["stop", folder + "/cluster"])
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}

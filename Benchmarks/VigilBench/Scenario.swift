@@ -25,7 +25,7 @@ struct Scenario {
     /// Starts vigild on a new store (which `prepare` may fill first, given the folder and the admin key),
     /// registers the device keys and runs `body`.
     static func run(
-        vigild: String, title: String, latency: String = "request latency",
+        vigild: String, title: String, latency: String = "request latency", environment: [String: String] = [:],
         prepare: (_ folder: String, _ admin: SigningKey) async throws -> Void = { _, _ in },
         _ body: (Scenario) async throws -> Measurement
     ) async throws -> Measurement {
@@ -35,7 +35,7 @@ struct Scenario {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let admin = SigningKey()
         try await prepare(folder, admin)
-        let scenario = try await launch(vigild: vigild, folder: folder, admin: admin)
+        let scenario = try await launch(vigild: vigild, folder: folder, admin: admin, environment: environment)
         defer { scenario.stop() }
         try await scenario.registerDevices()
         let measurement = try await body(scenario)

@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate (default: all but decode, soak, scale, export and migrate; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate, and single-postgres, batch-postgres, latency-postgres (the log in a throwaway PostgreSQL cluster) (default: all but decode, soak, scale, export, migrate and the PostgreSQL ones; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -118,6 +118,39 @@ struct VigilBench: AsyncParsableCommand {
                 try await $0.fixedRate(rate: rate, seconds: seconds)
             }
         }
+        // The same scenarios with the log in PostgreSQL (issue 15): a throwaway cluster, a new database for each.
+        let postgresWanted = ["single-postgres", "batch-postgres", "latency-postgres"].filter { wanted.contains($0) }
+        if !postgresWanted.isEmpty {
+            let cluster = try BenchCluster.start(
+                script: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().path + "/scripts/postgres-cluster")
+            defer { cluster.stop() }
+            if wanted.contains("single-postgres") {
+                results.singlePostgres = try await Scenario.run(
+                    vigild: daemonPath, title: "single on PostgreSQL: 1 event per request, \(connections) connections",
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                ) {
+                    try await $0.single(events: singleEvents, connections: connections)
+                }
+            }
+            if wanted.contains("batch-postgres") {
+                results.batchPostgres = try await Scenario.run(
+                    vigild: daemonPath,
+                    title: "batch on PostgreSQL: \(batchSize) events per request, \(batchConnections) connections",
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                ) {
+                    try await $0.batch(events: batchEvents, batchSize: batchSize, connections: batchConnections)
+                }
+            }
+            if wanted.contains("latency-postgres") {
+                results.latencyPostgres = try await Scenario.run(
+                    vigild: daemonPath, title: "latency on PostgreSQL: \(rate) events/s offered for \(seconds) s",
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                ) {
+                    try await $0.fixedRate(rate: rate, seconds: seconds)
+                }
+            }
+        }
         if enabled("alerts") {
             results.alerts = try await Scenario.run(
                 vigild: daemonPath, title: "alert latency: hypertensive readings at 50/s", latency: "alert latency"
@@ -173,9 +206,30 @@ struct Results {
     var replay: ReplayScenario.Results?
     var alerts: Measurement?
     var scale: ScaleScenario.Results?
+    var singlePostgres: Measurement?
+    var batchPostgres: Measurement?
+    var latencyPostgres: Measurement?
 
     func printRatios() {
         say("\n== ratios (goals from issue 7)")
+        if let batchPostgres, let batch {
+            say(
+                String(
+                    format: "batch ingest PostgreSQL / SQLite            %.2f   (goal >= 0.6, issue 15)",
+                    batchPostgres.eventsPerSecond / batch.eventsPerSecond))
+        }
+        if let singlePostgres, let single {
+            say(
+                String(
+                    format: "single ingest PostgreSQL / SQLite           %.2f",
+                    singlePostgres.eventsPerSecond / single.eventsPerSecond))
+        }
+        if let latencyPostgres {
+            say(
+                String(
+                    format: "p99 on PostgreSQL at the offered rate       %.1f ms (goal <= 15 ms at 1,000/s, issue 15)",
+                    latencyPostgres.p99 / 1e6))
+        }
         if let batch, let openssl {
             say(
                 String(

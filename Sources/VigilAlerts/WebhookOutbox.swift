@@ -21,7 +21,8 @@ package import VigilStore
 /// Writes are `synchronous = FULL`, like the store's: a row deleted is not sent again after a power loss.
 ///
 /// ```swift
-/// let outbox = try WebhookOutbox.open(path: WebhookOutbox.defaultPath(forStore: store.path), logEnd: store.head.size)
+/// let path = WebhookOutbox.defaultPath(forStore: configuration.databasePath)
+/// let outbox = try WebhookOutbox.open(path: path, logEnd: store.head.size)
 /// ```
 package final class WebhookOutbox: Sendable {
     /// One alert to deliver, as the outbox holds it.

@@ -37,6 +37,8 @@ package enum ConfigurationLoader {
     /// integrity checks, the transparency log) is read at start.
     package static let settings: [Setting] = [
         Setting("database.path", "vigil-data/vigil.sqlite", .restart),
+        Setting("database.url", "", .restart),
+        Setting("database.passwordFile", "", .restart),
         Setting("projections.path", "", .restart),
         Setting("http.host", "127.0.0.1", .restart),
         Setting("http.port", "8470", .restart),
@@ -315,6 +317,16 @@ package enum ConfigurationLoader {
             limits: limits,
             logLevel: logLevel
         )
+        configuration.databaseURL = try string("database.url")
+        if !configuration.databaseURL.isEmpty,
+            !configuration.databaseURL.hasPrefix("postgres://") && !configuration.databaseURL.hasPrefix("postgresql://")
+        {
+            throw ConfigurationError(
+                key: "database.url", "must be a postgres:// URL, or empty for the SQLite file at database.path")
+        }
+        if !(try string("database.passwordFile")).isEmpty {
+            configuration.databasePasswordFile = try path("database.passwordFile")
+        }
         configuration.integrity = try Self.integrity(root.scoped("integrity"))
         configuration.transparency = try Self.transparency(root.scoped("transparency"))
         configuration.rules = rules

@@ -25,8 +25,14 @@ package struct TokenGrant: Sendable, Equatable {
 
 /// Everything vigild reads from its configuration (each key is commented in Config/vigil.yaml).
 package struct VigilConfiguration: Sendable, Equatable {
-    /// `database.path`: the SQLite event store file.
+    /// `database.path`: the SQLite event store file; with ``databaseURL``, the base of this node's own files
+    /// (read models, webhook outbox, the store lock).
     package var databasePath: String
+    /// `database.url`: empty for the SQLite file at ``databasePath``, or the `postgres://` URL of the database
+    /// that holds the log (never with a password).
+    package var databaseURL = ""
+    /// `database.passwordFile`: the file holding the database password, for ``databaseURL``.
+    package var databasePasswordFile = ""
     /// `projections.path`: the read models' SQLite file; empty means beside the store
     /// (`vigil.sqlite` → `vigil.projections.sqlite`).
     package var projectionsPath: String

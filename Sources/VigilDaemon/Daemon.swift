@@ -14,6 +14,7 @@ import VigilConsole
 import VigilHTTP
 import VigilIngest
 package import VigilModel
+import VigilPostgres
 import VigilProjections
 import VigilStore
 package import VigilSystemd
@@ -214,9 +215,8 @@ package enum Daemon {
         // One writer per store: a second vigild on this store, or a restore under way, makes this start fail.
         // Held until StoreService has closed the store (or the process ends).
         let lock = try StoreLock.acquire(forStore: configuration.databasePath)
-        let (daemonKey, outcome) = try DaemonKey.load(
-            at: configuration.daemonKeyPath, forStore: configuration.databasePath,
-            rotate: configuration.rotateDaemonKey)
+        let backend = try await openBackend(configuration, logger: logger)
+        let (daemonKey, outcome) = try await loadDaemonKey(configuration, backend: backend)
         switch outcome {
         case .loaded, .created:
             logger.notice(
@@ -243,8 +243,8 @@ package enum Daemon {
             configuration.adminAnchors + [TrustAnchor(publicKey: daemonKey.publicKey, role: .daemon, name: "vigild")]
         let registry = PrometheusCollectorRegistry()
         let metricsFactory = PrometheusMetricsFactory(registry: registry)
-        let store = try openStore(
-            configuration.databasePath, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
+        let store = try await EventStore.open(
+            backend: backend, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
         let gate = WriteGate()
         let startupFailure = await IntegrityService.startupCheck(
             store: store, gate: gate, full: configuration.integrity.fullStartupCheck, signer: signer,
@@ -284,7 +284,7 @@ package enum Daemon {
             rebuild: configuration.rebuildViews, clock: clock, logger: logger, metricsFactory: metricsFactory
         )
         let viewCheck = ViewCheckService(
-            storePath: configuration.databasePath, views: views,
+            store: store, views: views,
             interval: configuration.integrity.viewsCheckIntervalSeconds > 0
                 ? .seconds(configuration.integrity.viewsCheckIntervalSeconds) : nil,
             runner: runner, share: configuration.integrity.backgroundShare, logger: logger,
@@ -362,17 +362,45 @@ package enum Daemon {
         return router
     }
 
-    /// Opens the store; one written by a newer release is a ``StartRefusal``.
-    static func openStore(
-        _ path: String, anchors: [TrustAnchor], clock: any WallClock, logger: Logger,
-        metricsFactory: any MetricsFactory
-    ) throws -> EventStore {
+    /// The daemon's key, checked against the keys the log records; the database is closed if it is refused.
+    static func loadDaemonKey(
+        _ configuration: VigilConfiguration, backend: any LogBackend
+    ) async throws -> (key: SigningKey, outcome: DaemonKey.Outcome) {
         do {
-            return try EventStore.open(
-                path: path, anchors: anchors, clock: clock, logger: logger, metricsFactory: metricsFactory)
-        } catch let error where error.code == .newerVersion {
-            throw StartRefusal(error.message)
+            return try DaemonKey.load(
+                at: configuration.daemonKeyPath, recorded: DaemonKey.daemonKeys(in: try await backend.anchorHistory()),
+                store: backend.location, rotate: configuration.rotateDaemonKey)
+        } catch {
+            await backend.close()
+            throw error
         }
+    }
+
+    /// Opens the database that holds the log: the SQLite file at `database.path`, or PostgreSQL at `database.url`.
+    /// A store written by a newer release, or a URL that cannot be used, is a ``StartRefusal``.
+    static func openBackend(_ configuration: VigilConfiguration, logger: Logger) async throws -> any LogBackend {
+        guard !configuration.databaseURL.isEmpty else {
+            let opened = Result { () throws(StoreError) in
+                try SQLiteLog(path: configuration.databasePath, logger: logger)
+            }
+            if case .failure(let error) = opened, error.code == .newerVersion { throw StartRefusal(error.message) }
+            return try opened.get()
+        }
+        let location = Result { () throws(PostgresStoreError) in
+            try PostgresLocation(
+                url: configuration.databaseURL,
+                passwordFile: configuration.databasePasswordFile.isEmpty ? nil : configuration.databasePasswordFile)
+        }
+        if case .failure(let error) = location { throw StartRefusal(error.message) }
+        let log: PostgresLog
+        do {
+            log = try await PostgresLog.open(try location.get(), serving: true, logger: logger)
+        } catch {
+            if error.code == .newerVersion || error.code == .held { throw StartRefusal(error.message) }
+            throw error
+        }
+        logger.notice("the log is in PostgreSQL", metadata: ["store.location": "\(log.location)"])
+        return log
     }
 
     /// Whether the writer is moving: not healthy when a commit has been running for `stallSeconds` or more.

@@ -30,7 +30,14 @@ package enum DaemonKey {
     package static func load(
         at path: String, forStore storePath: String, rotate: Bool
     ) throws -> (key: SigningKey, outcome: Outcome) {
-        let recorded = try recordedKeys(storePath)
+        try load(at: path, recorded: try recordedKeys(storePath), store: storePath, rotate: rotate)
+    }
+
+    /// As ``load(at:forStore:rotate:)``, with the daemon keys the store records (``daemonKeys(in:)``) and the
+    /// store's name for the messages.
+    package static func load(
+        at path: String, recorded: Set<KeyID>, store storePath: String, rotate: Bool
+    ) throws -> (key: SigningKey, outcome: Outcome) {
         let existing = try FileManager.default.fileExists(atPath: path) ? read(path) : nil
         if let existing, recorded.isEmpty || recorded.contains(existing.id) {
             return (existing, .loaded)
@@ -59,8 +66,13 @@ package enum DaemonKey {
         guard FileManager.default.fileExists(atPath: storePath) else { return [] }
         let reader = try LogReader(path: storePath)
         defer { reader.close() }
+        return daemonKeys(in: try reader.anchorHistory())
+    }
+
+    /// The daemon keys in force at the end of a trust-anchor history.
+    package static func daemonKeys(in history: [AnchorChange]) -> Set<KeyID> {
         var keys: Set<KeyID> = []
-        for change in try reader.anchorHistory() where change.anchor.role == .daemon {
+        for change in history where change.anchor.role == .daemon {
             switch change.kind {
             case .added: keys.insert(change.anchor.keyID)
             case .removed: keys.remove(change.anchor.keyID)

@@ -70,25 +70,6 @@ final class IntegrityService: Service, Sendable {
 
     var currentStatus: Status { status.withLock { $0 } }
 
-    /// The check itself, on a thread of its own (it reads and hashes, and a full check takes a while). With a
-    /// share, the thread runs at a lower priority (nice 10) and the check is paced to that share of one core.
-    static func check(
-        _ path: String, full: Bool, share: Double? = nil, progress: (@Sendable (Int64) -> Void)? = nil
-    ) async -> Result<VerificationReport, StoreError> {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                // On Linux the nice value belongs to the thread: this lowers the check alone.
-                if share != nil { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
-                continuation.resume(
-                    returning: Result { () throws(StoreError) -> VerificationReport in
-                        try LogVerifier.verify(
-                            path: path, options: .init(fromLastSignedHead: !full, share: share, progress: progress))
-                    }
-                )
-            }
-        }
-    }
-
     /// Runs the start-up check; on a failure closes the gate and logs it. The alert follows once running.
     ///
     /// A log that verifies gets a signed head at its tip at once, so the next start (after a crash, which
@@ -102,7 +83,7 @@ final class IntegrityService: Service, Sendable {
     ) async -> VerificationFailure? {
         let started = ContinuousClock.now
         let progress = StartupProgress.reporting(to: notifier, size: store.head.size, full: full)
-        switch await check(store.path, full: full, progress: progress) {
+        switch await store.verify(.init(fromLastSignedHead: !full, progress: progress)) {
         case .success(let report):
             if let failure = report.failure {
                 fail(failure, gate: gate, logger: logger)
@@ -156,7 +137,7 @@ final class IntegrityService: Service, Sendable {
         if let startupFailure { await raise(startupFailure) }
         await repeatEvery(interval) {
             guard gate.refusal == nil else { return }
-            switch await Self.check(store.path, full: false, share: share) {
+            switch await store.verify(.init(fromLastSignedHead: true, share: share)) {
             case .success(let report):
                 passes.increment()
                 busy.recordSeconds(report.busySeconds)

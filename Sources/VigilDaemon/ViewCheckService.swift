@@ -3,6 +3,7 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 import VigilProjections
+import VigilStore
 
 /// Checks the read models against the log in the background: every `interval`, the log is replayed into a
 /// scratch file beside the views up to their checkpoint, and the two are compared projection by projection.
@@ -18,7 +19,7 @@ final class ViewCheckService: Service, Sendable {
         var summary = "not checked yet"
     }
 
-    let storePath: String
+    let store: EventStore
     let views: ProjectionDatabase
     let interval: Duration?
     let runner: ProjectionRunner
@@ -30,10 +31,10 @@ final class ViewCheckService: Service, Sendable {
     private let checks: Counter
 
     init(
-        storePath: String, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner, share: Double,
+        store: EventStore, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner, share: Double,
         logger: Logger, metricsFactory: any MetricsFactory
     ) {
-        self.storePath = storePath
+        self.store = store
         self.views = views
         self.interval = interval
         self.runner = runner
@@ -54,9 +55,8 @@ final class ViewCheckService: Service, Sendable {
 
     func check() async {
         do {
-            let report = try await cancelWhenGracefulShutdown { [storePath, views] in
-                try await ProjectionRebuild.check(
-                    storePath: storePath, views: views, scratchPath: views.path + ".check")
+            let report = try await cancelWhenGracefulShutdown { [store, views] in
+                try await ProjectionRebuild.check(log: store, views: views, scratchPath: views.path + ".check")
             }
             checks.increment()
             if report.mismatched.isEmpty {

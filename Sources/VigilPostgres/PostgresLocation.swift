@@ -131,11 +131,29 @@ package struct PostgresLocation: Sendable, CustomStringConvertible {
             host: host, port: port, username: user, password: password, database: database, tls: try connectionTLS())
     }
 
-    private func connectionTLS() throws(PostgresStoreError) -> PostgresConnection.Configuration.TLS {
+    /// The pool's configuration for postgres-nio: the same server, credentials and TLS as a single connection,
+    /// with `synchronous_commit` on for every session (an acknowledged append is on the server's disk).
+    package func clientConfiguration() throws(PostgresStoreError) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if let socketFolder {
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: socketFolder + "/.s.PGSQL.\(port)", username: user, password: password,
+                database: database)
+        } else {
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: try tlsSettings().map { .require($0) } ?? .disable)
+        }
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        return configuration
+    }
+
+    /// The TLS settings the URL asks for (nil: no TLS).
+    private func tlsSettings() throws(PostgresStoreError) -> TLSConfiguration? {
         var settings = TLSConfiguration.makeClientConfiguration()
         switch tls {
         case .disable:
-            return .disable
+            return nil
         case .require:
             settings.certificateVerification = .none
         case .verifyFull:
@@ -144,6 +162,11 @@ package struct PostgresLocation: Sendable, CustomStringConvertible {
                 settings.trustRoots = .file(rootCertificates)
             }
         }
+        return settings
+    }
+
+    private func connectionTLS() throws(PostgresStoreError) -> PostgresConnection.Configuration.TLS {
+        guard let settings = try tlsSettings() else { return .disable }
         do {
             return .require(try NIOSSLContext(configuration: settings))
         } catch {

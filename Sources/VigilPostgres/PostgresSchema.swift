@@ -170,13 +170,20 @@ package enum PostgresSchema {
         do {
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
-                try await connection.run(
-                    """
-                    CREATE TABLE IF NOT EXISTS vigil_schema_migrations (
-                        id         text PRIMARY KEY,
-                        applied_at timestamptz NOT NULL DEFAULT now()
-                    )
-                    """, logger: logger)
+                // A database already migrated needs no privilege beyond SELECT: vigild's own role can open it.
+                let exists =
+                    try await connection.rows(
+                        "SELECT to_regclass('vigil_schema_migrations') IS NOT NULL", logger: logger
+                    ).first?.decode(Bool.self) ?? false
+                if !exists {
+                    try await connection.run(
+                        """
+                        CREATE TABLE vigil_schema_migrations (
+                            id         text PRIMARY KEY,
+                            applied_at timestamptz NOT NULL DEFAULT now()
+                        )
+                        """, logger: logger)
+                }
                 var applied: Set<String> = []
                 for try await id in try await connection.query(
                     "SELECT id FROM vigil_schema_migrations", logger: logger
@@ -207,6 +214,13 @@ package enum PostgresSchema {
 }
 
 extension PostgresConnection {
+    /// Every row of a query's answer.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await self.query(query, logger: logger) { rows.append(row) }
+        return rows
+    }
+
     /// Runs a statement and reads its answer to the end.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
         for try await _ in try await self.query(query, logger: logger) {}

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 package import VigilModel
-import VigilStore
+package import VigilStore
 
 /// Rebuilds the read models from the log, and checks views against a rebuild.
 ///
@@ -112,6 +112,13 @@ package enum ProjectionRebuild {
     ) async throws -> Report {
         let reader = try LogReader(path: storePath)
         defer { reader.close() }
+        return try await check(log: reader, views: views, scratchPath: scratchPath, share: share)
+    }
+
+    /// Checks open views against the log `log` reads, with a scratch file at `scratchPath` (see above).
+    package static func check(
+        log reader: some LogSource, views: ProjectionDatabase, scratchPath: String, share: Double? = nil
+    ) async throws -> Report {
         let started = ContinuousClock.now
         // What the views hold now, held still while the log is replayed.
         let snapshot = try views.snapshot()
@@ -122,7 +129,7 @@ package enum ProjectionRebuild {
             try? scratch.close()
             try? removeDatabase(at: scratchPath)
         }
-        try await seed(scratch, anchors: LogReplay.anchors(try reader.anchorHistory()), settings: .default)
+        try await seed(scratch, anchors: LogReplay.anchors(try await reader.anchorHistory()), settings: .default)
         var report = Report(
             position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
         report.position = try await replay(
@@ -151,14 +158,14 @@ package enum ProjectionRebuild {
     /// Applies the log after the scratch views' checkpoint up to `end` (nil: the end), one transaction per chunk.
     /// Returns the position reached.
     static func replay(
-        _ reader: LogReader, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
+        _ reader: some LogSource, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
         settings: RuleSettings, reactor: (any ProjectionReactor)?, now: @escaping @Sendable () -> Timestamp,
         undecodable: inout [Int64], share: Double? = nil
     ) async throws -> Int64 {
         var position = try await views.checkpoint().position
         var skipped: [Int64] = []
         try await LogReplay.stream(
-            after: position, upTo: end, chunk: chunk, fetch: { try reader.entries(after: $0, limit: $1) }
+            after: position, upTo: end, chunk: chunk, fetch: { try await reader.entries(after: $0, limit: $1) }
         ) { chunk in
             let started = ContinuousClock.now
             let last = chunk.last!.entry.position

@@ -1,17 +1,8 @@
 import Foundation
-import GRDB
 import Logging
 import Metrics
 import Synchronization
 import VigilModel
-
-/// What the writer knows between commits: the head of the log, the key registry at the head, and the right
-/// edge of the log's Merkle tree.
-struct WriterState: Sendable {
-    var head: LogHead
-    var registry: KeyRegistry
-    var tree: MerkleFrontier
-}
 
 /// Commits appends in groups: one transaction and one fsync for everything queued.
 ///
@@ -34,7 +25,7 @@ final class GroupCommitter: Sendable {
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let database: DatabasePool
+    private let backend: any LogBackend
     private let clock: any WallClock
     private let logger: Logger
     private let queue = Mutex(Queue())
@@ -48,8 +39,8 @@ final class GroupCommitter: Sendable {
     private let followers = Mutex<[Int: AsyncStream<Int64>.Continuation]>([:])
     private let nextFollower = Atomic<Int>(0)
 
-    init(database: DatabasePool, state: WriterState, clock: any WallClock, logger: Logger, metrics: StoreMetrics) {
-        self.database = database
+    init(backend: any LogBackend, state: WriterState, clock: any WallClock, logger: Logger, metrics: StoreMetrics) {
+        self.backend = backend
         self.state = Mutex(state)
         self.clock = clock
         self.logger = logger
@@ -156,14 +147,11 @@ final class GroupCommitter: Sendable {
         let recordedAt = max(now, before.head.lastRecordedAt)
         commitStartedAt.withLock { $0 = now }
         defer { commitStartedAt.withLock { $0 = nil } }
-        let result: Result<(WriterState, [[AppendOutcome]]), any Error> = await withCheckedContinuation {
-            continuation in
-            // asyncWriteWithoutTransaction is not tied to the calling task: a client that disconnects (and cancels its task)
-            // must not roll back a group that carries other clients' events.
-            database.asyncWriteWithoutTransaction { db in
-                continuation.resume(
-                    returning: Result { try Self.write(requests, from: before, recordedAt: recordedAt, db: db) })
-            }
+        let result: Result<(WriterState, [[AppendOutcome]]), any Error>
+        do {
+            result = .success(try await backend.commit(requests, from: before, recordedAt: recordedAt))
+        } catch {
+            result = .failure(error)
         }
         let elapsed = clock.now().microsecondsSinceEpoch - now
         switch result {
@@ -179,111 +167,14 @@ final class GroupCommitter: Sendable {
             return outcomes
         case .failure(let error):
             metrics.commitFailures.increment()
-            let code =
-                (error as? DatabaseError).map { "SQLite error \($0.extendedResultCode.rawValue)" }
-                ?? "\(type(of: error))"
+            let code = backend.errorCode(of: error)
             logger.error(
                 "commit failed; nothing in this group was stored",
                 metadata: ["store.error": "\(code)", "store.events": "\(requests.reduce(0) { $0 + $1.count })"]
             )
-            let message = Self.unavailableMessage(for: error)
+            let message = backend.unavailableMessage(for: error)
             failure.withLock { $0 = message }
             return requests.map { events in events.map { _ in .refused(IngestError(.unavailable, message)) } }
-        }
-    }
-
-    static func unavailableMessage(for error: any Error) -> String {
-        if let error = error as? DatabaseError {
-            switch error.resultCode {
-            case .SQLITE_FULL: return "the event store's disk is full; nothing was stored; retry once space is freed"
-            case .SQLITE_IOERR: return "the event store could not write to disk; nothing was stored; retry later"
-            case .SQLITE_BUSY, .SQLITE_LOCKED: return "the event store is busy; nothing was stored; retry"
-            case .SQLITE_READONLY: return "the event store is read-only; nothing was stored"
-            default: break
-            }
-        }
-        return "the event store could not commit; nothing was stored; retry later"
-    }
-
-    /// The body of one commit: runs on GRDB's writer queue inside one IMMEDIATE transaction.
-    private static func write(
-        _ requests: [[VerifiedEvent]], from before: WriterState, recordedAt: Int64, db: Database
-    ) throws -> (WriterState, [[AppendOutcome]]) {
-        var state = before
-        let findStatement = try db.cachedStatement(
-            sql: "SELECT position, envelope, chain_hash FROM events WHERE event_id = ?")
-        let insertStatement = try db.cachedStatement(
-            sql:
-                "INSERT INTO events (position, event_id, recorded_at, envelope, leaf_hash, chain_hash) VALUES (?, ?, ?, ?, ?, ?)"
-        )
-        let recordedTime = Timestamp(microsecondsSinceEpoch: recordedAt)
-        var outcomes: [[AppendOutcome]] = []
-        outcomes.reserveCapacity(requests.count)
-        try db.inTransaction(.immediate) {
-            for events in requests {
-                var results: [AppendOutcome] = []
-                results.reserveCapacity(events.count)
-                for event in events {
-                    let idBlob = Data(event.payload.id.bytes)
-                    if let row = try Row.fetchOne(findStatement, arguments: [idBlob]) {
-                        let storedEnvelope: Data = row[1]
-                        if storedEnvelope.elementsEqual(event.envelopeBytes) {
-                            results.append(.duplicate(position: row[0], chainHash: [UInt8](row[2] as Data)))
-                        } else {
-                            let position: Int64 = row[0]
-                            results.append(
-                                .refused(
-                                    IngestError(
-                                        .conflict,
-                                        "event \(event.payload.id) is already stored at position \(position) with other bytes"
-                                    ))
-                            )
-                        }
-                        continue
-                    }
-                    do throws(IngestError) {
-                        try state.registry.authorize(event.envelope, payload: event.payload)
-                    } catch {
-                        results.append(.refused(error))
-                        continue
-                    }
-                    let position = state.head.size + 1
-                    let leaf = ChainHash.leafHash(
-                        position: position, recordedAt: recordedAt, envelope: event.envelopeBytes)
-                    let chain = ChainHash.chainHash(previous: state.head.chainHash, leaf: leaf)
-                    try insertStatement.execute(arguments: [
-                        position, idBlob, recordedAt, Data(event.envelopeBytes), Data(leaf), Data(chain),
-                    ])
-                    try state.tree.append(leaf) { level, index, hash in
-                        try LogTree.record(level: level, index: index, hash: hash, db: db)
-                    }
-                    if let change = KeyChange(event.payload) {
-                        try recordKeyChange(change, at: position, db: db)
-                        state.registry.apply(change, at: position)
-                    }
-                    state.head = LogHead(size: position, chainHash: chain, lastRecordedAt: recordedAt)
-                    results.append(.stored(position: position, chainHash: chain, recordedAt: recordedTime))
-                }
-                outcomes.append(results)
-            }
-            return .commit
-        }
-        return (state, outcomes)
-    }
-
-    static func recordKeyChange(_ change: KeyChange, at position: Int64, db: Database) throws {
-        switch change {
-        case .registered(let body):
-            try db.execute(
-                sql:
-                    "INSERT INTO key_events (position, key_id, change, public_key, role, name) VALUES (?, ?, 'registered', ?, ?, ?)",
-                arguments: [position, Data(body.keyID.bytes), Data(body.publicKey), body.role.rawValue, body.name]
-            )
-        case .revoked(let id):
-            try db.execute(
-                sql: "INSERT INTO key_events (position, key_id, change) VALUES (?, ?, 'revoked')",
-                arguments: [position, Data(id.bytes)]
-            )
         }
     }
 }

@@ -2,6 +2,16 @@ import Foundation
 import GRDB
 package import VigilModel
 
+/// What a replay reads from a log: its entries in order and its trust-anchor history. The daemon's store and a
+/// reader of a store file both are one.
+package protocol LogSource: Sendable {
+    func entries(after position: Int64, limit: Int) async throws -> [StoredEntry]
+    func anchorHistory() async throws -> [AnchorChange]
+}
+
+extension EventStore: LogSource {}
+extension LogReader: LogSource {}
+
 /// Reads a store file without the daemon, on a read-only connection: for rebuilds and exports.
 package final class LogReader: Sendable {
     package let path: String
@@ -33,21 +43,21 @@ package final class LogReader: Sendable {
     }
 
     package func entries(after position: Int64, limit: Int) throws -> [StoredEntry] {
-        try database.read { db in try EventStore.fetchEntries(db, after: position, limit: limit) }
+        try database.read { db in try SQLiteLog.fetchEntries(db, after: position, limit: limit) }
     }
 
     /// Whether the log holds an event with this id.
     package func contains(eventID: EventID) throws -> Bool {
-        try database.read { db in try EventStore.contains(eventID, db) }
+        try database.read { db in try SQLiteLog.contains(eventID, db) }
     }
 
     package func anchorHistory() throws -> [AnchorChange] {
-        try database.read { db in try EventStore.fetchAnchorChanges(db) }
+        try database.read { db in try SQLiteLog.fetchAnchorChanges(db) }
     }
 
     /// The last checkpoint the daemon signed.
     package func latestCheckpoint() throws -> EventStore.CheckpointRecord? {
-        try database.read { db in try EventStore.latestCheckpoint(db) }
+        try database.read { db in try SQLiteLog.latestCheckpoint(db) }
     }
 
     package func size() throws -> Int64 {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 package import VigilModel
 
 /// The log's Merkle tree as the store keeps it (RFC 9162, C2SP tlog-tiles).
@@ -8,9 +9,9 @@ package import VigilModel
 /// every perfect subtree of `256^k` leaves (k >= 1) in `tree_nodes` as it completes, in the transaction of
 /// the entry that completes it: those are exactly the hashes of the C2SP tiles above level 0. Any other
 /// subtree is hashed from at most 128 stored hashes, so a root or a proof costs O(log n) reads.
-enum LogTree {
+package enum LogTree {
     /// The tree levels stored: multiples of 8 (a tile spans 8 levels).
-    static let tileHeight = 8
+    package static let tileHeight = 8
 
     static func insertNode(level: Int, index: UInt64, hash: [UInt8], db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
@@ -54,21 +55,89 @@ enum LogTree {
         return hashes
     }
 
+    /// Where a perfect subtree's hash is read from: the stored level below it (a multiple of ``tileHeight``)
+    /// and the run of consecutive hashes there that it spans.
+    package struct Span: Hashable, Sendable {
+        package var level: Int
+        package var first: UInt64
+        package var count: Int
+
+        package init(level: Int, index: UInt64) {
+            self.level = level - level % tileHeight
+            first = index << UInt64(level - self.level)
+            count = 1 << (level - self.level)
+        }
+    }
+
+    /// The root of consecutive perfect subtrees of equal size (a span's hashes).
+    package static func reduce(_ hashes: [[UInt8]]) -> [UInt8] {
+        var hashes = hashes
+        while hashes.count > 1 {
+            hashes = stride(from: 0, to: hashes.count, by: 2).map { MerkleTree.nodeHash(hashes[$0], hashes[$0 + 1]) }
+        }
+        return hashes[0]
+    }
+
     /// Perfect subtrees read through a database connection.
     struct Nodes: MerkleNodeSource {
         let db: Database
 
         func hash(level: Int, index: UInt64) throws -> [UInt8] {
-            let stored = level - level % tileHeight
-            let width = 1 << (level - stored)
-            var hashes = try storedHashes(level: stored, first: index << UInt64(level - stored), count: width, db: db)
-            while hashes.count > 1 {
-                hashes = stride(from: 0, to: hashes.count, by: 2).map {
-                    MerkleTree.nodeHash(hashes[$0], hashes[$0 + 1])
-                }
-            }
-            return hashes[0]
+            let span = Span(level: level, index: index)
+            return reduce(try storedHashes(level: span.level, first: span.first, count: span.count, db: db))
         }
+    }
+
+    /// Runs a tree computation over hashes read in one go: once against placeholders, noting the spans it
+    /// reads (which depend on the sizes and positions asked for, never on the hashes), then over those spans
+    /// as `fetch` reads them. For a database where each read is a round trip.
+    package static func prefetched<T>(
+        _ body: (StoredNodes) throws -> T, fetch: ([Span]) async throws -> [Span: [[UInt8]]]
+    ) async throws -> T {
+        let noted = NotedSpans()
+        _ = try body(StoredNodes(noted))
+        let spans = try await fetch(Array(noted.spans.withLock { $0 }))
+        for (span, hashes) in spans where hashes.count != span.count || !hashes.allSatisfy({ $0.count == 32 }) {
+            throw StoreError(
+                .corrupt,
+                "the tree's level \(span.level) lacks hashes \(span.first)..<\(span.first + UInt64(span.count)) or holds a bad one"
+            )
+        }
+        return try body(StoredNodes(FetchedSpans(spans: spans)))
+    }
+
+    private final class NotedSpans: MerkleNodeSource, Sendable {
+        let spans = Mutex<Set<Span>>([])
+
+        func hash(level: Int, index: UInt64) throws -> [UInt8] {
+            _ = spans.withLock { $0.insert(Span(level: level, index: index)) }
+            return [UInt8](repeating: 0, count: 32)
+        }
+    }
+
+    private struct FetchedSpans: MerkleNodeSource {
+        let spans: [Span: [[UInt8]]]
+
+        func hash(level: Int, index: UInt64) throws -> [UInt8] {
+            let span = Span(level: level, index: index)
+            guard let hashes = spans[span] else {
+                throw StoreError(.corrupt, "the tree's level \(span.level) lacks hashes from \(span.first)")
+            }
+            return reduce(hashes)
+        }
+    }
+}
+
+/// Any source of the tree's perfect subtrees, as one type (the backends' own sources differ).
+package struct StoredNodes: MerkleNodeSource {
+    let base: any MerkleNodeSource
+
+    package init(_ base: any MerkleNodeSource) {
+        self.base = base
+    }
+
+    package func hash(level: Int, index: UInt64) throws -> [UInt8] {
+        try base.hash(level: level, index: index)
     }
 }
 
@@ -136,7 +205,7 @@ package struct TileAddress: Sendable, Equatable {
 extension EventStore {
     /// The root of the tree of the first `size` entries (`size` at most the log's size).
     package func treeRoot(size: Int64) async throws(StoreError) -> [UInt8] {
-        try await readTree(up: size) { db in try MerkleTree.root(size: UInt64(size), source: LogTree.Nodes(db: db)) }
+        try await readTree(up: size) { nodes in try MerkleTree.root(size: UInt64(size), source: nodes) }
     }
 
     /// The inclusion proof of the entry at `position` in the tree of `size` entries (RFC 9162 order).
@@ -144,9 +213,8 @@ extension EventStore {
         guard position >= 1, position <= size else {
             throw StoreError(.outOfRange, "position \(position) is not in a tree of \(size) entries")
         }
-        return try await readTree(up: size) { db in
-            try MerkleTree.inclusionProof(
-                index: UInt64(position - 1), size: UInt64(size), source: LogTree.Nodes(db: db))
+        return try await readTree(up: size) { nodes in
+            try MerkleTree.inclusionProof(index: UInt64(position - 1), size: UInt64(size), source: nodes)
         }
     }
 
@@ -155,8 +223,8 @@ extension EventStore {
         guard from >= 0, from <= to else {
             throw StoreError(.outOfRange, "a tree of \(from) entries cannot be a prefix of one of \(to)")
         }
-        return try await readTree(up: to) { db in
-            try MerkleTree.consistencyProof(first: UInt64(from), second: UInt64(to), source: LogTree.Nodes(db: db))
+        return try await readTree(up: to) { nodes in
+            try MerkleTree.consistencyProof(first: UInt64(from), second: UInt64(to), source: nodes)
         }
     }
 
@@ -168,26 +236,22 @@ extension EventStore {
             available >= address.index * 256 + UInt64(address.width)
         else { return nil }
         do {
-            return try await database.read { db in
-                try LogTree.storedHashes(
-                    level: LogTree.tileHeight * address.level, first: address.index * 256, count: address.width, db: db
-                ).flatMap { $0 }
-            }
+            return try await backend.storedHashes(
+                level: LogTree.tileHeight * address.level, first: address.index * 256, count: address.width
+            ).flatMap { $0 }
         } catch {
             throw StoreError(error, while: "reading a tile")
         }
     }
 
     private func readTree<T: Sendable>(
-        up size: Int64, _ body: @Sendable @escaping (Database) throws -> T
-    )
-        async throws(StoreError) -> T
-    {
+        up size: Int64, _ body: @Sendable @escaping (StoredNodes) throws -> T
+    ) async throws(StoreError) -> T {
         guard size >= 0, size <= head.size else {
             throw StoreError(.outOfRange, "the log holds \(head.size) entries, not \(size)")
         }
         do {
-            return try await database.read(body)
+            return try await backend.readTree(body)
         } catch {
             throw StoreError(error, while: "reading the tree")
         }
@@ -201,59 +265,38 @@ extension EventStore {
     /// event. Throws `outOfRange` when no checkpoint covers the event yet (the caller issues one first).
     package func proofBundle(of id: EventID) async throws(StoreError) -> ProofBundle? {
         do {
-            return try await database.read { db -> ProofBundle? in
-                guard
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT position, recorded_at, envelope FROM events WHERE event_id = ?",
-                        arguments: [Data(id.bytes)])
-                else { return nil }
-                let position: Int64 = row[0]
-                // The newest checkpoint that covers the event and that witnesses cosigned, or else the newest.
-                let cosigned = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT seq, size, note FROM checkpoints c WHERE size >= ?
-                        AND EXISTS (SELECT 1 FROM cosignatures s WHERE s.checkpoint_seq = c.seq)
-                        ORDER BY seq DESC LIMIT 1
-                        """, arguments: [position]
-                ).map { CheckpointRecord(seq: $0[0], size: $0[1], note: [UInt8]($0[2] as Data)) }
-                guard let checkpoint = try cosigned ?? Self.latestCheckpoint(db), checkpoint.size >= position else {
-                    throw StoreError(.outOfRange, "no checkpoint covers position \(position) yet")
-                }
-                let nodes = LogTree.Nodes(db: db)
-                let size = UInt64(checkpoint.size)
-                func entry(position: Int64, recordedAt: Int64, envelope: [UInt8]) throws -> ProofBundle.Entry {
-                    ProofBundle.Entry(
-                        position: position, recordedAtMicros: recordedAt, envelope: envelope,
-                        inclusion: try MerkleTree.inclusionProof(index: UInt64(position - 1), size: size, source: nodes)
-                    )
-                }
-                let envelopeBytes = [UInt8](row[2] as Data)
-                let event = try entry(position: position, recordedAt: row[1], envelope: envelopeBytes)
-                // The registration in force for each signer: the last one before the event.
-                var registrations: [ProofBundle.Entry] = []
-                let signers = (try? Envelope.decode(envelopeBytes))?.signatures.map(\.keyID) ?? []
-                for keyID in signers {
-                    guard
-                        let registered = try Row.fetchOne(
-                            db,
-                            sql: """
-                                SELECT e.position, e.recorded_at, e.envelope FROM key_events k
-                                JOIN events e ON e.position = k.position
-                                WHERE k.key_id = ? AND k.change = 'registered' AND k.position < ?
-                                ORDER BY k.position DESC LIMIT 1
-                                """, arguments: [Data(keyID.bytes), position])
-                    else { continue }
-                    registrations.append(
-                        try entry(
-                            position: registered[0], recordedAt: registered[1], envelope: [UInt8](registered[2] as Data)
-                        ))
-                }
-                // The checkpoint as served: with the witnesses' cosignatures of it.
-                return ProofBundle(
-                    checkpoint: checkpoint.note + (try Self.cosignatureLines(of: checkpoint.seq, db)), event: event,
-                    registrations: registrations)
+            guard let stored = try await entry(eventID: id) else { return nil }
+            let position = stored.position
+            // The newest checkpoint that covers the event and that witnesses cosigned, or else the newest.
+            var newest = try await backend.newestCosignedCheckpoint(covering: position)
+            if newest == nil { newest = try await backend.latestCheckpoint() }
+            guard let checkpoint = newest, checkpoint.size >= position else {
+                throw StoreError(.outOfRange, "no checkpoint covers position \(position) yet")
             }
+            // The registration in force for each signer: the last one before the event.
+            var registrations: [StoredEntry] = []
+            let signers = (try? Envelope.decode(stored.envelope))?.signatures.map(\.keyID) ?? []
+            for keyID in signers {
+                if let registered = try await backend.lastRegistration(of: keyID, before: position) {
+                    registrations.append(registered)
+                }
+            }
+            let size = UInt64(checkpoint.size)
+            let entries = [stored] + registrations
+            let proofs = try await backend.readTree { nodes in
+                try entries.map { entry in
+                    try MerkleTree.inclusionProof(index: UInt64(entry.position - 1), size: size, source: nodes)
+                }
+            }
+            let bundled = zip(entries, proofs).map { entry, proof in
+                ProofBundle.Entry(
+                    position: entry.position, recordedAtMicros: entry.recordedAt, envelope: entry.envelope,
+                    inclusion: proof)
+            }
+            // The checkpoint as served: with the witnesses' cosignatures of it.
+            return ProofBundle(
+                checkpoint: checkpoint.note + (try await backend.cosignatureLines(of: checkpoint.seq)),
+                event: bundled[0], registrations: Array(bundled.dropFirst()))
         } catch {
             throw StoreError(error, while: "building a proof bundle")
         }

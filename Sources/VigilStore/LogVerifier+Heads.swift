@@ -69,7 +69,7 @@ extension LogVerifier.Run {
             fail(head.size, problem)
             return
         }
-        guard let entry = try Self.fetchRaw(db, after: head.size - 1, limit: 1).first, entry.position == head.size
+        guard let entry = try log.rawEntries(after: head.size - 1, limit: 1).first, entry.position == head.size
         else {
             fail(
                 head.size,
@@ -87,7 +87,7 @@ extension LogVerifier.Run {
             // The stored tree up to the head; the checkpoint signed with the head vouches for its root
             // (checked with the others at the end).
             do {
-                let start = try MerkleFrontier(size: UInt64(head.size), source: LogTree.Nodes(db: db))
+                let start = try MerkleFrontier(size: UInt64(head.size), source: StoredNodes(log.nodes))
                 tree = start
                 rootAtSize[head.size] = start.root
             } catch {
@@ -97,11 +97,9 @@ extension LogVerifier.Run {
         }
         expected = head.size + 1
         lastRecordedAt = entry.recordedAt
-        let positions = try Int64.fetchAll(
-            db, sql: "SELECT position FROM key_events WHERE position <= ? ORDER BY position", arguments: [head.size]
-        )
+        let positions = try log.keyEvents().map(\.position).filter { $0 <= head.size }
         for position in positions {
-            guard let keyEntry = try Self.fetchRaw(db, after: position - 1, limit: 1).first,
+            guard let keyEntry = try log.rawEntries(after: position - 1, limit: 1).first,
                 keyEntry.position == position,
                 let envelope = try? Envelope.decode(keyEntry.envelope),
                 let payload = try? EventPayload.decode(envelope.payload, context: .replay),

@@ -53,13 +53,9 @@ extension LogVerifier.Run {
 
     /// The key_events table is a copy the writer loads at start; it must match what the log says.
     mutating func compareKeyEvents() throws {
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position")
         var seen: Set<Int64> = []
-        while let row = try rows.next() {
-            let position: Int64 = row[0]
+        for (position, stored) in try log.keyEvents() {
             seen.insert(position)
-            let stored = try? EventStore.keyChange(from: row)
             if options.checkSignatures, stored != derivedKeyChanges[position] {
                 fail(position, "the key_events table disagrees with the key event in the log")
             }

@@ -17,10 +17,8 @@ extension LogVerifier.Run {
         }
         tree = grown
         for node in completed {
-            let stored = try? Data.fetchOne(
-                db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"),
-                arguments: [node.level, Int64(node.index)])
-            guard let stored, [UInt8](stored) == node.hash else {
+            let stored = try? log.treeNode(level: node.level, index: node.index)
+            guard let stored, stored == node.hash else {
                 fail(
                     position,
                     "the Merkle tree's node at level \(node.level), index \(node.index) is missing or does not follow from the entries"
@@ -38,10 +36,7 @@ extension LogVerifier.Run {
         guard let tree else { return 0 }
         let size = expected - 1
         precondition(tree.size == UInt64(size))
-        let levels = try Row.fetchAll(db, sql: "SELECT level, COUNT(*) FROM tree_nodes GROUP BY level")
-        for row in levels {
-            let level: Int = row[0]
-            let count: Int64 = row[1]
+        for (level, count) in try log.treeLevelCounts() {
             let expectedCount = level > 0 && level % LogTree.tileHeight == 0 && level < 64 ? size >> level : 0
             if count != expectedCount {
                 fail(

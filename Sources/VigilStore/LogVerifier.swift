@@ -86,7 +86,7 @@ package enum LogVerifier {
         defer { try? database.close() }
         do {
             return try database.read { db in
-                var run = try Run(db: db, options: options)
+                var run = try Run(log: SQLiteSnapshot(db: db), options: options)
                 return try run.verify()
             }
         } catch {
@@ -107,8 +107,15 @@ package enum LogVerifier {
         let firstBad = Mutex<Int64>(.max)
     }
 
+    /// Verifies the log `snapshot` reads (one consistent view of it, whichever database holds it).
+    package static func verify(_ snapshot: some LogSnapshot, options: Options = Options()) throws -> VerificationReport
+    {
+        var run = try Run(log: snapshot, options: options)
+        return try run.verify()
+    }
+
     struct Run {
-        let db: Database
+        let log: any LogSnapshot
         /// The size of the signed head this check started after (0: from the first entry).
         var startedAfter: Int64 = 0
         /// Signatures being verified on other threads.
@@ -123,7 +130,7 @@ package enum LogVerifier {
         /// Key changes derived from the log, to compare with the key_events copy.
         var derivedKeyChanges: [Int64: KeyChange] = [:]
         /// Chain hashes at the sizes the daemon signed.
-        typealias SignedHeadRow = (size: Int64, chainHash: [UInt8], issuedAt: Int64, envelope: [UInt8])
+        typealias SignedHeadRow = LogSnapshotSignedHead
         /// The heads signed at or after the size this check starts from (a check from the last signed head
         /// reads none of the older ones, which grow by one a minute).
         var signedHeads: [SignedHeadRow] = []
@@ -132,16 +139,16 @@ package enum LogVerifier {
         /// The Merkle tree recomputed from the leaf hashes, compared with the stored nodes as they complete
         /// (nil for a store from before the tree).
         var tree: MerkleFrontier?
-        typealias CheckpointRow = (size: Int64, rootHash: [UInt8], note: [UInt8])
+        typealias CheckpointRow = LogSnapshotCheckpoint
         /// The checkpoints at or after the size this check starts from, like the signed heads.
         var checkpoints: [CheckpointRow] = []
         var rootAtSize: [Int64: [UInt8]] = [0: MerkleTree.emptyRoot]
         var checkpointSizes: Set<Int64> = []
 
-        init(db: Database, options: Options) throws {
-            self.db = db
+        init(log: any LogSnapshot, options: Options) throws {
+            self.log = log
             self.options = options
-            let recorded = try EventStore.fetchAnchorChanges(db)
+            let recorded = try log.anchorChanges()
             if let anchors = options.anchors {
                 // The auditor's own anchors replace the recorded admin anchors; the daemon's key history
                 // (needed for alerts and signed heads) still comes from the file.
@@ -153,31 +160,14 @@ package enum LogVerifier {
             }
             replay = RegistryReplay(anchorChanges: anchorChanges)
             chainAtSize[0] = ChainHash.zero
-            if try db.tableExists("tree_nodes") { tree = MerkleFrontier() }
-        }
-
-        static func signedHeads(
-            _ db: Database, sql tail: String, _ arguments: StatementArguments
-        ) throws
-            -> [SignedHeadRow]
-        {
-            try Row.fetchAll(
-                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads " + tail, arguments: arguments
-            )
-            .map { row -> SignedHeadRow in
-                (size: row[0], chainHash: [UInt8](row[1] as Data), issuedAt: row[2], envelope: [UInt8](row[3] as Data))
-            }
+            if try log.hasTree() { tree = MerkleFrontier() }
         }
 
         /// Reads the signed heads and checkpoints this check compares with: those of `size` entries or more.
         mutating func loadStatements(from size: Int64) throws {
-            signedHeads = try Self.signedHeads(db, sql: "WHERE size >= ? ORDER BY seq", [size])
+            signedHeads = try log.signedHeads(fromSize: size)
             guard tree != nil else { return }
-            checkpoints = try Row.fetchAll(
-                db, sql: "SELECT size, root_hash, note FROM checkpoints WHERE size >= ? ORDER BY seq", arguments: [size]
-            ).map { row -> CheckpointRow in
-                (size: row[0], rootHash: [UInt8](row[1] as Data), note: [UInt8](row[2] as Data))
-            }
+            checkpoints = try log.checkpoints(fromSize: size)
             checkpointSizes = Set(checkpoints.map(\.size))
         }
 
@@ -193,7 +183,7 @@ package enum LogVerifier {
             var busy = Duration.zero
             var after: Int64 = 0
             if options.fromLastSignedHead,
-                let last = try Self.signedHeads(db, sql: "ORDER BY size DESC, seq LIMIT 1", []).first, last.size > 0
+                let last = try log.largestSignedHead(), last.size > 0
             {
                 try start(at: last)
                 after = last.size
@@ -211,7 +201,7 @@ package enum LogVerifier {
                         Thread.sleep(forTimeInterval: (spent / .seconds(1)) * (1 / share - 1))
                     }
                 }
-                let entries = try Self.fetchRaw(db, after: after, limit: options.chunkSize)
+                let entries = try log.rawEntries(after: after, limit: options.chunkSize)
                 if entries.isEmpty { break }
                 // Hashing and decoding need nothing but the entry and its predecessor: on every core (or on
                 // this thread alone, paced). The positions, the registry and the signers' standing follow in
@@ -250,37 +240,7 @@ package enum LogVerifier {
             )
         }
 
-        struct RawEntry {
-            let position: Int64
-            let eventID: [UInt8]
-            let recordedAt: Int64
-            let envelope: [UInt8]
-            let leafHash: [UInt8]
-            let chainHash: [UInt8]
-        }
-
-        static func fetchRaw(_ db: Database, after: Int64, limit: Int) throws -> [RawEntry] {
-            var entries: [RawEntry] = []
-            entries.reserveCapacity(limit)
-            let statement = try db.cachedStatement(
-                sql:
-                    "SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events WHERE position > ? ORDER BY position LIMIT ?"
-            )
-            let rows = try Row.fetchCursor(statement, arguments: [after, limit])
-            // The blobs are copied once, straight from SQLite's buffers (the cursor only steps the statement).
-            let sqlite = statement.sqliteStatement
-            func blob(_ column: Int32) -> [UInt8] { EventStore.blob(sqlite, column) }
-            while try rows.next() != nil {
-                entries.append(
-                    RawEntry(
-                        position: sqlite3_column_int64(sqlite, 0), eventID: blob(1),
-                        recordedAt: sqlite3_column_int64(sqlite, 2), envelope: blob(3), leafHash: blob(4),
-                        chainHash: blob(5)
-                    )
-                )
-            }
-            return entries
-        }
+        typealias RawEntry = LogSnapshotEntry
 
         /// What can be worked out from one entry and its predecessor's stored chain hash: its leaf hash, the
         /// chain hash that follows from them and, when signatures are checked, the decoded envelope and payload.

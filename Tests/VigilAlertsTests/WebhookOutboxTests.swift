@@ -106,7 +106,7 @@ func alertIds(_ receiver: RecordingServer) throws -> [(id: EventID, status: Int)
             let fixture = try await OutboxFixture(folder: folder)
             try await fixture.raise(.urgent)
             let end = fixture.store.head.size
-            #expect(WebhookOutbox.defaultPath(forStore: fixture.store.path) == fixture.outboxPath)
+            #expect(WebhookOutbox.defaultPath(forStore: fixture.store.file!) == fixture.outboxPath)
             let outbox = try WebhookOutbox.open(path: fixture.outboxPath, logEnd: end)
             #expect(outbox.opening == .created(at: end))
             #expect(try await outbox.scannedThrough() == end)
@@ -267,7 +267,7 @@ func alertIds(_ receiver: RecordingServer) throws -> [(id: EventID, status: Int)
         try await withTemporaryDirectory { folder in
             let fixture = try await OutboxFixture(folder: folder)
             let size = fixture.store.head.size
-            #expect(throws: StoreError.self) { try WebhookOutbox.open(path: fixture.store.path, logEnd: size) }
+            #expect(throws: StoreError.self) { try WebhookOutbox.open(path: fixture.store.file!, logEnd: size) }
             #expect(try await fixture.store.entries(after: 0, limit: 100).count == Int(size))
         }
     }

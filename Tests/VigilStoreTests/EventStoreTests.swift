@@ -74,11 +74,13 @@ func withStore(_ body: (StoreFixture, EventStore) async throws -> Void) async th
 
     @Test func keepsTheWriterDurable() async throws {
         try await withStore { _, store in
-            let mode = try await store.database.writeWithoutTransaction { db in
+            let mode = try await (store.backend as! SQLiteLog).database.writeWithoutTransaction { db in
                 try Int.fetchOne(db, sql: "PRAGMA synchronous")
             }
             #expect(mode == 2, "PRAGMA synchronous must be FULL (2) on the writer")
-            let journal = try await store.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            let journal = try await (store.backend as! SQLiteLog).database.read { db in
+                try String.fetchOne(db, sql: "PRAGMA journal_mode")
+            }
             #expect(journal == "wal")
         }
     }
@@ -164,7 +166,9 @@ func withStore(_ body: (StoreFixture, EventStore) async throws -> Void) async th
                 store.registry[fixture.keys.admin.id] == nil,
                 "an anchor dropped from the configuration is no longer trusted")
             #expect(store.registry[secondAdmin.id]?.role == .admin)
-            let changes = try await store.database.read { db in try EventStore.fetchAnchorChanges(db) }
+            let changes = try await (store.backend as! SQLiteLog).database.read { db in
+                try SQLiteLog.fetchAnchorChanges(db)
+            }
             #expect(changes.map(\.kind) == [.added, .added, .removed, .added])
             #expect(changes.last?.logSize == 7)
             await store.close()

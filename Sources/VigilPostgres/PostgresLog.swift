@@ -1,0 +1,620 @@
+import Foundation
+package import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+package import VigilModel
+package import VigilStore
+
+/// The log on PostgreSQL: the same tables and bytes as on SQLite (``PostgresSchema``), reached through a pool of
+/// connections.
+///
+/// Several processes may append to one database: each group is stored by one statement whose rows follow the head
+/// this process knows; the positions' primary key, the ids' unique index and the gap-free trigger make a group
+/// planned on a stale head fail whole, and the process reads the head again and plans anew, so positions stay
+/// gap-free and the chain continuous whoever appends. Every
+/// session runs with `synchronous_commit = on`: an append is answered once the server has it on disk. A commit whose
+/// outcome is unknown (the connection lost at COMMIT) is settled by reading back, never guessed.
+package final class PostgresLog: LogBackend {
+    /// The advisory lock held while a process reads the head and records the configured anchors' changes, so two
+    /// starting at once do not both record one change.
+    static let anchorsLock: Int64 = 0x5649_4749_4C00_0002
+    /// The advisory lock the one vigild serving a database holds for as long as it runs (on a connection of its
+    /// own): until the work that must run once (projections' alerts, deadlines, checkpoints, webhooks) moves to
+    /// an elected node, a second vigild on the same database is refused.
+    static let serviceLock: Int64 = 0x5649_4749_4C00_0003
+
+    package let database: PostgresLocation
+    let client: PostgresClient
+    private let logger: Logger
+    /// The task that runs the pool's connections; ends at ``close()``.
+    private let pool: Task<Void, Never>
+    /// The connection that holds ``serviceLock``, when this log serves a daemon.
+    private let lockHolder = Mutex<PostgresConnection?>(nil)
+
+    private init(database: PostgresLocation, client: PostgresClient, logger: Logger) {
+        self.database = database
+        self.client = client
+        self.logger = logger
+        // PostgresClient does its work in `run()`, which must outlive every use of the client: it runs for as long
+        // as this log is open, and close() cancels it and waits for it.
+        pool = Task { await client.run() }
+    }
+
+    /// Connects to `location`, creates or completes the schema when the role may (a role with SELECT and INSERT
+    /// only needs a database its owner migrated), and checks that the database holds a log this release knows.
+    ///
+    /// - Parameter serving: take the lock that makes this process the one vigild of the database; refused with
+    ///   ``PostgresStoreError/Code/held`` when another holds it.
+    package static func open(
+        _ location: PostgresLocation, serving: Bool = false, logger: Logger
+    ) async throws(PostgresStoreError) -> PostgresLog {
+        var configuration = try location.clientConfiguration()
+        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
+        configuration.options.maximumConnections = 8
+        let log = PostgresLog(database: location, client: PostgresClient(configuration: configuration), logger: logger)
+        do {
+            try await log.client.withConnection { connection in
+                try await PostgresSchema.migrate(connection, logger: logger)
+            }
+            if serving { try await log.takeServiceLock() }
+        } catch {
+            await log.close()
+            throw PostgresStoreError(error, while: "cannot open the log in \(location)")
+        }
+        return log
+    }
+
+    private func takeServiceLock() async throws {
+        var configuration = try database.connectionConfiguration()
+        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        let taken =
+            try await connection.rows("SELECT pg_try_advisory_lock(\(Self.serviceLock))", logger: logger)
+            .first?.decode(Bool.self) ?? false
+        guard taken else {
+            try? await connection.close()
+            throw PostgresStoreError(
+                .held,
+                "another vigild serves this database; several nodes on one database are not supported yet")
+        }
+        lockHolder.withLock { $0 = connection }
+    }
+
+    package var location: String { database.description }
+    package var file: String? { nil }
+
+    // MARK: - The writer
+
+    package func loadState(anchors: [TrustAnchor], now: Int64, logger: Logger) async throws -> WriterState {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.anchorsLock))", logger: logger)
+            var state = try await Self.state(at: try await Self.head(connection, logger), connection, logger)
+            let recorded = try await Self.anchorChanges(connection, logger)
+            for change in StoredAnchors.changes(recorded: recorded, configured: anchors, logSize: state.head.size) {
+                try await connection.run(
+                    """
+                    INSERT INTO trust_anchors (log_size, public_key, role, name, change, recorded_at)
+                    VALUES (\(change.logSize), \(ByteBuffer(bytes: change.anchor.publicKey)),
+                        \(change.anchor.role.rawValue), \(change.anchor.name), \(change.kind.rawValue), \(now))
+                    """, logger: logger)
+                StoredAnchors.apply(change, to: &state.registry, logger: logger)
+            }
+            return state
+        }
+    }
+
+    package func commit(
+        _ requests: [[VerifiedEvent]], from state: WriterState, recordedAt: Int64
+    ) async throws -> (WriterState, [[AppendOutcome]]) {
+        // Not tied to the calling task: a client that disconnects (and cancels its task) must not abort a group
+        // that carries other clients' events.
+        try await Task.detached { [self] in
+            try await commitGroup(requests, from: state, recordedAt: recordedAt)
+        }.value
+    }
+
+    private func commitGroup(
+        _ requests: [[VerifiedEvent]], from known: WriterState, recordedAt: Int64
+    ) async throws -> (WriterState, [[AppendOutcome]]) {
+        try await client.withConnection { connection in
+            try await commitGroup(requests, from: known, recordedAt: recordedAt, on: connection)
+        }
+    }
+
+    /// One group in two round trips: the head and the ids already stored, then one statement that inserts every row
+    /// (its own transaction, committed when it returns). When the head is not the one this process knows, what
+    /// another writer appended is read first (its key changes count). If another writer appends between the two
+    /// round trips, the statement collides with its rows (a position or an id already taken, or the gap-free
+    /// trigger) and nothing of it is stored: the head is read again and the group planned anew.
+    private func commitGroup(
+        _ requests: [[VerifiedEvent]], from known: WriterState, recordedAt: Int64, on connection: PostgresConnection
+    ) async throws -> (WriterState, [[AppendOutcome]]) {
+        var before = known
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (head, stored) = try await Self.headAndStored(AppendPlan.ids(of: requests), connection, logger)
+            if head != before.head {
+                // Another writer appended since: its key changes count for this group's events.
+                before = try await Self.state(at: head, connection, logger)
+            }
+            let plan = AppendPlan(requests, from: before, recordedAt: max(recordedAt, before.head.lastRecordedAt)) {
+                stored[$0]
+            }
+            guard let first = plan.entries.first else { return (plan.state, plan.outcomes) }
+            do {
+                _ = try await connection.execute(GroupInsert(plan: plan), logger: logger)
+                return (plan.state, plan.outcomes)
+            } catch let error as PSQLError where error.serverInfo != nil {
+                // The server refused the statement: nothing of it is stored.
+                let state = error.serverInfo?[.sqlState]
+                guard state == "23505" || state == "VG002", attempt < Self.attempts else { throw error }
+                logger.info(
+                    "the log grew under this writer; planning the group again",
+                    metadata: ["store.attempt": "\(attempt)"])
+            } catch {
+                // The statement may or may not have been committed: the rows say.
+                logger.warning(
+                    "the database's answer to a commit was lost; reading back",
+                    metadata: ["store.error": "\(errorCode(of: error))", "store.position": "\(first.position)"])
+                if try await readBack(first) { return (plan.state, plan.outcomes) }
+                throw error
+            }
+        }
+    }
+
+    /// How often a group is planned again when other writers keep taking its positions.
+    static let attempts = 16
+
+    /// Whether `entry`, the first of a group whose commit went unanswered, is stored: the group is all there or not
+    /// at all. Tries for a while on new connections; throws ``PostgresStoreError/Code/unknownOutcome`` when the
+    /// database cannot be asked.
+    private func readBack(_ entry: StoredEntry) async throws -> Bool {
+        var delay = Duration.milliseconds(100)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            do {
+                let row = try await client.withConnection { connection in
+                    try await connection.rows(
+                        "SELECT position, envelope FROM events WHERE event_id = \(ByteBuffer(bytes: entry.eventID.bytes))",
+                        logger: logger
+                    ).first
+                }
+                guard let row else { return false }
+                let (position, envelope) = try row.decode((Int64, ByteBuffer).self)
+                return position == entry.position && Array(envelope.readableBytesView) == entry.envelope
+            } catch {
+                guard ContinuousClock.now + delay < deadline else {
+                    throw PostgresStoreError(
+                        .unknownOutcome,
+                        "the database did not answer a commit and cannot be asked whether it was stored")
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    package func unavailableMessage(for error: any Error) -> String {
+        let error = PostgresStoreError(error, while: "committing")
+        switch error.code {
+        case .unknownOutcome:
+            return "the database did not confirm the commit and cannot be reached to tell; retry: an event that was "
+                + "stored is answered as a duplicate with its position"
+        case .unreachable:
+            return "the database cannot be reached; nothing was stored; retry later"
+        default:
+            return "the database refused the commit; nothing was stored; retry later"
+        }
+    }
+
+    package func errorCode(of error: any Error) -> String {
+        if let state = PostgresStoreError.sqlState(of: error) { return "SQLSTATE \(state)" }
+        return PostgresStoreError(error, while: "").code.rawValue
+    }
+
+    // MARK: - Reads
+
+    package func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
+        try await client.withConnection { connection in
+            try await Self.entries(
+                """
+                SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
+                WHERE position > \(position) ORDER BY position LIMIT \(Int64(limit))
+                """, connection, logger)
+        }
+    }
+
+    package func entries(at positions: [Int64]) async throws -> [StoredEntry] {
+        guard !positions.isEmpty else { return [] }
+        let found = try await client.withConnection { connection in
+            try await Self.entries(
+                """
+                SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
+                WHERE position = ANY(\(positions))
+                """, connection, logger)
+        }
+        let byPosition = Dictionary(found.map { ($0.position, $0) }, uniquingKeysWith: { first, _ in first })
+        return positions.compactMap { byPosition[$0] }
+    }
+
+    package func position(of eventID: EventID) async throws -> Int64? {
+        try await client.withConnection { connection in
+            try await connection.rows(
+                "SELECT position FROM events WHERE event_id = \(ByteBuffer(bytes: eventID.bytes))", logger: logger
+            ).first?.decode(Int64.self)
+        }
+    }
+
+    package func containsBlocking(eventID: EventID) throws -> Bool {
+        try Blocking.wait { try await self.position(of: eventID) != nil }
+    }
+
+    package func anchorHistory() async throws -> [AnchorChange] {
+        try await client.withConnection { connection in try await Self.anchorChanges(connection, logger) }
+    }
+
+    package func readTree<T: Sendable>(_ body: @escaping @Sendable (StoredNodes) throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await LogTree.prefetched(body) { spans in try await Self.hashes(spans, connection, logger) }
+        }
+    }
+
+    package func storedHashes(level: Int, first: UInt64, count: Int) async throws -> [[UInt8]] {
+        var span = LogTree.Span(level: level, index: 0)
+        span.first = first
+        span.count = count
+        let spans = try await client.withConnection { connection in try await Self.hashes([span], connection, logger) }
+        guard let hashes = spans[span], hashes.count == count else {
+            throw StoreError(.corrupt, "the tree's level \(level) lacks hashes \(first)..<\(first + UInt64(count))")
+        }
+        return hashes
+    }
+
+    package func latestSignedHead() async throws -> (head: SignedHead, envelope: [UInt8])? {
+        try await client.withConnection { connection in
+            guard
+                let row = try await connection.rows(
+                    "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq DESC LIMIT 1",
+                    logger: logger
+                ).first
+            else { return nil }
+            let (size, chain, issued, envelope) = try row.decode((Int64, ByteBuffer, Int64, ByteBuffer).self)
+            let head = SignedHead(
+                size: size, chainHash: Array(chain.readableBytesView),
+                issuedAt: Timestamp(microsecondsSinceEpoch: issued))
+            return (head, Array(envelope.readableBytesView))
+        }
+    }
+
+    package func latestCheckpoint() async throws -> EventStore.CheckpointRecord? {
+        try await checkpoint("SELECT seq, size, note FROM checkpoints ORDER BY seq DESC LIMIT 1")
+    }
+
+    package func newestCosignedCheckpoint(covering position: Int64) async throws -> EventStore.CheckpointRecord? {
+        try await checkpoint(
+            """
+            SELECT seq, size, note FROM checkpoints c WHERE size >= \(position)
+            AND EXISTS (SELECT 1 FROM cosignatures s WHERE s.checkpoint_seq = c.seq)
+            ORDER BY seq DESC LIMIT 1
+            """)
+    }
+
+    private func checkpoint(_ query: PostgresQuery) async throws -> EventStore.CheckpointRecord? {
+        try await client.withConnection { connection in
+            guard let row = try await connection.rows(query, logger: logger).first else { return nil }
+            let (seq, size, note) = try row.decode((Int64, Int64, ByteBuffer).self)
+            return EventStore.CheckpointRecord(seq: seq, size: size, note: Array(note.readableBytesView))
+        }
+    }
+
+    package func record(signedHead: (head: SignedHead, envelope: [UInt8])?, checkpoint: NewCheckpoint?) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            if let (head, envelope) = signedHead {
+                try await connection.run(
+                    """
+                    INSERT INTO signed_heads (size, chain_hash, issued_at, envelope)
+                    VALUES (\(head.size), \(ByteBuffer(bytes: head.chainHash)), \(head.issuedAt.microsecondsSinceEpoch),
+                        \(ByteBuffer(bytes: envelope)))
+                    """, logger: logger)
+            }
+            if let checkpoint {
+                try await connection.run(
+                    """
+                    INSERT INTO checkpoints (size, root_hash, issued_at, note)
+                    VALUES (\(checkpoint.size), \(ByteBuffer(bytes: checkpoint.rootHash)), \(checkpoint.issuedAt),
+                        \(ByteBuffer(bytes: checkpoint.note)))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    package func cosignatureLines(of checkpoint: Int64) async throws -> [UInt8] {
+        try await client.withConnection { connection in
+            Array(
+                try await connection.rows(
+                    "SELECT line FROM cosignatures WHERE checkpoint_seq = \(checkpoint) ORDER BY seq", logger: logger
+                ).map { try $0.decode(String.self) }.joined().utf8)
+        }
+    }
+
+    package func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
+    {
+        try await client.withConnection { connection in
+            try await connection.run(
+                """
+                INSERT INTO cosignatures (checkpoint_seq, witness, line, received_at)
+                VALUES (\(checkpoint), \(witness), \(line), \(time.microsecondsSinceEpoch))
+                ON CONFLICT (checkpoint_seq, witness) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    package func cosignedSizes() async throws -> [String: Int64] {
+        try await client.withConnection { connection in
+            var sizes: [String: Int64] = [:]
+            for try await (witness, size) in try await connection.query(
+                """
+                SELECT s.witness, MAX(c.size) FROM cosignatures s JOIN checkpoints c ON c.seq = s.checkpoint_seq
+                GROUP BY s.witness
+                """, logger: logger
+            ).decode((String, Int64).self) {
+                sizes[witness] = size
+            }
+            return sizes
+        }
+    }
+
+    package func lastRegistration(of key: KeyID, before position: Int64) async throws -> StoredEntry? {
+        try await client.withConnection { connection in
+            try await Self.entries(
+                """
+                SELECT e.position, e.event_id, e.recorded_at, e.envelope, e.leaf_hash, e.chain_hash
+                FROM key_events k JOIN events e ON e.position = k.position
+                WHERE k.key_id = \(ByteBuffer(bytes: key.bytes)) AND k.change = 'registered' AND k.position < \(position)
+                ORDER BY k.position DESC LIMIT 1
+                """, connection, logger
+            ).first
+        }
+    }
+
+    package func verify(_ options: LogVerifier.Options) async -> Result<VerificationReport, StoreError> {
+        do {
+            return try await client.withConnection { connection in
+                // One snapshot for the whole check, as a read transaction gives on SQLite.
+                try await connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                let snapshot = PostgresSnapshot(connection: connection, logger: logger)
+                let result = await LogVerifier.onThreadOfItsOwn(lowerPriority: options.share != nil) {
+                    try LogVerifier.verify(snapshot, options: options)
+                }
+                try await connection.run("COMMIT", logger: logger)
+                return result
+            }
+        } catch {
+            return .failure(
+                StoreError(
+                    .io,
+                    "cannot read the log in \(database) for verification: \(PostgresStoreError(error, while: "reading"))"
+                ))
+        }
+    }
+
+    package func close() async {
+        if let holder = lockHolder.withLock({ $0.take() }) { try? await holder.close() }
+        pool.cancel()
+        await pool.value
+    }
+
+    // MARK: - Rows
+
+    static func head(_ connection: PostgresConnection, _ logger: Logger) async throws -> LogHead {
+        guard
+            let row = try await connection.rows(
+                "SELECT position, chain_hash, recorded_at FROM events ORDER BY position DESC LIMIT 1", logger: logger
+            ).first
+        else { return .empty }
+        let (position, chain, recordedAt) = try row.decode((Int64, ByteBuffer, Int64).self)
+        return LogHead(size: position, chainHash: Array(chain.readableBytesView), lastRecordedAt: recordedAt)
+    }
+
+    /// The writer's state at `head`: the registry replayed from the anchors and key events, the tree's frontier.
+    static func state(at head: LogHead, _ connection: PostgresConnection, _ logger: Logger) async throws -> WriterState
+    {
+        var replay = RegistryReplay(anchorChanges: try await anchorChanges(connection, logger))
+        for try await (position, keyID, change, publicKey, role, name) in try await connection.query(
+            "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position", logger: logger
+        ).decode((Int64, ByteBuffer, String, ByteBuffer?, String?, String?).self) {
+            replay.advance(to: position)
+            let keyChange = try StoredAnchors.keyChange(
+                position: position, keyID: Array(keyID.readableBytesView), change: change,
+                publicKey: publicKey.map { Array($0.readableBytesView) }, role: role, name: name)
+            replay.apply(keyChange, at: position)
+        }
+        replay.advance(to: head.size + 1)
+        let tree = try await LogTree.prefetched({ nodes in try MerkleFrontier(size: UInt64(head.size), source: nodes) })
+        {
+            spans in try await hashes(spans, connection, logger)
+        }
+        return WriterState(head: head, registry: replay.registry, tree: tree)
+    }
+
+    static func anchorChanges(_ connection: PostgresConnection, _ logger: Logger) async throws -> [AnchorChange] {
+        var changes: [AnchorChange] = []
+        for try await (logSize, publicKey, role, name, kind) in try await connection.query(
+            "SELECT log_size, public_key, role, name, change FROM trust_anchors ORDER BY seq", logger: logger
+        ).decode((Int64, ByteBuffer, String, String, String).self) {
+            changes.append(
+                try StoredAnchors.change(
+                    logSize: logSize, publicKey: Array(publicKey.readableBytesView), role: role, name: name, kind: kind)
+            )
+        }
+        return changes
+    }
+
+    /// The head of the log and the events among `ids` it holds (as a duplicate is answered), in one query.
+    static func headAndStored(
+        _ ids: [EventID], _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> (head: LogHead, stored: [EventID: AppendPlan.Stored]) {
+        var head = LogHead.empty
+        var found: [EventID: AppendPlan.Stored] = [:]
+        for try await (id, position, recordedAt, envelope, chain) in try await connection.execute(
+            HeadAndStored(ids: ids), logger: logger)
+        {
+            guard let id, let envelope else {
+                head = LogHead(size: position, chainHash: Array(chain.readableBytesView), lastRecordedAt: recordedAt)
+                continue
+            }
+            guard let eventID = EventID(bytes: Array(id.readableBytesView)) else {
+                throw StoreError(.corrupt, "the entry at position \(position) has an event id that is not 16 bytes")
+            }
+            found[eventID] = AppendPlan.Stored(
+                position: position, envelope: Array(envelope.readableBytesView),
+                chainHash: Array(chain.readableBytesView))
+        }
+        return (head, found)
+    }
+
+    static func entries(
+        _ query: PostgresQuery, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [StoredEntry] {
+        var entries: [StoredEntry] = []
+        for try await (position, id, recordedAt, envelope, leaf, chain) in try await connection.query(
+            query, logger: logger
+        ).decode((Int64, ByteBuffer, Int64, ByteBuffer, ByteBuffer, ByteBuffer).self) {
+            guard let eventID = EventID(bytes: Array(id.readableBytesView)) else {
+                throw StoreError(.corrupt, "the entry at position \(position) has an event id that is not 16 bytes")
+            }
+            entries.append(
+                StoredEntry(
+                    position: position, eventID: eventID, recordedAt: recordedAt,
+                    envelope: Array(envelope.readableBytesView), leafHash: Array(leaf.readableBytesView),
+                    chainHash: Array(chain.readableBytesView)))
+        }
+        return entries
+    }
+
+    /// The hashes of `spans`, in two statements at most (leaf hashes, stored nodes).
+    static func hashes(
+        _ spans: [LogTree.Span], _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [LogTree.Span: [[UInt8]]] {
+        var result: [LogTree.Span: [[UInt8]]] = [:]
+        let leaves = spans.filter { $0.level == 0 }
+        if !leaves.isEmpty {
+            var byPosition: [Int64: [UInt8]] = [:]
+            let ranges = leaves.map { span -> String in
+                let last = span.first + UInt64(span.count)
+                return "(position > \(span.first) AND position <= \(last))"
+            }
+            for try await (position, hash) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT position, leaf_hash FROM events WHERE " + ranges.joined(separator: " OR ")),
+                logger: logger
+            ).decode((Int64, ByteBuffer).self) {
+                byPosition[position] = Array(hash.readableBytesView)
+            }
+            for span in leaves {
+                result[span] = (0..<span.count).compactMap { byPosition[Int64(span.first) + Int64($0) + 1] }
+            }
+        }
+        let nodes = spans.filter { $0.level > 0 }
+        if !nodes.isEmpty {
+            var byNode: [Int64: [Int64: [UInt8]]] = [:]
+            let ranges = nodes.map { span -> String in
+                let end = span.first + UInt64(span.count)
+                return "(level = \(span.level) AND idx >= \(span.first) AND idx < \(end))"
+            }
+            for try await (level, index, hash) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT level, idx, hash FROM tree_nodes WHERE " + ranges.joined(separator: " OR ")),
+                logger: logger
+            ).decode((Int64, Int64, ByteBuffer).self) {
+                byNode[level, default: [:]][index] = Array(hash.readableBytesView)
+            }
+            for span in nodes {
+                let level = byNode[Int64(span.level)] ?? [:]
+                result[span] = (0..<span.count).compactMap { level[Int64(span.first) + Int64($0)] }
+            }
+        }
+        return result
+    }
+}
+
+// MARK: - The writer's two statements, prepared once per connection
+
+/// The head (the row without an id) and the stored events among some ids.
+struct HeadAndStored: PostgresPreparedStatement {
+    static let name = "vigil_head_and_stored"
+    static let sql = """
+        (SELECT NULL::bytea, position, recorded_at, NULL::bytea, chain_hash FROM events ORDER BY position DESC LIMIT 1)
+        UNION ALL
+        SELECT event_id, position, recorded_at, envelope, chain_hash FROM events WHERE event_id = ANY($1::bytea[])
+        """
+    typealias Row = (ByteBuffer?, Int64, Int64, ByteBuffer?, ByteBuffer)
+
+    let ids: [EventID]
+
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(ids.map { ByteBuffer(bytes: $0.bytes) })
+        return binds
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
+    }
+}
+
+/// A planned group's rows, every table's as arrays unnested, in one statement (one transaction).
+struct GroupInsert: PostgresPreparedStatement {
+    static let name = "vigil_group_insert"
+    static let sql = """
+        WITH stored_events AS (
+            INSERT INTO events (position, event_id, recorded_at, envelope, leaf_hash, chain_hash)
+            SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[])
+        ), stored_nodes AS (
+            INSERT INTO tree_nodes (level, idx, hash) SELECT * FROM unnest($7::bigint[], $8::bigint[], $9::bytea[])
+        )
+        INSERT INTO key_events (position, key_id, change, public_key, role, name)
+        SELECT position, key_id, 'registered', public_key, role, name
+            FROM unnest($10::bigint[], $11::bytea[], $12::bytea[], $13::text[], $14::text[])
+                AS registered (position, key_id, public_key, role, name)
+        UNION ALL
+        SELECT position, key_id, 'revoked', NULL, NULL, NULL
+            FROM unnest($15::bigint[], $16::bytea[]) AS revoked (position, key_id)
+        """
+    typealias Row = ()
+
+    let plan: AppendPlan
+
+    func makeBindings() throws -> PostgresBindings {
+        let entries = plan.entries
+        let registered = plan.keyChanges.compactMap { position, change -> (Int64, KeyRegistered)? in
+            if case .registered(let body) = change { (position, body) } else { nil }
+        }
+        let revoked = plan.keyChanges.compactMap { position, change -> (Int64, KeyID)? in
+            if case .revoked(let id) = change { (position, id) } else { nil }
+        }
+        func bytes(_ values: [[UInt8]]) -> [ByteBuffer] { values.map { ByteBuffer(bytes: $0) } }
+        var binds = PostgresBindings(capacity: 16)
+        binds.append(entries.map(\.position))
+        binds.append(bytes(entries.map(\.eventID.bytes)))
+        binds.append(entries.map(\.recordedAt))
+        binds.append(bytes(entries.map(\.envelope)))
+        binds.append(bytes(entries.map(\.leafHash)))
+        binds.append(bytes(entries.map(\.chainHash)))
+        binds.append(plan.treeNodes.map { Int64($0.level) })
+        binds.append(plan.treeNodes.map { Int64($0.index) })
+        binds.append(bytes(plan.treeNodes.map(\.hash)))
+        binds.append(registered.map(\.0))
+        binds.append(bytes(registered.map(\.1.keyID.bytes)))
+        binds.append(bytes(registered.map(\.1.publicKey)))
+        binds.append(registered.map(\.1.role.rawValue))
+        binds.append(registered.map(\.1.name))
+        binds.append(revoked.map(\.0))
+        binds.append(bytes(revoked.map(\.1.bytes)))
+        return binds
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
