@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import VigilStore
 
 /// Turns every error that leaves a handler, and the router's own 404 and 413, into the JSON error shape.
 ///
@@ -14,6 +15,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let error as StoreError where error.code != .outOfRange {
+            // The log could not be read (its database away, a disk error): worth retrying, never a 500.
+            context.logger.error(
+                "the log could not be read",
+                metadata: ["store.error": "\(error.code.rawValue)", "http.path": "\(request.uri.path)"])
+            return try APIError(
+                .serviceUnavailable, code: "unavailable",
+                "the log could not be read (\(error.code.rawValue)); retry later"
+            ).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError(.contentTooLarge, code: "too_large", "the request body is larger than allowed")
                 .response(from: request, context: context)

@@ -31,9 +31,17 @@ package final class PostgresLog: LogBackend {
     private let pool: Task<Void, Never>
     /// The connection that holds ``serviceLock``, when this log serves a daemon.
     private let lockHolder = Mutex<PostgresConnection?>(nil)
+    /// The connection commits go through (``writerConnection()``).
+    private let writer = Mutex<PostgresConnection?>(nil)
+    /// How long a read waits for a connection from the pool before it fails as unreachable.
+    static let readDeadline: Duration = .seconds(10)
 
-    private init(database: PostgresLocation, client: PostgresClient, logger: Logger) {
+    /// Whether this log serves a daemon, holding ``serviceLock``.
+    private let serving: Bool
+
+    private init(database: PostgresLocation, client: PostgresClient, serving: Bool, logger: Logger) {
         self.database = database
+        self.serving = serving
         self.client = client
         self.logger = logger
         // PostgresClient does its work in `run()`, which must outlive every use of the client: it runs for as long
@@ -52,7 +60,8 @@ package final class PostgresLog: LogBackend {
         var configuration = try location.clientConfiguration()
         configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
         configuration.options.maximumConnections = 8
-        let log = PostgresLog(database: location, client: PostgresClient(configuration: configuration), logger: logger)
+        let log = PostgresLog(
+            database: location, client: PostgresClient(configuration: configuration), serving: serving, logger: logger)
         do {
             try await log.client.withConnection { connection in
                 try await PostgresSchema.migrate(connection, logger: logger)
@@ -66,9 +75,7 @@ package final class PostgresLog: LogBackend {
     }
 
     private func takeServiceLock() async throws {
-        var configuration = try database.connectionConfiguration()
-        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        let connection = try await connect(id: 0)
         let taken =
             try await connection.rows("SELECT pg_try_advisory_lock(\(Self.serviceLock))", logger: logger)
             .first?.decode(Bool.self) ?? false
@@ -117,8 +124,44 @@ package final class PostgresLog: LogBackend {
     private func commitGroup(
         _ requests: [[VerifiedEvent]], from known: WriterState, recordedAt: Int64
     ) async throws -> (WriterState, [[AppendOutcome]]) {
-        try await client.withConnection { connection in
-            try await commitGroup(requests, from: known, recordedAt: recordedAt, on: connection)
+        let connection = try await writerConnection()
+        do {
+            return try await commitGroup(requests, from: known, recordedAt: recordedAt, on: connection)
+        } catch {
+            // A connection that failed is not trusted again: the next group opens a new one.
+            if connection.isClosed || PostgresStoreError.sqlState(of: error) == nil {
+                writer.withLock { if $0 === connection { $0 = nil } }
+                try? await connection.close()
+            }
+            throw error
+        }
+    }
+
+    /// The writer's own connection, opened when there is none (or the last one closed). Commits run one at a time,
+    /// so one connection serves them; a database that cannot be reached fails the commit at once instead of
+    /// leaving it waiting for a connection from the pool.
+    private func writerConnection() async throws -> PostgresConnection {
+        if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
+        // The service lock went with its connection if the database restarted: take it again before writing, and
+        // write nothing if another vigild took it meanwhile.
+        if serving, lockHolder.withLock({ $0?.isClosed ?? true }) {
+            lockHolder.withLock { $0 = nil }
+            try await takeServiceLock()
+        }
+        let connection = try await connect(id: 2)
+        writer.withLock { $0 = connection }
+        return connection
+    }
+
+    /// A new connection of its own (not the pool's), with the pool's settings.
+    private func connect(id: Int) async throws -> PostgresConnection {
+        var configuration = try database.connectionConfiguration()
+        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        do {
+            return try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        } catch {
+            throw PostgresStoreError(error, while: "cannot connect to \(database)")
         }
     }
 
@@ -175,12 +218,12 @@ package final class PostgresLog: LogBackend {
         let deadline = ContinuousClock.now + .seconds(15)
         while true {
             do {
-                let row = try await client.withConnection { connection in
-                    try await connection.rows(
-                        "SELECT position, envelope FROM events WHERE event_id = \(ByteBuffer(bytes: entry.eventID.bytes))",
-                        logger: logger
-                    ).first
-                }
+                let connection = try await connect(id: 3)
+                defer { Task { try? await connection.close() } }
+                let row = try await connection.rows(
+                    "SELECT position, envelope FROM events WHERE event_id = \(ByteBuffer(bytes: entry.eventID.bytes))",
+                    logger: logger
+                ).first
                 guard let row else { return false }
                 let (position, envelope) = try row.decode((Int64, ByteBuffer).self)
                 return position == entry.position && Array(envelope.readableBytesView) == entry.envelope
@@ -196,6 +239,44 @@ package final class PostgresLog: LogBackend {
         }
     }
 
+    /// Runs `body` on a connection from the pool, failing as unreachable when none comes within ``readDeadline``
+    /// (a database that is away), and naming the server's errors in words. Once `body` has its connection, it takes
+    /// as long as it takes.
+    private func reading<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        let client = client
+        let location = database
+        let logger = logger
+        let leased = LeaseFlag()
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        leased.value.store(true, ordering: .relaxed)
+                        return try await body(connection, logger)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.readDeadline)
+                    // Leased in time: wait for the body (this task is cancelled when it ends).
+                    while leased.value.load(ordering: .relaxed) { try await Task.sleep(for: .seconds(3600)) }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw PostgresStoreError(.unreachable, "no connection to \(location) within 10 seconds")
+                }
+                return value
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            // A store error as on SQLite: the routes answer 503 unavailable for it.
+            throw StoreError(.io, PostgresStoreError(error, while: "reading the log").description)
+        }
+    }
+
     package func unavailableMessage(for error: any Error) -> String {
         let error = PostgresStoreError(error, while: "committing")
         switch error.code {
@@ -204,6 +285,8 @@ package final class PostgresLog: LogBackend {
                 + "stored is answered as a duplicate with its position"
         case .unreachable:
             return "the database cannot be reached; nothing was stored; retry later"
+        case .held:
+            return "another vigild serves this database now; nothing was stored here; send to that one"
         default:
             return "the database refused the commit; nothing was stored; retry later"
         }
@@ -217,7 +300,7 @@ package final class PostgresLog: LogBackend {
     // MARK: - Reads
 
     package func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             try await Self.entries(
                 """
                 SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
@@ -228,7 +311,7 @@ package final class PostgresLog: LogBackend {
 
     package func entries(at positions: [Int64]) async throws -> [StoredEntry] {
         guard !positions.isEmpty else { return [] }
-        let found = try await client.withConnection { connection in
+        let found = try await reading { connection, logger in
             try await Self.entries(
                 """
                 SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
@@ -240,7 +323,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func position(of eventID: EventID) async throws -> Int64? {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             try await connection.rows(
                 "SELECT position FROM events WHERE event_id = \(ByteBuffer(bytes: eventID.bytes))", logger: logger
             ).first?.decode(Int64.self)
@@ -252,11 +335,11 @@ package final class PostgresLog: LogBackend {
     }
 
     package func anchorHistory() async throws -> [AnchorChange] {
-        try await client.withConnection { connection in try await Self.anchorChanges(connection, logger) }
+        try await reading { connection, logger in try await Self.anchorChanges(connection, logger) }
     }
 
     package func readTree<T: Sendable>(_ body: @escaping @Sendable (StoredNodes) throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             try await LogTree.prefetched(body) { spans in try await Self.hashes(spans, connection, logger) }
         }
     }
@@ -265,7 +348,8 @@ package final class PostgresLog: LogBackend {
         var span = LogTree.Span(level: level, index: 0)
         span.first = first
         span.count = count
-        let spans = try await client.withConnection { connection in try await Self.hashes([span], connection, logger) }
+        let wanted = span
+        let spans = try await reading { connection, logger in try await Self.hashes([wanted], connection, logger) }
         guard let hashes = spans[span], hashes.count == count else {
             throw StoreError(.corrupt, "the tree's level \(level) lacks hashes \(first)..<\(first + UInt64(count))")
         }
@@ -273,7 +357,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func latestSignedHead() async throws -> (head: SignedHead, envelope: [UInt8])? {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             guard
                 let row = try await connection.rows(
                     "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq DESC LIMIT 1",
@@ -302,7 +386,7 @@ package final class PostgresLog: LogBackend {
     }
 
     private func checkpoint(_ query: PostgresQuery) async throws -> EventStore.CheckpointRecord? {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             guard let row = try await connection.rows(query, logger: logger).first else { return nil }
             let (seq, size, note) = try row.decode((Int64, Int64, ByteBuffer).self)
             return EventStore.CheckpointRecord(seq: seq, size: size, note: Array(note.readableBytesView))
@@ -331,7 +415,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func cosignatureLines(of checkpoint: Int64) async throws -> [UInt8] {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             Array(
                 try await connection.rows(
                     "SELECT line FROM cosignatures WHERE checkpoint_seq = \(checkpoint) ORDER BY seq", logger: logger
@@ -341,7 +425,7 @@ package final class PostgresLog: LogBackend {
 
     package func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
     {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             try await connection.run(
                 """
                 INSERT INTO cosignatures (checkpoint_seq, witness, line, received_at)
@@ -352,7 +436,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func cosignedSizes() async throws -> [String: Int64] {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             var sizes: [String: Int64] = [:]
             for try await (witness, size) in try await connection.query(
                 """
@@ -367,7 +451,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func lastRegistration(of key: KeyID, before position: Int64) async throws -> StoredEntry? {
-        try await client.withConnection { connection in
+        try await reading { connection, logger in
             try await Self.entries(
                 """
                 SELECT e.position, e.event_id, e.recorded_at, e.envelope, e.leaf_hash, e.chain_hash
@@ -381,7 +465,7 @@ package final class PostgresLog: LogBackend {
 
     package func verify(_ options: LogVerifier.Options) async -> Result<VerificationReport, StoreError> {
         do {
-            return try await client.withConnection { connection in
+            return try await reading { connection, logger in
                 // One snapshot for the whole check, as a read transaction gives on SQLite.
                 try await connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 let snapshot = PostgresSnapshot(connection: connection, logger: logger)
@@ -402,6 +486,7 @@ package final class PostgresLog: LogBackend {
 
     package func close() async {
         if let holder = lockHolder.withLock({ $0.take() }) { try? await holder.close() }
+        if let connection = writer.withLock({ $0.take() }) { try? await connection.close() }
         pool.cancel()
         await pool.value
     }
@@ -617,4 +702,9 @@ struct GroupInsert: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
+
+/// Whether a read got its connection from the pool (``PostgresLog``'s deadline applies only until it does).
+private final class LeaseFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -287,22 +287,23 @@ package final class SQLiteLog: LogBackend {
         }
     }
 
+    /// Closes the file. The WAL is folded into the file first (a passive checkpoint, which waits for nobody): GRDB
+    /// closes the writer before the readers, and a reader (read-only) cannot fold it, so a store that served reads
+    /// would otherwise keep its last writes in the WAL alone.
     package func close() async {
+        // A second close does nothing (GRDB's writer must not be used once closed).
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         do {
-            try closeNow()
+            _ = try await database.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            try database.close()
         } catch {
             logger.warning("closing the event store failed", metadata: ["store.error": "\(errorCode(of: error))"])
         }
     }
 
-    /// Closes the file, reporting a failure.
-    ///
-    /// The WAL is folded into the file first: GRDB closes the writer before the readers, and a reader (read-only)
-    /// cannot fold it, so a store that served reads would otherwise keep its last writes in the WAL alone.
+    /// Closes the file at once, reporting a failure (a store that could not be opened).
     func closeNow() throws {
-        // A second close does nothing (GRDB's writer must not be used once closed).
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try database.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try database.close()
     }
 
