@@ -18,28 +18,6 @@ import VigilTestSupport
         let acknowledgedCount = Atomic<Int>(0)
     }
 
-    static let script =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path + "/scripts/postgres-cluster"
-
-    /// Runs scripts/postgres-cluster, its output discarded. Spawned and reaped here: Foundation's Process waits for
-    /// every copy of a descriptor it hands the child to close, and the server the script starts keeps its copies.
-    static func cluster(_ command: String, _ folder: String) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        let words: [String] = [script, command, folder]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let spawned = posix_spawn(&pid, script, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestFailure("cannot run postgres-cluster: \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else { throw TestFailure("postgres-cluster \(command) failed (status \(status))") }
-    }
-
     static func submit(to client: TestHTTPClient, keys: TestKeys, tally: Tally) async {
         while !tally.stop.load(ordering: .relaxed) {
             let envelope = Fixtures.envelope(
@@ -76,10 +54,9 @@ import VigilTestSupport
         try await withTemporaryDirectory { folder in
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
             let clusterFolder = folder + "/cluster"
-            try Self.cluster("start", clusterFolder)
-            defer { try? Self.cluster("stop", clusterFolder) }
-            let url = try String(contentsOfFile: clusterFolder + "/url", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try OwnCluster.run("start", clusterFolder)
+            defer { try? OwnCluster.run("stop", clusterFolder) }
+            let url = try OwnCluster.url(clusterFolder)
 
             let keys = TestKeys()
             let daemon = try await DaemonProcess.start(
@@ -95,7 +72,7 @@ import VigilTestSupport
                 for _ in 0..<8 { group.addTask { await Self.submit(to: client, keys: keys, tally: tally) } }
                 #expect(try await Self.eventually(30) { tally.acknowledgedCount.load(ordering: .relaxed) >= 100 })
 
-                try Self.cluster("kill", clusterFolder)
+                try OwnCluster.run("kill", clusterFolder)
                 #expect(
                     try await Self.eventually(15) { tally.unavailable.load(ordering: .relaxed) >= 20 },
                     "no 503 while the database was away: \(daemon.logText.suffix(3000))")
@@ -106,7 +83,7 @@ import VigilTestSupport
                 #expect(read.status == 503 && read.text.contains("unavailable"), "\(read.status) \(read.text)")
                 let before = tally.acknowledgedCount.load(ordering: .relaxed)
 
-                try Self.cluster("restart", clusterFolder)
+                try OwnCluster.run("restart", clusterFolder)
                 #expect(
                     try await Self.eventually(30) { tally.acknowledgedCount.load(ordering: .relaxed) >= before + 100 },
                     "appends did not resume after the database came back")
@@ -131,5 +108,36 @@ import VigilTestSupport
                 "database outage: \(acknowledged.entries.count) acknowledged, "
                     + "\(tally.unavailable.load(ordering: .relaxed)) answered 503, \(stored) stored")
         }
+    }
+}
+
+/// scripts/postgres-cluster, for the tests that need a cluster of their own (stopping or replicating the suite's
+/// shared one would disturb the other tests).
+enum OwnCluster {
+    static let script =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/scripts/postgres-cluster"
+
+    /// Runs the script, its output discarded. Spawned and reaped here: Foundation's Process waits for every copy of
+    /// a descriptor it hands the child to close, and the server the script starts keeps its copies.
+    static func run(_ arguments: String...) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        let words: [String] = [script] + arguments
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let spawned = posix_spawn(&pid, script, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestFailure("cannot run postgres-cluster: \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else { throw TestFailure("postgres-cluster \(arguments) failed (status \(status))") }
+    }
+
+    /// The URL the script wrote for the cluster in `folder`.
+    static func url(_ folder: String) throws -> String {
+        try String(contentsOfFile: folder + "/url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

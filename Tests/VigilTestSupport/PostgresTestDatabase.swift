@@ -45,6 +45,19 @@ package enum PostgresTestDatabase {
         }
     }
 
+    /// The integer a query of one row and one column answers (made of trusted text).
+    package static func integer(_ sql: String, on location: PostgresLocation) async throws -> Int64 {
+        try await PostgresAccess.withConnection(location, logger: logger) { connection in
+            var value: Int64 = 0
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                .decode(Int64.self)
+            {
+                value = row
+            }
+            return value
+        }
+    }
+
     /// The SQLSTATE the server answers `sql` with, or nil when it is accepted; any other failure is thrown.
     package static func refusal(_ sql: String, on location: PostgresLocation) async throws -> String? {
         do {
