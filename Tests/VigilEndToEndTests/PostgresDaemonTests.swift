@@ -81,47 +81,34 @@ import VigilTestSupport
                 // The owner creates the schema (as `vigilctl migrate-store` or a first start as the owner would).
                 let owner = try await PostgresLog.open(database, logger: PostgresTestDatabase.logger)
                 await owner.close()
-                let role = "vigild_" + UUID().uuidString.prefix(8).lowercased()
-                for statement in [
-                    "CREATE ROLE \(role) LOGIN",
-                    "REVOKE ALL ON DATABASE \(database.database) FROM PUBLIC",
-                    "GRANT CONNECT ON DATABASE \(database.database) TO \(role)",
-                    "REVOKE ALL ON SCHEMA public FROM PUBLIC",
-                    "GRANT USAGE ON SCHEMA public TO \(role)",
-                    "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO \(role)",
-                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(role)",
-                ] {
-                    try await PostgresTestDatabase.execute(statement, on: database)
-                }
-                var vigildRole = database
-                vigildRole.user = role
-                let keys = TestKeys()
-                let daemon = try await DaemonProcess.start(
-                    folder: folder, adminKey: keys.admin,
-                    extraEnvironment: ["VIGIL_DATABASE_URL": vigildRole.description])
-                #expect(try await daemon.waitForLog("vigild ready"), "\(daemon.logText)")
-                let client = daemon.client
-                #expect(try await client.post("/v1/events/batch", Fixtures.batch(keys.registrations())).status == 200)
-                let high = Fixtures.envelope(Fixtures.vitals(systolic: 190, diastolic: 115), by: keys.device)
-                #expect(try await client.post("/v1/events", high).status == 201)
-                var alerts: [JSONValue] = []
-                for _ in 0..<100 where alerts.isEmpty {
-                    alerts = try await Self.openAlerts(client)
-                    if alerts.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
-                }
-                #expect(!alerts.isEmpty, "no alert raised as the restricted role: \(daemon.logText.suffix(2000))")
-                // A checkpoint signed now is recorded (signed heads and checkpoints: INSERT and their sequences).
-                let checkpoint = try await client.send("POST", "/v1/checkpoint", token: "e2e-auditor")
-                #expect(checkpoint.status == 200, "\(checkpoint.text)")
-                #expect(try await daemon.stop() == 0)
+                try await PostgresTestDatabase.asVigildRole(on: database) { (vigildRole) async throws in
+                    let keys = TestKeys()
+                    let daemon = try await DaemonProcess.start(
+                        folder: folder, adminKey: keys.admin,
+                        extraEnvironment: ["VIGIL_DATABASE_URL": vigildRole.description])
+                    #expect(try await daemon.waitForLog("vigild ready"), "\(daemon.logText)")
+                    let client = daemon.client
+                    #expect(
+                        try await client.post("/v1/events/batch", Fixtures.batch(keys.registrations())).status == 200)
+                    let high = Fixtures.envelope(Fixtures.vitals(systolic: 190, diastolic: 115), by: keys.device)
+                    #expect(try await client.post("/v1/events", high).status == 201)
+                    var alerts: [JSONValue] = []
+                    for _ in 0..<100 where alerts.isEmpty {
+                        alerts = try await Self.openAlerts(client)
+                        if alerts.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(!alerts.isEmpty, "no alert raised as the restricted role: \(daemon.logText.suffix(2000))")
+                    // A checkpoint signed now is recorded (signed heads and checkpoints: INSERT and their sequences).
+                    let checkpoint = try await client.send("POST", "/v1/checkpoint", token: "e2e-auditor")
+                    #expect(checkpoint.status == 200, "\(checkpoint.text)")
+                    #expect(try await daemon.stop() == 0)
 
-                #expect(
-                    try await PostgresTestDatabase.refusal("UPDATE events SET recorded_at = 0", on: vigildRole)
-                        == "42501")
-                #expect(try await PostgresTestDatabase.refusal("DELETE FROM events", on: vigildRole) == "42501")
-                #expect(try await PostgresTestDatabase.refusal("TRUNCATE signed_heads", on: vigildRole) == "42501")
-                try await PostgresTestDatabase.execute("DROP OWNED BY \(role)", on: database)
-                try await PostgresTestDatabase.execute("DROP ROLE \(role)", on: database)
+                    #expect(
+                        try await PostgresTestDatabase.refusal("UPDATE events SET recorded_at = 0", on: vigildRole)
+                            == "42501")
+                    #expect(try await PostgresTestDatabase.refusal("DELETE FROM events", on: vigildRole) == "42501")
+                    #expect(try await PostgresTestDatabase.refusal("TRUNCATE signed_heads", on: vigildRole) == "42501")
+                }
             }
         }
     }

@@ -111,29 +111,19 @@ import VigilTestSupport
                         == "VG002")
 
                 // vigild's role, with the GRANTs docs/postgresql.md gives: SELECT and INSERT, nothing else.
-                let role = "vigild_" + UUID().uuidString.prefix(8).lowercased()
-                for statement in [
-                    "CREATE ROLE \(role) LOGIN",
-                    "GRANT CONNECT ON DATABASE \(database.database) TO \(role)",
-                    "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO \(role)",
-                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(role)",
-                ] {
-                    try await PostgresTestDatabase.execute(statement, on: database)
+                try await PostgresTestDatabase.asVigildRole(on: database) { (vigild) async throws in
+                    #expect(
+                        try await PostgresTestDatabase.refusal("UPDATE events SET recorded_at = 0", on: vigild)
+                            == "42501")
+                    #expect(try await PostgresTestDatabase.refusal("DELETE FROM checkpoints", on: vigild) == "42501")
+                    #expect(try await PostgresTestDatabase.refusal("TRUNCATE events", on: vigild) == "42501")
+                    #expect(try await PostgresTestDatabase.refusal("DROP TABLE events", on: vigild) == "42501")
+                    // It may append: a signed head numbered after the copied ones.
+                    #expect(
+                        try await PostgresTestDatabase.refusal(
+                            "INSERT INTO signed_heads (size, chain_hash, issued_at, envelope) VALUES (1, '\\x00', 0, '\\x00')",
+                            on: vigild) == nil)
                 }
-                var vigild = database
-                vigild.user = role
-                #expect(
-                    try await PostgresTestDatabase.refusal("UPDATE events SET recorded_at = 0", on: vigild) == "42501")
-                #expect(try await PostgresTestDatabase.refusal("DELETE FROM checkpoints", on: vigild) == "42501")
-                #expect(try await PostgresTestDatabase.refusal("TRUNCATE events", on: vigild) == "42501")
-                #expect(try await PostgresTestDatabase.refusal("DROP TABLE events", on: vigild) == "42501")
-                // It may append: a signed head numbered after the copied ones.
-                #expect(
-                    try await PostgresTestDatabase.refusal(
-                        "INSERT INTO signed_heads (size, chain_hash, issued_at, envelope) VALUES (1, '\\x00', 0, '\\x00')",
-                        on: vigild) == nil)
-                try await PostgresTestDatabase.execute("DROP OWNED BY \(role)", on: database)
-                try await PostgresTestDatabase.execute("DROP ROLE \(role)", on: database)
             }
         }
     }

@@ -38,6 +38,39 @@ package enum PostgresTestDatabase {
         }
     }
 
+    /// Runs `body` with the location of `database` as a new role with the GRANTs docs/postgresql.md gives vigild's
+    /// role (SELECT and INSERT on the log's tables, nothing else), on a schema that exists already; the role is
+    /// dropped afterwards.
+    package static func asVigildRole<T: Sendable>(
+        on database: PostgresLocation, _ body: (PostgresLocation) async throws -> T
+    ) async throws -> T {
+        let role = "vigild_" + UUID().uuidString.prefix(8).lowercased()
+        for statement in [
+            "CREATE ROLE \(role) LOGIN",
+            "REVOKE ALL ON DATABASE \(database.database) FROM PUBLIC",
+            "GRANT CONNECT ON DATABASE \(database.database) TO \(role)",
+            "REVOKE ALL ON SCHEMA public FROM PUBLIC",
+            "GRANT USAGE ON SCHEMA public TO \(role)",
+            "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO \(role)",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(role)",
+        ] {
+            try await execute(statement, on: database)
+        }
+        var vigild = database
+        vigild.user = role
+        let result: T
+        do {
+            result = try await body(vigild)
+        } catch {
+            try? await execute("DROP OWNED BY \(role)", on: database)
+            try? await execute("DROP ROLE \(role)", on: database)
+            throw error
+        }
+        try await execute("DROP OWNED BY \(role)", on: database)
+        try await execute("DROP ROLE \(role)", on: database)
+        return result
+    }
+
     /// Runs one statement (made of trusted text: names the tests generate).
     package static func execute(_ sql: String, on location: PostgresLocation) async throws {
         try await PostgresAccess.withConnection(location, logger: logger) { connection in
