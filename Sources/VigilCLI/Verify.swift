@@ -1,21 +1,28 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VigilConfig
 import VigilModel
+import VigilPostgres
 import VigilStore
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a store file offline: every hash, every signature against the key history, the signed heads.",
+        abstract:
+            "Verify a store file offline, or the log in PostgreSQL: every hash, every signature against the key history, the signed heads.",
         discussion: """
             Exits 0 when everything holds; 1 and the first bad position when something does not; 2 when the file \
-            cannot be read. By default the admin keys are those recorded in the file; --admin-key or --config \
-            verifies against keys you trust instead.
+            or database cannot be read. By default the admin keys are those recorded in the store; --admin-key or \
+            --config verifies against keys you trust instead. A postgres:// URL is read in one repeatable-read \
+            snapshot, beside a running vigild; a role with SELECT is enough.
             """
     )
 
-    @Option(name: .long, help: "The SQLite store file.")
+    @Option(name: .long, help: "The SQLite store file, or the postgres://USER@HOST/DATABASE that holds the log.")
     var database: String
+
+    @Option(name: .long, help: "A file holding the database password (for a postgres:// URL).")
+    var passwordFile: String?
 
     @Option(name: .long, help: "An admin public key to trust (standard base64; repeat for several).")
     var adminKey: [String] = []
@@ -56,10 +63,13 @@ struct Verify: AsyncParsableCommand {
             }
             let started = ContinuousClock.now
             let report: VerificationReport
+            let options = LogVerifier.Options(
+                checkSignatures: !hashesOnly, anchors: anchors, fromLastSignedHead: fromLastHead)
             do {
-                report = try LogVerifier.verify(
-                    path: database,
-                    options: .init(checkSignatures: !hashesOnly, anchors: anchors, fromLastSignedHead: fromLastHead))
+                report =
+                    PostgresLocation.isURL(database)
+                    ? try await Self.verify(database, passwordFile: passwordFile, options: options)
+                    : try LogVerifier.verify(path: database, options: options)
             } catch {
                 throw CLIFailure("\(error)", status: 2)
             }
@@ -79,7 +89,19 @@ struct Verify: AsyncParsableCommand {
             print(
                 String(
                     format: "time: %.3f s (%d entries/s)%@", seconds, rate,
-                    anchors == nil ? "; admin keys as recorded in the file" : ""))
+                    anchors == nil ? "; admin keys as recorded in the store" : ""))
         }
+    }
+
+    /// Verifies the log in the PostgreSQL database `url` names, in one snapshot; creates nothing there.
+    static func verify(
+        _ url: String, passwordFile: String?, options: LogVerifier.Options
+    ) async throws -> VerificationReport {
+        let log = try await PostgresLog.open(
+            try PostgresLocation(url: url, passwordFile: passwordFile), migrating: false,
+            logger: Logger(label: "vigilctl"))
+        let result = await log.verify(options)
+        await log.close()
+        return try result.get()
     }
 }

@@ -52,10 +52,12 @@ package final class PostgresLog: LogBackend {
     /// Connects to `location`, creates or completes the schema when the role may (a role with SELECT and INSERT
     /// only needs a database its owner migrated), and checks that the database holds a log this release knows.
     ///
-    /// - Parameter serving: take the lock that makes this process the one vigild of the database; refused with
-    ///   ``PostgresStoreError/Code/held`` when another holds it.
+    /// - Parameters:
+    ///   - serving: take the lock that makes this process the one vigild of the database; refused with
+    ///     ``PostgresStoreError/Code/held`` when another holds it.
+    ///   - migrating: create or complete the schema; false (a reader) refuses a database without a log instead.
     package static func open(
-        _ location: PostgresLocation, serving: Bool = false, logger: Logger
+        _ location: PostgresLocation, serving: Bool = false, migrating: Bool = true, logger: Logger
     ) async throws(PostgresStoreError) -> PostgresLog {
         var configuration = try location.clientConfiguration()
         configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
@@ -64,7 +66,11 @@ package final class PostgresLog: LogBackend {
             database: location, client: PostgresClient(configuration: configuration), serving: serving, logger: logger)
         do {
             try await log.client.withConnection { connection in
-                try await PostgresSchema.migrate(connection, logger: logger)
+                if migrating {
+                    try await PostgresSchema.migrate(connection, logger: logger)
+                } else {
+                    try await PostgresSchema.requireLog(connection, logger: logger)
+                }
             }
             if serving { try await log.takeServiceLock() }
         } catch {

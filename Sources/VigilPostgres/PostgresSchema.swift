@@ -213,6 +213,35 @@ package enum PostgresSchema {
     }
 }
 
+extension PostgresSchema {
+    /// Refuses a database that holds no Vigil log, or one migrated by a newer release; changes nothing (for readers
+    /// such as `vigilctl verify`, which must never create a schema).
+    package static func requireLog(_ connection: PostgresConnection, logger: Logger) async throws(PostgresStoreError) {
+        do {
+            let exists =
+                try await connection.rows(
+                    "SELECT to_regclass('vigil_schema_migrations') IS NOT NULL", logger: logger
+                ).first?.decode(Bool.self) ?? false
+            guard exists else { throw PostgresStoreError(.corrupt, "the database holds no Vigil log") }
+            var applied: Set<String> = []
+            for row in try await connection.rows("SELECT id FROM vigil_schema_migrations", logger: logger) {
+                applied.insert(try row.decode(String.self))
+            }
+            let unknown = applied.subtracting(migrations.map(\.id)).sorted()
+            guard unknown.isEmpty else {
+                throw PostgresStoreError(
+                    .newerVersion,
+                    "the database was migrated by a newer release of Vigil (schema \(unknown.joined(separator: ", ")))")
+            }
+            guard applied.contains(migrations.last!.id) else {
+                throw PostgresStoreError(.corrupt, "the database's Vigil schema is incomplete")
+            }
+        } catch {
+            throw PostgresStoreError(error, while: "cannot read the log")
+        }
+    }
+}
+
 extension PostgresConnection {
     /// Every row of a query's answer.
     func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {

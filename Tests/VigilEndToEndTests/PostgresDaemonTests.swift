@@ -69,6 +69,12 @@ import VigilTestSupport
                 #expect(export.status == 0, "\(export.stdout)\(export.stderr)")
                 let verify = try await run(Binaries.vigilctl, ["verify", "--database", exported])
                 #expect(verify.status == 0 && verify.stdout.contains("OK: "), "\(verify.stdout)\(verify.stderr)")
+                // And in place, without a file: the same entries, the same head.
+                let direct = try await run(Binaries.vigilctl, ["verify", "--database", database.description])
+                #expect(direct.status == 0, "\(direct.stdout)\(direct.stderr)")
+                #expect(
+                    direct.stdout.split(separator: "\n").prefix(2) == verify.stdout.split(separator: "\n").prefix(2),
+                    "\(direct.stdout) against \(verify.stdout)")
             }
         }
     }
@@ -126,6 +132,13 @@ import VigilTestSupport
                 #expect(refused.status != 0)
                 #expect(refused.stderr.contains("password"), "\(refused.stderr)")
                 #expect(!refused.stderr.contains("hunter2") && !refused.stdout.contains("hunter2"))
+
+                // Verifying a database without a log says so, and creates nothing there.
+                let empty = try await run(Binaries.vigilctl, ["verify", "--database", database.description])
+                #expect(empty.status == 2 && empty.stderr.contains("holds no Vigil log"), "\(empty.stderr)")
+                #expect(
+                    try await PostgresTestDatabase.integer(
+                        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", on: database) == 0)
 
                 try await PostgresTestDatabase.execute(
                     "CREATE TABLE vigil_schema_migrations (id text PRIMARY KEY, applied_at timestamptz)", on: database)
