@@ -55,8 +55,9 @@ final class ViewCheckService: Service, Sendable {
 
     func check() async {
         do {
-            let report = try await cancelWhenGracefulShutdown { [store, views] in
-                try await ProjectionRebuild.check(log: store, views: views, scratchPath: views.path + ".check")
+            let report = try await cancelWhenGracefulShutdown { [store, views, share] in
+                try await ProjectionRebuild.check(
+                    log: store, views: views, scratchPath: views.path + ".check", share: share)
             }
             checks.increment()
             if report.mismatched.isEmpty {
