@@ -287,8 +287,7 @@ package enum Daemon {
             store: store, views: views,
             interval: configuration.integrity.viewsCheckIntervalSeconds > 0
                 ? .seconds(configuration.integrity.viewsCheckIntervalSeconds) : nil,
-            runner: runner, share: configuration.integrity.backgroundShare, logger: logger,
-            metricsFactory: metricsFactory)
+            runner: runner, logger: logger, metricsFactory: metricsFactory)
         let integrity = IntegrityService(
             store: store, gate: gate, engine: engine, clock: clock,
             interval: configuration.integrity.verifyIntervalSeconds > 0

@@ -8,7 +8,8 @@ import VigilStore
 /// Checks the read models against the log in the background: every `interval`, the log is replayed into a
 /// scratch file beside the views up to their checkpoint, and the two are compared projection by projection.
 ///
-/// The replay is paced to `integrity.backgroundShare` of the machine, so it never holds requests back.
+/// The replay runs at full speed, as one short burst: paced to `integrity.backgroundShare` it spread its cost over
+/// more of the soak's windows without lowering their maxima (docs/benchmarks.md, "the views check, paced or not").
 /// A difference (an edited views file, a bug) is logged as critical with the table and key where it starts,
 /// counted, and turns `/healthz` degraded until a check finds the views equal again; `vigilctl rebuild` (daemon
 /// stopped) or `vigild --rebuild` repairs them. Reads and ingest go on meanwhile.
@@ -23,22 +24,19 @@ final class ViewCheckService: Service, Sendable {
     let views: ProjectionDatabase
     let interval: Duration?
     let runner: ProjectionRunner
-    /// The share of one core the check may take.
-    let share: Double
     let logger: Logger
     private let status = Mutex(Status())
     private let mismatches: Counter
     private let checks: Counter
 
     init(
-        store: EventStore, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner, share: Double,
+        store: EventStore, views: ProjectionDatabase, interval: Duration?, runner: ProjectionRunner,
         logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.store = store
         self.views = views
         self.interval = interval
         self.runner = runner
-        self.share = share
         self.logger = logger
         mismatches = Counter(label: "vigil_views_check_mismatches_total", factory: metricsFactory)
         checks = Counter(label: "vigil_views_checks_total", factory: metricsFactory)
@@ -55,9 +53,8 @@ final class ViewCheckService: Service, Sendable {
 
     func check() async {
         do {
-            let report = try await cancelWhenGracefulShutdown { [store, views, share] in
-                try await ProjectionRebuild.check(
-                    log: store, views: views, scratchPath: views.path + ".check", share: share)
+            let report = try await cancelWhenGracefulShutdown { [store, views] in
+                try await ProjectionRebuild.check(log: store, views: views, scratchPath: views.path + ".check")
             }
             checks.increment()
             if report.mismatched.isEmpty {
