@@ -103,21 +103,19 @@ package enum ProjectionRebuild {
             storePath: storePath, views: views, scratchPath: scratchPath ?? projectionsPath + ".check")
     }
 
-    /// Checks open views against the log (the daemon's periodic check), with a scratch file at `scratchPath`.
-    ///
-    /// - Parameter share: when set, the replay pauses after each chunk so that it stays under this share of
-    ///   the machine (a check running beside requests); nil: as fast as it goes.
+    /// Checks open views against the store file at `storePath`, with a scratch file at `scratchPath`.
     package static func check(
-        storePath: String, views: ProjectionDatabase, scratchPath: String, share: Double? = nil
+        storePath: String, views: ProjectionDatabase, scratchPath: String
     ) async throws -> Report {
         let reader = try LogReader(path: storePath)
         defer { reader.close() }
-        return try await check(log: reader, views: views, scratchPath: scratchPath, share: share)
+        return try await check(log: reader, views: views, scratchPath: scratchPath)
     }
 
-    /// Checks open views against the log `log` reads, with a scratch file at `scratchPath` (see above).
+    /// Checks open views against the log `log` reads (the daemon's periodic check), with a scratch file at
+    /// `scratchPath`. The replay runs as fast as it goes (docs/benchmarks.md, "the views check, paced or not").
     package static func check(
-        log reader: some LogSource, views: ProjectionDatabase, scratchPath: String, share: Double? = nil
+        log reader: some LogSource, views: ProjectionDatabase, scratchPath: String
     ) async throws -> Report {
         let started = ContinuousClock.now
         // What the views hold now, held still while the log is replayed.
@@ -134,7 +132,7 @@ package enum ProjectionRebuild {
             position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
         report.position = try await replay(
             reader, into: scratch, upTo: target, evaluated: .max, settings: .default, reactor: nil,
-            now: { SystemWallClock().now() }, undecodable: &report.undecodable, share: share)
+            now: { SystemWallClock().now() }, undecodable: &report.undecodable)
         if report.position == target {
             let expected = try await scratch.read { try ViewDigest.of($0.db) }
             let found = try await snapshot.read { try ViewDigest.of($0) }
@@ -160,14 +158,13 @@ package enum ProjectionRebuild {
     static func replay(
         _ reader: some LogSource, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
         settings: RuleSettings, reactor: (any ProjectionReactor)?, now: @escaping @Sendable () -> Timestamp,
-        undecodable: inout [Int64], share: Double? = nil
+        undecodable: inout [Int64]
     ) async throws -> Int64 {
         var position = try await views.checkpoint().position
         var skipped: [Int64] = []
         try await LogReplay.stream(
             after: position, upTo: end, chunk: chunk, fetch: { try await reader.entries(after: $0, limit: $1) }
         ) { chunk in
-            let started = ContinuousClock.now
             let last = chunk.last!.entry.position
             try await views.write(settings: settings) { writer in
                 for (_, event) in chunk {
@@ -180,10 +177,6 @@ package enum ProjectionRebuild {
             }
             skipped += chunk.filter { $0.event == nil }.map(\.entry.position)
             position = last
-            if let share, share > 0, share < 1 {
-                // The chunk kept about two cores busy (decoding beside applying): pause for the rest of the share.
-                try await Task.sleep(for: (ContinuousClock.now - started) * (2 / share - 1))
-            }
         }
         undecodable += skipped
         return position
