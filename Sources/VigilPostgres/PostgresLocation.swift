@@ -122,17 +122,30 @@ package struct PostgresLocation: Sendable, CustomStringConvertible {
 
     /// The connection's configuration for postgres-nio.
     package func connectionConfiguration() throws(PostgresStoreError) -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
         if let socketFolder {
-            return PostgresConnection.Configuration(
+            configuration = PostgresConnection.Configuration(
                 unixSocketPath: socketFolder + "/.s.PGSQL.\(port)", username: user, password: password,
                 database: database)
+        } else {
+            configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: try connectionTLS())
         }
-        return PostgresConnection.Configuration(
-            host: host, port: port, username: user, password: password, database: database, tls: try connectionTLS())
+        configuration.options.connectTimeout = .seconds(Self.connectTimeout)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
+        return configuration
     }
 
-    /// The pool's configuration for postgres-nio: the same server, credentials and TLS as a single connection,
-    /// with `synchronous_commit` on for every session (an acknowledged append is on the server's disk).
+    /// How long connecting may take, in seconds, before the server is reported unreachable.
+    static let connectTimeout: Int64 = 10
+
+    /// What every session sets at its start: `synchronous_commit` on, whatever the server's default, so a commit
+    /// that returned is on the server's disk (and a synchronous standby's).
+    static let sessionSettings = [("synchronous_commit", "on")]
+
+    /// The pool's configuration for postgres-nio: the same server, credentials, TLS, timeout and session settings as a
+    /// single connection.
     package func clientConfiguration() throws(PostgresStoreError) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socketFolder {
@@ -144,7 +157,8 @@ package struct PostgresLocation: Sendable, CustomStringConvertible {
                 host: host, port: port, username: user, password: password, database: database,
                 tls: try tlsSettings().map { .require($0) } ?? .disable)
         }
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        configuration.options.connectTimeout = .seconds(Self.connectTimeout)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
         return configuration
     }
 

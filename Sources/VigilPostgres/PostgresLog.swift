@@ -6,15 +6,15 @@ import Synchronization
 package import VigilModel
 package import VigilStore
 
-/// The log on PostgreSQL: the same tables and bytes as on SQLite (``PostgresSchema``), reached through a pool of
-/// connections.
+/// The log on PostgreSQL: the same tables and bytes as on SQLite (``PostgresSchema``). Appends go through a
+/// connection of the writer's own; everything else through a pool.
 ///
 /// Several processes may append to one database: each group is stored by one statement whose rows follow the head
 /// this process knows; the positions' primary key, the ids' unique index and the gap-free trigger make a group
 /// planned on a stale head fail whole, and the process reads the head again and plans anew, so positions stay
 /// gap-free and the chain continuous whoever appends. Every
 /// session runs with `synchronous_commit = on`: an append is answered once the server has it on disk. A commit whose
-/// outcome is unknown (the connection lost at COMMIT) is settled by reading back, never guessed.
+/// outcome is unknown (the connection lost before the statement's answer) is settled by reading back, never guessed.
 package final class PostgresLog: LogBackend {
     /// The advisory lock held while a process reads the head and records the configured anchors' changes, so two
     /// starting at once do not both record one change.
@@ -60,7 +60,6 @@ package final class PostgresLog: LogBackend {
         _ location: PostgresLocation, serving: Bool = false, migrating: Bool = true, logger: Logger
     ) async throws(PostgresStoreError) -> PostgresLog {
         var configuration = try location.clientConfiguration()
-        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
         configuration.options.maximumConnections = 8
         let log = PostgresLog(
             database: location, client: PostgresClient(configuration: configuration), serving: serving, logger: logger)
@@ -161,14 +160,7 @@ package final class PostgresLog: LogBackend {
 
     /// A new connection of its own (not the pool's), with the pool's settings.
     private func connect(id: Int) async throws -> PostgresConnection {
-        var configuration = try database.connectionConfiguration()
-        configuration.options.connectTimeout = .seconds(PostgresAccess.connectTimeout)
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
-        do {
-            return try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
-        } catch {
-            throw PostgresStoreError(error, while: "cannot connect to \(database)")
-        }
+        try await PostgresAccess.connect(database, id: id, logger: logger)
     }
 
     /// One group in two round trips: the head and the ids already stored, then one statement that inserts every row
@@ -245,10 +237,10 @@ package final class PostgresLog: LogBackend {
         }
     }
 
-    /// Runs `body` on a connection from the pool, failing as unreachable when none comes within ``readDeadline``
-    /// (a database that is away), and naming the server's errors in words. Once `body` has its connection, it takes
-    /// as long as it takes.
-    private func reading<T: Sendable>(
+    /// Runs `body` on a connection from the pool (reads, and the writes that are not appends), failing as
+    /// unreachable when none comes within ``readDeadline`` (a database that is away), and naming the server's errors
+    /// in words. Once `body` has its connection, it takes as long as it takes.
+    private func pooled<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         let client = client
@@ -306,7 +298,7 @@ package final class PostgresLog: LogBackend {
     // MARK: - Reads
 
     package func entries(after position: Int64, limit: Int) async throws -> [StoredEntry] {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             try await Self.entries(
                 """
                 SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
@@ -317,7 +309,7 @@ package final class PostgresLog: LogBackend {
 
     package func entries(at positions: [Int64]) async throws -> [StoredEntry] {
         guard !positions.isEmpty else { return [] }
-        let found = try await reading { connection, logger in
+        let found = try await pooled { connection, logger in
             try await Self.entries(
                 """
                 SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
@@ -329,7 +321,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func position(of eventID: EventID) async throws -> Int64? {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             try await connection.rows(
                 "SELECT position FROM events WHERE event_id = \(ByteBuffer(bytes: eventID.bytes))", logger: logger
             ).first?.decode(Int64.self)
@@ -341,21 +333,18 @@ package final class PostgresLog: LogBackend {
     }
 
     package func anchorHistory() async throws -> [AnchorChange] {
-        try await reading { connection, logger in try await Self.anchorChanges(connection, logger) }
+        try await pooled { connection, logger in try await Self.anchorChanges(connection, logger) }
     }
 
     package func readTree<T: Sendable>(_ body: @escaping @Sendable (StoredNodes) throws -> T) async throws -> T {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             try await LogTree.prefetched(body) { spans in try await Self.hashes(spans, connection, logger) }
         }
     }
 
     package func storedHashes(level: Int, first: UInt64, count: Int) async throws -> [[UInt8]] {
-        var span = LogTree.Span(level: level, index: 0)
-        span.first = first
-        span.count = count
-        let wanted = span
-        let spans = try await reading { connection, logger in try await Self.hashes([wanted], connection, logger) }
+        let span = LogTree.Span(level: level, first: first, count: count)
+        let spans = try await pooled { connection, logger in try await Self.hashes([span], connection, logger) }
         guard let hashes = spans[span], hashes.count == count else {
             throw StoreError(.corrupt, "the tree's level \(level) lacks hashes \(first)..<\(first + UInt64(count))")
         }
@@ -363,7 +352,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func latestSignedHead() async throws -> (head: SignedHead, envelope: [UInt8])? {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             guard
                 let row = try await connection.rows(
                     "SELECT size, chain_hash, issued_at, envelope FROM signed_heads ORDER BY seq DESC LIMIT 1",
@@ -392,7 +381,7 @@ package final class PostgresLog: LogBackend {
     }
 
     private func checkpoint(_ query: PostgresQuery) async throws -> EventStore.CheckpointRecord? {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             guard let row = try await connection.rows(query, logger: logger).first else { return nil }
             let (seq, size, note) = try row.decode((Int64, Int64, ByteBuffer).self)
             return EventStore.CheckpointRecord(seq: seq, size: size, note: Array(note.readableBytesView))
@@ -421,7 +410,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func cosignatureLines(of checkpoint: Int64) async throws -> [UInt8] {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             Array(
                 try await connection.rows(
                     "SELECT line FROM cosignatures WHERE checkpoint_seq = \(checkpoint) ORDER BY seq", logger: logger
@@ -431,7 +420,7 @@ package final class PostgresLog: LogBackend {
 
     package func recordCosignature(of checkpoint: Int64, witness: String, line: String, at time: Timestamp) async throws
     {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             try await connection.run(
                 """
                 INSERT INTO cosignatures (checkpoint_seq, witness, line, received_at)
@@ -442,7 +431,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func cosignedSizes() async throws -> [String: Int64] {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             var sizes: [String: Int64] = [:]
             for try await (witness, size) in try await connection.query(
                 """
@@ -457,7 +446,7 @@ package final class PostgresLog: LogBackend {
     }
 
     package func lastRegistration(of key: KeyID, before position: Int64) async throws -> StoredEntry? {
-        try await reading { connection, logger in
+        try await pooled { connection, logger in
             try await Self.entries(
                 """
                 SELECT e.position, e.event_id, e.recorded_at, e.envelope, e.leaf_hash, e.chain_hash
@@ -471,7 +460,7 @@ package final class PostgresLog: LogBackend {
 
     package func verify(_ options: LogVerifier.Options) async -> Result<VerificationReport, StoreError> {
         do {
-            return try await reading { connection, logger in
+            return try await pooled { connection, logger in
                 // One snapshot for the whole check, as a read transaction gives on SQLite.
                 try await connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 let snapshot = PostgresSnapshot(connection: connection, logger: logger)
@@ -513,14 +502,9 @@ package final class PostgresLog: LogBackend {
     static func state(at head: LogHead, _ connection: PostgresConnection, _ logger: Logger) async throws -> WriterState
     {
         var replay = RegistryReplay(anchorChanges: try await anchorChanges(connection, logger))
-        for try await (position, keyID, change, publicKey, role, name) in try await connection.query(
-            "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position", logger: logger
-        ).decode((Int64, ByteBuffer, String, ByteBuffer?, String?, String?).self) {
+        for (position, change) in try await keyEvents(connection, logger) {
             replay.advance(to: position)
-            let keyChange = try StoredAnchors.keyChange(
-                position: position, keyID: Array(keyID.readableBytesView), change: change,
-                publicKey: publicKey.map { Array($0.readableBytesView) }, role: role, name: name)
-            replay.apply(keyChange, at: position)
+            replay.apply(try change.get(), at: position)
         }
         replay.advance(to: head.size + 1)
         let tree = try await LogTree.prefetched({ nodes in try MerkleFrontier(size: UInt64(head.size), source: nodes) })
@@ -528,6 +512,24 @@ package final class PostgresLog: LogBackend {
             spans in try await hashes(spans, connection, logger)
         }
         return WriterState(head: head, registry: replay.registry, tree: tree)
+    }
+
+    /// The key events table in position order, each row read as the change it records (or why it cannot be).
+    static func keyEvents(
+        _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [(position: Int64, change: Result<KeyChange, StoreError>)] {
+        var events: [(position: Int64, change: Result<KeyChange, StoreError>)] = []
+        for try await (position, keyID, change, publicKey, role, name) in try await connection.query(
+            "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position", logger: logger
+        ).decode((Int64, ByteBuffer, String, ByteBuffer?, String?, String?).self) {
+            let keyChange = Result { () throws(StoreError) in
+                try StoredAnchors.keyChange(
+                    position: position, keyID: Array(keyID.readableBytesView), change: change,
+                    publicKey: publicKey.map { Array($0.readableBytesView) }, role: role, name: name)
+            }
+            events.append((position, keyChange))
+        }
+        return events
     }
 
     static func anchorChanges(_ connection: PostgresConnection, _ logger: Logger) async throws -> [AnchorChange] {

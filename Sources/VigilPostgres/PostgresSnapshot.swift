@@ -100,14 +100,9 @@ struct PostgresSnapshot: LogSnapshot, Sendable {
     }
 
     func keyEvents() throws -> [(position: Int64, change: KeyChange?)] {
-        try rows("SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position") {
-            let (position, keyID, change, publicKey, role, name) = try $0.decode(
-                (Int64, ByteBuffer, String, ByteBuffer?, String?, String?).self)
-            let stored = try? StoredAnchors.keyChange(
-                position: position, keyID: Self.bytes(keyID), change: change, publicKey: publicKey.map(Self.bytes),
-                role: role, name: name)
-            return (position, stored)
-        }
+        let connection = connection
+        let logger = logger
+        return try Blocking.wait { try await PostgresLog.keyEvents(connection, logger) }.map { ($0, try? $1.get()) }
     }
 
     func treeNode(level: Int, index: UInt64) throws -> [UInt8]? {

@@ -67,6 +67,13 @@ package enum LogTree {
             first = index << UInt64(level - self.level)
             count = 1 << (level - self.level)
         }
+
+        /// `count` consecutive stored hashes of a stored `level` from `first`.
+        package init(level: Int, first: UInt64, count: Int) {
+            self.level = level
+            self.first = first
+            self.count = count
+        }
     }
 
     /// The root of consecutive perfect subtrees of equal size (a span's hashes).
