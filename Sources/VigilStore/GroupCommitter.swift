@@ -95,7 +95,8 @@ final class GroupCommitter: Sendable {
 
     /// Refuses new appends and waits until every queued one is committed and answered.
     func close() async {
-        defer { followers.withLock { for continuation in $0.values { continuation.finish() } } }
+        // Finished outside the lock: finishing runs the stream's onTermination, which takes the lock to remove it.
+        defer { for continuation in followers.withLock({ $0.values }) { continuation.finish() } }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let idle = queue.withLock { queue -> Bool in
                 queue.closed = true
