@@ -32,7 +32,7 @@ package struct AlertDecider: ProjectionReactor {
         _ = try decide(Rules.evaluate(event, views: views.tables, settings: views.settings), in: views)
     }
 
-    package func flushed(updated: [AlertView], decided: [EventPayload]) async {}
+    package func flushed(_ flush: FlushedAlerts) async {}
 
     /// Records in the outbox each candidate that is neither known nor quiet; returns those (in order).
     package func decide(_ candidates: [AlertCandidate], in views: ViewWriter) throws -> [AlertCandidate] {
@@ -63,9 +63,17 @@ package struct AlertDecider: ProjectionReactor {
 /// Turns what the rules decide into signed `alert.raised` events in the log, and delivers them.
 ///
 /// Each alert decided in a flush is appended to the log signed by the daemon's key once the flush has committed,
-/// then logged (journald PRIORITY by severity, VIGIL_* fields) and streamed to live subscribers; the webhook is
-/// told to read the log, which its own outbox follows (``WebhookNotifier``). The views' outbox survives a crash:
-/// what was decided and not appended is appended at the next start.
+/// then logged (journald PRIORITY by severity, VIGIL_* fields); the webhook is told to read the log, which its own
+/// outbox follows (``WebhookNotifier``). Live subscribers hear of an alert when the views apply its `alert.raised`,
+/// on every node. The views' outbox survives a crash: what was decided and not appended is appended at the next
+/// start.
+///
+/// Several nodes on one database: every node decides the same alerts from the same log (an alert's id is a
+/// function of what caused it), but only the leader (``Leadership``) appends them. A follower keeps what it decided
+/// in its outbox until the leader's `alert.raised` reaches its views; a node that takes the lead appends what is
+/// left there (``takeOver()``): the alerts the old leader decided and did not append. One the log already holds is
+/// answered as a duplicate or a conflict and not raised again, so an alert is in the log once whichever node
+/// appends it.
 package final class AlertEngine: ProjectionReactor, Sendable {
     package let decider: AlertDecider
     let store: EventStore
@@ -75,6 +83,7 @@ package final class AlertEngine: ProjectionReactor, Sendable {
     let logger: Logger
     package let broadcaster: AlertBroadcaster
     let webhook: WebhookNotifier?
+    let leadership: Leadership
     private let metricsFactory: any MetricsFactory
     /// Whether the outbox may hold alerts not yet appended (at start, and after an append that failed).
     private let unsent = Atomic<Bool>(true)
@@ -83,8 +92,8 @@ package final class AlertEngine: ProjectionReactor, Sendable {
 
     package init(
         store: EventStore, database: ProjectionDatabase, key: SigningKey, settings: Reloadable<RuleSettings>,
-        broadcaster: AlertBroadcaster, webhook: WebhookNotifier?, clock: any WallClock = SystemWallClock(),
-        logger: Logger, metricsFactory: any MetricsFactory
+        broadcaster: AlertBroadcaster, webhook: WebhookNotifier?, leadership: Leadership = .sole(),
+        clock: any WallClock = SystemWallClock(), logger: Logger, metricsFactory: any MetricsFactory
     ) {
         self.decider = AlertDecider(settings: settings, logHolds: { try store.contains(eventID: $0) })
         self.store = store
@@ -93,6 +102,7 @@ package final class AlertEngine: ProjectionReactor, Sendable {
         self.clock = clock
         self.broadcaster = broadcaster
         self.webhook = webhook
+        self.leadership = leadership
         self.logger = logger
         self.metricsFactory = metricsFactory
     }
@@ -103,21 +113,35 @@ package final class AlertEngine: ProjectionReactor, Sendable {
         try decider.react(to: event, in: views)
     }
 
-    /// After a flush: appends what it decided (at once, from memory: the outbox row is there for a crash) and
-    /// tells live subscribers of acknowledgements and resolutions.
-    package func flushed(updated: [AlertView], decided: [EventPayload]) async {
-        for view in updated {
+    /// After a flush: tells live subscribers of the alerts raised, acknowledged and resolved in it, and, on the
+    /// leader, appends what it decided (at once, from memory: the outbox row is there for a crash).
+    package func flushed(_ flush: FlushedAlerts) async {
+        for view in flush.raised {
+            broadcaster.publish(view, position: view.position, kind: .raised)
+        }
+        for view in flush.updated {
             let position = max(view.acknowledged?.position ?? 0, view.resolved?.position ?? 0)
             broadcaster.publish(view, position: position, kind: .updated)
         }
-        if !decided.isEmpty {
+        if !flush.decided.isEmpty {
+            guard leadership.isLeading else { return }
             do {
-                let held = try await append(decided.map(\.jsonBytes))
-                if held.count < decided.count { unsent.store(true, ordering: .releasing) }
+                let held = try await append(flush.decided.map(\.jsonBytes))
+                if held.count < flush.decided.count { unsent.store(true, ordering: .releasing) }
             } catch {
                 unsent.store(true, ordering: .releasing)
             }
         }
+        await drain()
+    }
+
+    /// This node has just taken the lead: appends every alert of its outbox the log does not hold yet.
+    package func takeOver() async {
+        if let left = try? await database.read({ try $0.unsentAlerts().count }), left > 0 {
+            logger.notice(
+                "taking over the alerts decided and not yet in the log", metadata: ["alert.count": "\(left)"])
+        }
+        unsent.store(true, ordering: .releasing)
         await drain()
     }
 
@@ -159,10 +183,11 @@ package final class AlertEngine: ProjectionReactor, Sendable {
 
     // MARK: - Appending
 
-    /// Appends every alert of the outbox not yet in the log, in the order decided. One drain runs at a time; a
-    /// drain that finds another running leaves the work to it, which looks again once it is done.
+    /// Appends every alert of the outbox not yet in the log, in the order decided, when this node leads (a
+    /// follower leaves them for the leader's to arrive). One drain runs at a time; a drain that finds another
+    /// running leaves the work to it, which looks again once it is done.
     func drain() async {
-        while unsent.load(ordering: .acquiring) {
+        while unsent.load(ordering: .acquiring) && leadership.isLeading {
             guard
                 draining.withLock({ busy in
                     busy
@@ -182,7 +207,7 @@ package final class AlertEngine: ProjectionReactor, Sendable {
     /// decided may be lost. Stops at shutdown: what is left is appended at the next start.
     private func appendUnsent() async {
         var backoff = Backoff(ceiling: .seconds(10))
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully && leadership.isLeading {
             do {
                 // An alert appended before and not yet projected is appended again: the store answers duplicate.
                 let entries = try await database.read { try $0.unsentAlerts() }
@@ -245,7 +270,7 @@ package final class AlertEngine: ProjectionReactor, Sendable {
         return held
     }
 
-    /// journald (through the log handler) and live subscribers.
+    /// journald (through the log handler), on the node that appended it.
     private func announce(_ body: AlertRaised, payload: EventPayload, position: Int64) {
         let participant = body.participant ?? payload.participant
         var metadata: Logger.Metadata = [
@@ -261,8 +286,6 @@ package final class AlertEngine: ProjectionReactor, Sendable {
             level: Self.level(of: body.severity),
             "alert raised: \(body.rule.rawValue) (\(body.severity.rawValue))\(who)",
             metadata: metadata)
-        broadcaster.publish(
-            AlertView(raised: body, payload: payload, position: position), position: position, kind: .raised)
     }
 
     /// critical → PRIORITY 2, urgent → 3, warn → 4, info → 6.

@@ -2,13 +2,15 @@ package import Logging
 import ServiceLifecycle
 package import VigilModel
 package import VigilProjections
+import VigilStore
 
 /// Raises the time-driven alerts (missed follow-ups, expedited-report reminders and overdue reports, overdue
 /// inventories) as their deadlines pass.
 ///
 /// Deadlines come from the views (a due time per session's next follow-up day, per open expedited report and
 /// per lot), once they have caught up with the log, and only those that have passed are read: a restart or a
-/// rebuild loses none and repeats none, and a tick costs what is due. The clock is injected; tests move it.
+/// rebuild loses none and repeats none, and a tick costs what is due. The clock is injected; tests move it. On a
+/// database several nodes share, only the leader raises them.
 package struct AlertScheduler: Service {
     let engine: AlertEngine
     let runner: ProjectionRunner
@@ -29,18 +31,23 @@ package struct AlertScheduler: Service {
 
     package func run() async throws {
         while !Task.isShuttingDownGracefully {
-            if runner.currentStatus.caughtUp {
-                do {
-                    try await engine.checkDeadlines(now: clock.now())
-                } catch {
-                    logger.error("the alert deadlines could not be checked", metadata: ["alert.error": "\(error)"])
-                }
-            }
+            await tick()
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }
+        }
+    }
+
+    /// Raises what is due now, when this node leads (``Leadership``) and its views have caught up with the log.
+    /// Called every `interval`, and when this node takes the lead.
+    package func tick() async {
+        guard engine.leadership.isLeading, runner.currentStatus.caughtUp else { return }
+        do {
+            try await engine.checkDeadlines(now: clock.now())
+        } catch {
+            logger.error("the alert deadlines could not be checked", metadata: ["alert.error": "\(error)"])
         }
     }
 }

@@ -23,6 +23,10 @@ package import VigilStore
 /// receiver keeps the ids it has taken and ignores one it has seen. The body is the alert as the read API shows
 /// it plus the signed `alert.raised` envelope, so the receiver can verify the alert came from this daemon.
 ///
+/// Several nodes on one database: only the leader sends. Each node's outbox is its own, so a node that takes the
+/// lead reads the log from where its outbox stopped and sends what it finds, some of which the old leader may have
+/// sent: a takeover repeats deliveries, which receivers ignore by `Vigil-Alert-Id`; it loses none.
+///
 /// Retries: a failed attempt (no answer, or anything but 2xx) is tried again after `retryDelay`, then twice as
 /// long each time, at most 5 minutes apart (``Backoff``); the time of the next attempt is in the outbox, and no
 /// alert holds a place while it waits, so an alert the receiver keeps refusing does not delay the others. At
@@ -68,6 +72,9 @@ package final class WebhookNotifier: Service, Sendable {
     let settings: Settings
     let outbox: WebhookOutbox
     let store: EventStore
+    /// Only the leader of a shared database sends (``Leadership``); a follower waits, and reads the log into its
+    /// outbox when it takes the lead.
+    let leadership: Leadership
     let logger: Logger
     private let clock = SystemWallClock()
     private let scans: AsyncStream<Void>
@@ -82,8 +89,10 @@ package final class WebhookNotifier: Service, Sendable {
     private let givenUp: Counter
 
     package init(
-        settings: Settings, outbox: WebhookOutbox, store: EventStore, logger: Logger, metricsFactory: any MetricsFactory
+        settings: Settings, outbox: WebhookOutbox, store: EventStore, leadership: Leadership = .sole(), logger: Logger,
+        metricsFactory: any MetricsFactory
     ) {
+        self.leadership = leadership
         self.settings = settings
         self.outbox = outbox
         self.store = store
@@ -225,6 +234,10 @@ package final class WebhookNotifier: Service, Sendable {
         var alarm: Timestamp?
         var backoff = Backoff(ceiling: .seconds(10))
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard leadership.isLeading else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Leadership.pollInterval) }
+                continue
+            }
             let now = clock.now()
             if let set = alarm, set <= now { alarm = nil }
             do {
@@ -334,17 +347,6 @@ package final class WebhookNotifier: Service, Sendable {
     private func recordDepth() async {
         guard let counts = try? await outbox.counts() else { return }
         depth.record(counts.pending)
-    }
-}
-
-extension AlertView {
-    /// The alert as the read API shows it when just raised: from its `alert.raised` body, the payload that
-    /// carries it and its position in the log.
-    init(raised body: AlertRaised, payload: EventPayload, position: Int64) {
-        self.init(
-            alertId: body.alertId, rule: body.rule, severity: body.severity,
-            participant: body.participant ?? payload.participant, session: payload.session, causes: body.causes,
-            message: body.message, raisedAt: payload.occurredAt, position: position)
     }
 }
 

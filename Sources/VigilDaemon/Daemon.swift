@@ -216,6 +216,15 @@ package enum Daemon {
         // Held until StoreService has closed the store (or the process ends).
         let lock = try StoreLock.acquire(forStore: configuration.databasePath)
         let backend = try await openBackend(configuration, logger: logger)
+        // On a database several nodes share, one of them leads (``Leadership``); asked once now, so a node that
+        // starts alone leads from its first moment.
+        let shared = backend.file == nil
+        let leadership = shared ? Leadership(leading: await backend.lead()) : .sole()
+        if shared {
+            logger.notice(
+                leadership.isLeading ? "this node leads the shared log" : "another node leads the shared log",
+                metadata: ["node.leading": "\(leadership.isLeading)"])
+        }
         let (daemonKey, outcome) = try await loadDaemonKey(configuration, backend: backend)
         switch outcome {
         case .loaded, .created:
@@ -272,12 +281,12 @@ package enum Daemon {
                     retryDelay: .milliseconds(Int64(configuration.webhook.retrySeconds * 1000))
                 ),
                 outbox: try WebhookOutbox.open(path: outboxPath, logEnd: store.head.size), store: store,
-                logger: logger, metricsFactory: metricsFactory
+                leadership: leadership, logger: logger, metricsFactory: metricsFactory
             )
         }
         let engine = AlertEngine(
             store: store, database: views, key: daemonKey, settings: settings.rules, broadcaster: broadcaster,
-            webhook: webhook, clock: clock, logger: logger, metricsFactory: metricsFactory
+            webhook: webhook, leadership: leadership, clock: clock, logger: logger, metricsFactory: metricsFactory
         )
         let runner = ProjectionRunner(
             store: store, database: views, settings: settings.rules, reactor: engine,
@@ -295,14 +304,24 @@ package enum Daemon {
             share: configuration.integrity.backgroundShare, logger: logger, metricsFactory: metricsFactory,
             startupFailure: startupFailure)
         let witnesses = WitnessService(
-            store: store, witnesses: configuration.transparency.witnesses, clock: clock, logger: logger)
+            store: store, witnesses: configuration.transparency.witnesses, leadership: leadership, clock: clock,
+            logger: logger)
+        let scheduler = AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger)
+        // What a node does on taking the lead: append the alerts the old leader decided and did not append, raise
+        // what is due, send what its webhook outbox has not, submit the latest checkpoint.
+        leadership.onGain { [webhook] in
+            await engine.takeOver()
+            await scheduler.tick()
+            webhook?.alertsAppended()
+            await witnesses.round()
+        }
         let stall = Double(configuration.writerStallSeconds)
         let health: @Sendable () -> HealthReport = {
             HealthReport.daemon(
                 store: store, projections: runner.currentStatus, views: viewCheck.currentStatus,
                 integrity: integrity.currentStatus,
                 witnesses: configuration.transparency.witnesses.isEmpty ? nil : witnesses.currentStatus,
-                clock: clock, stallSeconds: stall, gate: gate)
+                clock: clock, stallSeconds: stall, gate: gate, leadership: shared ? leadership : nil)
         }
         let readModels = ReadModels(database: views, settings: settings.rules)
         let state = StateMetrics(factory: metricsFactory, logger: logger)
@@ -328,15 +347,26 @@ package enum Daemon {
             StoreService(store: store, lock: lock),
             ProjectionService(runner: runner, database: views),
             ViewLogService(database: views, logger: logger),
-            AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger),
+            scheduler,
             AlertStreamService(broadcaster: broadcaster),
             integrity,
             viewCheck,
             HeadSigningService(
-                store: store, signer: signer, interval: .seconds(configuration.transparency.checkpointIntervalSeconds),
+                store: store, signer: signer, leadership: leadership,
+                interval: .seconds(configuration.transparency.checkpointIntervalSeconds),
                 metrics: SignedHeadMetrics(factory: metricsFactory), logger: logger),
             witnesses,
         ]
+        // 1 on the node that leads (always, on an SQLite file), 0 on a follower.
+        let leading = Gauge(label: "vigil_node_leading", factory: metricsFactory)
+        leading.record(leadership.isLeading ? 1 : 0)
+        if shared {
+            // After the store's service, so it stops before the store closes.
+            services.insert(
+                SharedLogService(
+                    store: store, leadership: leadership, leading: leading, logger: logger,
+                    able: { runner.currentStatus.failure == nil }), at: 1)
+        }
         if let webhook { services.append(webhook) }
         return Parts(
             store: store,
@@ -393,9 +423,9 @@ package enum Daemon {
         if case .failure(let error) = location { throw StartRefusal(error.message) }
         let log: PostgresLog
         do {
-            log = try await PostgresLog.open(try location.get(), serving: true, logger: logger)
+            log = try await PostgresLog.open(try location.get(), logger: logger)
         } catch {
-            if error.code == .newerVersion || error.code == .held { throw StartRefusal(error.message) }
+            if error.code == .newerVersion { throw StartRefusal(error.message) }
             throw error
         }
         logger.notice("the log is in PostgreSQL", metadata: ["store.location": "\(log.location)"])

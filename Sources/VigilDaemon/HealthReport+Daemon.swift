@@ -6,16 +6,25 @@ import VigilProjections
 import VigilStore
 
 extension HealthReport {
-    /// The daemon's checks: the writer (stalled or not), the log, failed commits, the read models, the views'
-    /// comparison with a replay, the integrity of the log, and the witnesses.
+    /// The daemon's checks: the writer (stalled or not), the log, this node's part on a shared database, failed
+    /// commits, the read models, the views' comparison with a replay, the integrity of the log, and the witnesses.
     static func daemon(
         store: EventStore, projections: ProjectionRunner.Status?, views: ViewCheckService.Status? = nil,
         integrity: IntegrityService.Status? = nil, witnesses: WitnessService.Status? = nil, clock: any WallClock,
-        stallSeconds: Double, gate: WriteGate? = nil
+        stallSeconds: Double, gate: WriteGate? = nil, leadership: Leadership? = nil
     ) -> HealthReport {
         let head = store.head
         let (writerOK, detail) = Daemon.writer(store: store, clock: clock, stallSeconds: stallSeconds)
         var checks = [Check("writer", ok: writerOK, detail), Check("log", ok: true, "\(head.size) entries")]
+        if let leadership {
+            // Either is healthy: a follower serves ingest and reads; the leader also does the work run once.
+            checks.append(
+                Check(
+                    "node", ok: true,
+                    leadership.isLeading
+                        ? "leads: appends alerts, runs deadlines, signs checkpoints, sends webhooks"
+                        : "follows: another node holds the lead"))
+        }
         if let failure = store.lastCommitFailure {
             // Degraded, not wedged: the watchdog (which follows only `writerHealthy`'s stall test) must not
             // restart a daemon whose disk is full; it recovers by itself once space is freed.

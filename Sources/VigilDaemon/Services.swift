@@ -21,9 +21,12 @@ struct StoreService: Service {
 /// Signs the head of the log with the daemon's key at start and then at a fixed interval when it has grown,
 /// as a signed head and as a checkpoint of the Merkle tree, so that a removed tail is detectable against a
 /// head the daemon signed (see `vigilctl verify`) and followers of the log get a fresh checkpoint.
+///
+/// On a database several nodes share, only the leader signs.
 struct HeadSigningService: Service {
     let store: EventStore
     let signer: LogSigner
+    let leadership: Leadership
     let interval: Duration
     let metrics: SignedHeadMetrics
     let logger: Logger
@@ -38,7 +41,7 @@ struct HeadSigningService: Service {
 
     private func sign(lastSigned: inout Int64) async {
         let size = store.head.size
-        guard size != lastSigned, size > 0 else { return }
+        guard size != lastSigned, size > 0, leadership.isLeading else { return }
         do {
             let record = try await store.signHead(with: signer)
             lastSigned = record.head.size

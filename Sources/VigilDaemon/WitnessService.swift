@@ -25,17 +25,20 @@ final class WitnessService: Service, Sendable {
 
     let store: EventStore
     let witnesses: [WitnessEndpoint]
+    /// Only the leader of a shared database submits checkpoints.
+    let leadership: Leadership
     let interval: Duration
     let clock: any WallClock
     let logger: Logger
     private let status = Mutex(Status())
 
     init(
-        store: EventStore, witnesses: [WitnessEndpoint], interval: Duration = .seconds(5), clock: any WallClock,
-        logger: Logger
+        store: EventStore, witnesses: [WitnessEndpoint], leadership: Leadership = .sole(),
+        interval: Duration = .seconds(5), clock: any WallClock, logger: Logger
     ) {
         self.store = store
         self.witnesses = witnesses
+        self.leadership = leadership
         self.interval = interval
         self.clock = clock
         self.logger = logger
@@ -48,13 +51,21 @@ final class WitnessService: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        if let sizes = try? await store.cosignedSizes() { status.withLock { $0.cosigned = sizes } }
         await round()
         await repeatEvery(interval) { await round() }
     }
 
-    /// Submits the latest checkpoint to every witness that has not cosigned it yet.
+    /// Submits the latest checkpoint to every witness that has not cosigned it yet, when this node leads. What
+    /// the witnesses cosigned is read from the log first: another node may have led before.
     func round() async {
+        guard leadership.isLeading else {
+            // What the witnesses answered the leader is its to report.
+            status.withLock { $0.refusals = [:] }
+            return
+        }
+        if let sizes = try? await store.cosignedSizes() {
+            status.withLock { status in status.cosigned.merge(sizes) { max($0, $1) } }
+        }
         guard let latest = try? await store.latestCheckpoint() else { return }
         await withTaskGroup(of: Void.self) { group in
             for witness in witnesses {

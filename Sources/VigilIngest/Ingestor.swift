@@ -48,21 +48,39 @@ package struct Ingestor: Sendable {
     package func ingest(envelope bytes: some Collection<UInt8>) async -> AppendOutcome {
         if let refusal = gate.refusal { return await commit([.failure(Refusal(refusal))]).first! }
         let trimmed = Array(Self.trimmingWhitespace(bytes))
-        let registry = store.registry
         let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
-        let prepared: Result<VerifiedEvent, Refusal>
+        let decoded: Result<(Envelope, EventPayload), Refusal>
         do throws(JSONParseError) {
-            let value = try JSONParser.parse(trimmed)
-            prepared = Self.decode(value, validation: validation).flatMap { envelope, payload in
-                Self.verify(bytes: trimmed, envelope: envelope, payload: payload) { registry.verifyingKey(for: $0) }
-            }
+            decoded = Self.decode(try JSONParser.parse(trimmed), validation: validation)
         } catch {
-            prepared = .failure(
+            decoded = .failure(
                 Refusal(
                     IngestError(
                         .malformedEnvelope, "the envelope is not valid JSON: \(error.reason) at byte \(error.offset)")))
         }
+        let verify = { @Sendable (registry: KeyRegistry) in
+            decoded.flatMap { envelope, payload in
+                Self.verify(bytes: trimmed, envelope: envelope, payload: payload) { registry.verifyingKey(for: $0) }
+            }
+        }
+        let known = store.head.size
+        var prepared = verify(store.registry)
+        if Self.refusedForAnUnknownKey([prepared]), await learnedNewerLog(than: known) {
+            prepared = verify(store.registry)
+        }
         return await commit([prepared]).first!
+    }
+
+    /// Whether one of these was refused because its signer is not registered.
+    private static func refusedForAnUnknownKey(_ prepared: [Result<VerifiedEvent, Refusal>]) -> Bool {
+        prepared.contains { if case .failure(let refusal) = $0 { refusal.error.code == .unknownKey } else { false } }
+    }
+
+    /// On a database several nodes share, a key registered through another node a moment ago may not be known
+    /// here yet: reads the head the database holds. Whether the log grew beyond `known` (the size whose registry
+    /// refused), by this reading or another since.
+    private func learnedNewerLog(than known: Int64) async -> Bool {
+        ((try? await store.refresh())?.size ?? store.head.size) > known
     }
 
     /// Ingests a JSON array of envelopes. Each is stored or refused on its own; results are in order.
@@ -83,7 +101,6 @@ package struct Ingestor: Sendable {
         }
         if elements.isEmpty { return [] }
         if let refusal = gate.refusal { return await commit(elements.map { _ in .failure(Refusal(refusal)) }) }
-        let registry = store.registry
         let validation = ValidationContext(limits: validationLimits.value, now: clock.now())
         let items = elements.map { (bytes: Array(bytes[$0.range]), value: $0.value) }
 
@@ -101,14 +118,22 @@ package struct Ingestor: Sendable {
             }
         }
         let extraKeys = batchKeys
-        let lookup: @Sendable (KeyID) -> VerifyingKey? = { registry.verifyingKey(for: $0) ?? extraKeys[$0] }
 
         // Phase 2: verify signatures, in parallel.
         let indexed = Array(zip(items.indices, decoded))
-        let prepared = await Parallel.map(indexed) { index, result in
-            result.flatMap { envelope, payload in
-                Self.verify(bytes: items[index].bytes, envelope: envelope, payload: payload, keys: lookup)
+        let verify = { @Sendable (registry: KeyRegistry) in
+            await Parallel.map(indexed) { index, result in
+                result.flatMap { envelope, payload in
+                    Self.verify(bytes: items[index].bytes, envelope: envelope, payload: payload) {
+                        registry.verifyingKey(for: $0) ?? extraKeys[$0]
+                    }
+                }
             }
+        }
+        let known = store.head.size
+        var prepared = await verify(store.registry)
+        if Self.refusedForAnUnknownKey(prepared), await learnedNewerLog(than: known) {
+            prepared = await verify(store.registry)
         }
         return await commit(prepared)
     }

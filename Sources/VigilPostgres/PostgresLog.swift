@@ -19,29 +19,38 @@ package final class PostgresLog: LogBackend {
     /// The advisory lock held while a process reads the head and records the configured anchors' changes, so two
     /// starting at once do not both record one change.
     static let anchorsLock: Int64 = 0x5649_4749_4C00_0002
-    /// The advisory lock the one vigild serving a database holds for as long as it runs (on a connection of its
-    /// own): until the work that must run once (projections' alerts, deadlines, checkpoints, webhooks) moves to
-    /// an elected node, a second vigild on the same database is refused.
-    static let serviceLock: Int64 = 0x5649_4749_4C00_0003
+    /// The advisory lock the leading vigild of a database holds for as long as it runs, on a connection of its own
+    /// (``lead()``): the node that appends the alerts, runs the deadlines, signs checkpoints and sends webhooks.
+    static let leaderLock: Int64 = 0x5649_4749_4C00_0003
+    /// The advisory lock a writer holds for one group's transaction while other writers are active
+    /// (``commitGroup(_:from:recordedAt:on:)``), so that their groups take turns instead of colliding.
+    static let appendLock: Int64 = 0x5649_4749_4C00_0004
+    /// The advisory lock held while a signed head and a checkpoint are recorded (``record(signedHead:checkpoint:)``).
+    static let signLock: Int64 = 0x5649_4749_4C00_0005
 
     package let database: PostgresLocation
     let client: PostgresClient
     private let logger: Logger
     /// The task that runs the pool's connections; ends at ``close()``.
     private let pool: Task<Void, Never>
-    /// The connection that holds ``serviceLock``, when this log serves a daemon.
-    private let lockHolder = Mutex<PostgresConnection?>(nil)
+    /// The connection ``lead()`` asks for ``leaderLock`` on (and holds it on, once taken).
+    private let leaderConnection = Mutex<PostgresConnection?>(nil)
     /// The connection commits go through (``writerConnection()``).
     private let writer = Mutex<PostgresConnection?>(nil)
+    /// The head after this process's last commit, and when another writer was last seen appending (the head found
+    /// beyond it, or a collision).
+    private let writers = Mutex<(ownHead: Int64?, othersSeen: ContinuousClock.Instant?)>((nil, nil))
+    /// How long after another writer was last seen this one goes on taking turns.
+    static let turnsFor: Duration = .seconds(5)
+    /// How long ``lead()`` waits for the server's answer before this node gives up the lead.
+    static let leadDeadline: Duration = .seconds(5)
     /// How long a read waits for a connection from the pool before it fails as unreachable.
     static let readDeadline: Duration = .seconds(10)
+    /// How long a read (or a write that is not an append) waits for the server's answer once it has its connection.
+    static let answerDeadline: Duration = .seconds(10)
 
-    /// Whether this log serves a daemon, holding ``serviceLock``.
-    private let serving: Bool
-
-    private init(database: PostgresLocation, client: PostgresClient, serving: Bool, logger: Logger) {
+    private init(database: PostgresLocation, client: PostgresClient, logger: Logger) {
         self.database = database
-        self.serving = serving
         self.client = client
         self.logger = logger
         // PostgresClient does its work in `run()`, which must outlive every use of the client: it runs for as long
@@ -52,17 +61,15 @@ package final class PostgresLog: LogBackend {
     /// Connects to `location`, creates or completes the schema when the role may (a role with SELECT and INSERT
     /// only needs a database its owner migrated), and checks that the database holds a log this release knows.
     ///
-    /// - Parameters:
-    ///   - serving: take the lock that makes this process the one vigild of the database; refused with
-    ///     ``PostgresStoreError/Code/held`` when another holds it.
-    ///   - migrating: create or complete the schema; false (a reader) refuses a database without a log instead.
+    /// - Parameter migrating: create or complete the schema; false (a reader) refuses a database without a log
+    ///   instead.
     package static func open(
-        _ location: PostgresLocation, serving: Bool = false, migrating: Bool = true, logger: Logger
+        _ location: PostgresLocation, migrating: Bool = true, logger: Logger
     ) async throws(PostgresStoreError) -> PostgresLog {
         var configuration = try location.clientConfiguration()
         configuration.options.maximumConnections = 8
         let log = PostgresLog(
-            database: location, client: PostgresClient(configuration: configuration), serving: serving, logger: logger)
+            database: location, client: PostgresClient(configuration: configuration), logger: logger)
         do {
             try await log.client.withConnection { connection in
                 if migrating {
@@ -71,7 +78,6 @@ package final class PostgresLog: LogBackend {
                     try await PostgresSchema.requireLog(connection, logger: logger)
                 }
             }
-            if serving { try await log.takeServiceLock() }
         } catch {
             await log.close()
             throw PostgresStoreError(error, while: "cannot open the log in \(location)")
@@ -79,18 +85,57 @@ package final class PostgresLog: LogBackend {
         return log
     }
 
-    private func takeServiceLock() async throws {
-        let connection = try await connect(id: 0)
-        let taken =
-            try await connection.rows("SELECT pg_try_advisory_lock(\(Self.serviceLock))", logger: logger)
-            .first?.decode(Bool.self) ?? false
-        guard taken else {
-            try? await connection.close()
-            throw PostgresStoreError(
-                .held,
-                "another vigild serves this database; several nodes on one database are not supported yet")
+    /// Takes ``leaderLock`` when no session holds it, and confirms it while this one does (the lock is re-entrant
+    /// within a session, so asking again is the check). A failed query drops the connection, and with it the lead:
+    /// the server has ended the session or will, freeing the lock for another node.
+    package func lead() async -> Bool {
+        let held = leaderConnection.withLock { $0 }
+        if let held, held.isClosed {
+            // The session that held the lock is gone, and the lock with it: not the leader now; the next try connects.
+            leaderConnection.withLock { if $0 === held { $0 = nil } }
+            return false
         }
-        lockHolder.withLock { $0 = connection }
+        do {
+            let connection: PostgresConnection
+            if let held {
+                connection = held
+            } else {
+                connection = try await connect(id: 0)
+                leaderConnection.withLock { $0 = connection }
+            }
+            do {
+                // A server that stops answering without closing the connection (a network cut) loses this node the
+                // lead after `leadDeadline`, before its session ends on the server and another node takes the lock.
+                return try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        try await connection.rows(
+                            "SELECT pg_try_advisory_lock(\(Self.leaderLock))", logger: self.logger
+                        )
+                        .first?.decode(Bool.self) ?? false
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: Self.leadDeadline)
+                        // A query under way does not end when its task is cancelled; closing its connection ends it.
+                        PostgresAccess.discard(connection)
+                        throw PostgresStoreError(.unreachable, "no answer to the leader's lock within 5 seconds")
+                    }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? false
+                }
+            } catch {
+                leaderConnection.withLock { if $0 === connection { $0 = nil } }
+                PostgresAccess.discard(connection)
+                throw error
+            }
+        } catch {
+            return false
+        }
+    }
+
+    /// Gives the lead up at once (its connection closed, and the lock with it), for another node to take: at
+    /// shutdown, and when this node cannot do the leader's work.
+    package func resign() async {
+        if let held = leaderConnection.withLock({ $0.take() }) { PostgresAccess.discard(held) }
     }
 
     package var location: String { database.description }
@@ -116,15 +161,36 @@ package final class PostgresLog: LogBackend {
         }
     }
 
+    package func newerState(than known: WriterState) async throws -> WriterState? {
+        try await pooled { connection, logger in
+            let head = try await Self.head(connection, logger)
+            guard head.size > known.head.size else { return nil }
+            return try await Self.state(at: head, connection, logger)
+        }
+    }
+
     package func commit(
         _ requests: [[VerifiedEvent]], from state: WriterState, recordedAt: Int64
     ) async throws -> (WriterState, [[AppendOutcome]]) {
         // Not tied to the calling task: a client that disconnects (and cancels its task) must not abort a group
-        // that carries other clients' events.
-        try await Task.detached { [self] in
+        // that carries other clients' events. And not waited for forever: a server that stops answering (its
+        // connection neither answering nor closed) leaves the group's outcome unknown after `commitDeadline`; its
+        // connection is given up, and a group that does commit later is answered as duplicates when retried.
+        let result = try await PostgresAccess.within(Self.commitDeadline) { [self] in
             try await commitGroup(requests, from: state, recordedAt: recordedAt)
-        }.value
+        }
+        guard let result else {
+            if let connection = writer.withLock({ $0.take() }) { PostgresAccess.discard(connection) }
+            logger.error(
+                "the database did not answer a commit in time; its outcome is unknown",
+                metadata: ["store.seconds": "\(Self.commitDeadline.components.seconds)"])
+            throw PostgresStoreError(.unknownOutcome, "the database did not answer a commit within 60 seconds")
+        }
+        return result
     }
+
+    /// How long a group's commit (with its read-back) may take before its outcome is reported unknown.
+    static let commitDeadline: Duration = .seconds(60)
 
     private func commitGroup(
         _ requests: [[VerifiedEvent]], from known: WriterState, recordedAt: Int64
@@ -136,7 +202,7 @@ package final class PostgresLog: LogBackend {
             // A connection that failed is not trusted again: the next group opens a new one.
             if connection.isClosed || PostgresStoreError.sqlState(of: error) == nil {
                 writer.withLock { if $0 === connection { $0 = nil } }
-                try? await connection.close()
+                PostgresAccess.discard(connection)
             }
             throw error
         }
@@ -147,13 +213,17 @@ package final class PostgresLog: LogBackend {
     /// leaving it waiting for a connection from the pool.
     private func writerConnection() async throws -> PostgresConnection {
         if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
-        // The service lock went with its connection if the database restarted: take it again before writing, and
-        // write nothing if another vigild took it meanwhile.
-        if serving, lockHolder.withLock({ $0?.isClosed ?? true }) {
-            lockHolder.withLock { $0 = nil }
-            try await takeServiceLock()
-        }
         let connection = try await connect(id: 2)
+        do {
+            // A writer cut off in the middle of a turn (its transaction open, the append lock and its rows held) must
+            // not hold up the other nodes: the server ends such a session after 10 idle seconds. And no group waits
+            // for a lock more than 20 seconds: it is refused as unavailable instead.
+            try await connection.run("SET idle_in_transaction_session_timeout = '10s'", logger: logger)
+            try await connection.run("SET lock_timeout = '20s'", logger: logger)
+        } catch {
+            PostgresAccess.discard(connection)
+            throw error
+        }
         writer.withLock { $0 = connection }
         return connection
     }
@@ -168,6 +238,10 @@ package final class PostgresLog: LogBackend {
     /// another writer appended is read first (its key changes count). If another writer appends between the two
     /// round trips, the statement collides with its rows (a position or an id already taken, or the gap-free
     /// trigger) and nothing of it is stored: the head is read again and the group planned anew.
+    ///
+    /// While other writers append too (seen within ``turnsFor``), groups take turns instead: each in a transaction
+    /// that first takes ``appendLock``, so the head it reads stays the head until it commits. Two more round trips
+    /// per group, and no collisions between writers that take turns.
     private func commitGroup(
         _ requests: [[VerifiedEvent]], from known: WriterState, recordedAt: Int64, on connection: PostgresConnection
     ) async throws -> (WriterState, [[AppendOutcome]]) {
@@ -175,32 +249,79 @@ package final class PostgresLog: LogBackend {
         var attempt = 0
         while true {
             attempt += 1
-            let (head, stored) = try await Self.headAndStored(AppendPlan.ids(of: requests), connection, logger)
-            if head != before.head {
-                // Another writer appended since: its key changes count for this group's events.
-                before = try await Self.state(at: head, connection, logger)
+            let turns = writers.withLock { $0.othersSeen.map { ContinuousClock.now - $0 < Self.turnsFor } ?? false }
+            let logger = logger
+            if turns {
+                try await answered(within: .seconds(5), on: connection) {
+                    try await connection.run("BEGIN", logger: logger)
+                }
             }
-            let plan = AppendPlan(requests, from: before, recordedAt: max(recordedAt, before.head.lastRecordedAt)) {
-                stored[$0]
-            }
-            guard let first = plan.entries.first else { return (plan.state, plan.outcomes) }
+            let plan: AppendPlan
             do {
-                _ = try await connection.execute(GroupInsert(plan: plan), logger: logger)
+                if turns {
+                    // Up to the writer's lock_timeout (20 s) for the other writers' turns.
+                    try await answered(within: .seconds(25), on: connection) {
+                        try await connection.run("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+                    }
+                }
+                let ids = AppendPlan.ids(of: requests)
+                let (head, stored) = try await answered(within: .seconds(5), on: connection) {
+                    try await Self.headAndStored(ids, connection, logger)
+                }
+                writers.withLock { if let own = $0.ownHead, own != head.size { $0.othersSeen = .now } }
+                if head != before.head {
+                    // Another writer appended since: its key changes count for this group's events.
+                    before = try await answered(within: .seconds(10), on: connection) {
+                        try await Self.state(at: head, connection, logger)
+                    }
+                }
+                plan = AppendPlan(requests, from: before, recordedAt: max(recordedAt, before.head.lastRecordedAt)) {
+                    stored[$0]
+                }
+            } catch {
+                if turns { await rollBack(connection) }
+                throw error
+            }
+            guard let first = plan.entries.first else {
+                if turns { await rollBack(connection) }
+                return (plan.state, plan.outcomes)
+            }
+            do {
+                let insert = GroupInsert(plan: plan)
+                // A group's insert takes well under a second here (8,192 events in about 0.5 s); one unanswered for 5
+                // seconds is settled by reading back, and a retry of its events is answered as duplicates.
+                _ = try await answered(within: .seconds(5), on: connection) {
+                    try await connection.execute(insert, logger: logger)
+                }
+                if turns {
+                    try await answered(within: .seconds(5), on: connection) {
+                        try await connection.run("COMMIT", logger: logger)
+                    }
+                }
+                writers.withLock { $0.ownHead = plan.state.head.size }
                 return (plan.state, plan.outcomes)
             } catch let error as PSQLError where error.serverInfo != nil {
                 // The server refused the statement: nothing of it is stored.
+                if turns { await rollBack(connection) }
                 let state = error.serverInfo?[.sqlState]
                 guard state == "23505" || state == "VG002", attempt < Self.attempts else { throw error }
+                writers.withLock { $0.othersSeen = .now }
                 logger.info(
                     "the log grew under this writer; planning the group again",
                     metadata: ["store.attempt": "\(attempt)"])
             } catch {
-                // The statement may or may not have been committed: the rows say.
+                // The statement (or the transaction's commit) may or may not have been committed: the rows say.
                 logger.warning(
                     "the database's answer to a commit was lost; reading back",
                     metadata: ["store.error": "\(errorCode(of: error))", "store.position": "\(first.position)"])
-                if try await readBack(first) { return (plan.state, plan.outcomes) }
-                throw error
+                if try await readBack(first) {
+                    writers.withLock { $0.ownHead = plan.state.head.size }
+                    return (plan.state, plan.outcomes)
+                }
+                // Not there when read back, but a statement the server was still running may commit after: the
+                // outcome is unknown, not "nothing stored".
+                throw PostgresStoreError(
+                    .unknownOutcome, "the database did not confirm the commit, and it was not found when read back")
             }
         }
     }
@@ -208,16 +329,40 @@ package final class PostgresLog: LogBackend {
     /// How often a group is planned again when other writers keep taking its positions.
     static let attempts = 16
 
+    /// `work` on the writer's `connection`, answered within `deadline`; otherwise the connection is given up and
+    /// this throws `unreachable`. A statement sent on a connection whose server died as it was sent has been seen
+    /// never to be answered (postgres-nio 1.33, the server stopped with `pg_ctl stop -m immediate`), and a group
+    /// waiting for it would hold up every client; an insert so abandoned is settled by reading back.
+    private func answered<T: Sendable>(
+        within deadline: Duration, on connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard let value = try await PostgresAccess.within(deadline, work) else {
+            writer.withLock { if $0 === connection { $0 = nil } }
+            PostgresAccess.discard(connection)
+            throw PostgresStoreError(
+                .unreachable, "the database did not answer within \(deadline.components.seconds) seconds")
+        }
+        return value
+    }
+
+    /// Ends a turn's transaction that will not commit, if the connection still answers.
+    private func rollBack(_ connection: PostgresConnection) async {
+        let logger = logger
+        _ = try? await answered(within: .seconds(2), on: connection) {
+            try await connection.run("ROLLBACK", logger: logger)
+        }
+    }
+
     /// Whether `entry`, the first of a group whose commit went unanswered, is stored: the group is all there or not
     /// at all. Tries for a while on new connections; throws ``PostgresStoreError/Code/unknownOutcome`` when the
     /// database cannot be asked.
     private func readBack(_ entry: StoredEntry) async throws -> Bool {
         var delay = Duration.milliseconds(100)
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(5)
         while true {
             do {
                 let connection = try await connect(id: 3)
-                defer { Task { try? await connection.close() } }
+                defer { PostgresAccess.discard(connection) }
                 let row = try await connection.rows(
                     "SELECT position, envelope FROM events WHERE event_id = \(ByteBuffer(bytes: entry.eventID.bytes))",
                     logger: logger
@@ -252,7 +397,16 @@ package final class PostgresLog: LogBackend {
                 group.addTask {
                     try await client.withConnection { connection in
                         leased.value.store(true, ordering: .relaxed)
-                        return try await body(connection, logger)
+                        // A query on a connection whose server died may never be answered: the connection is given
+                        // up (the pool replaces it) and the read fails, rather than waiting forever.
+                        guard
+                            let value = try await PostgresAccess.within(
+                                Self.answerDeadline, { try await body(connection, logger) })
+                        else {
+                            PostgresAccess.discard(connection)
+                            throw PostgresStoreError(.unreachable, "no answer from \(location) within 10 seconds")
+                        }
+                        return value
                     }
                 }
                 group.addTask {
@@ -283,8 +437,6 @@ package final class PostgresLog: LogBackend {
                 + "stored is answered as a duplicate with its position"
         case .unreachable:
             return "the database cannot be reached; nothing was stored; retry later"
-        case .held:
-            return "another vigild serves this database now; nothing was stored here; send to that one"
         default:
             return "the database refused the commit; nothing was stored; retry later"
         }
@@ -389,23 +541,48 @@ package final class PostgresLog: LogBackend {
     }
 
     package func record(signedHead: (head: SignedHead, envelope: [UInt8])?, checkpoint: NewCheckpoint?) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            if let (head, envelope) = signedHead {
-                try await connection.run(
-                    """
-                    INSERT INTO signed_heads (size, chain_hash, issued_at, envelope)
-                    VALUES (\(head.size), \(ByteBuffer(bytes: head.chainHash)), \(head.issuedAt.microsecondsSinceEpoch),
-                        \(ByteBuffer(bytes: envelope)))
-                    """, logger: logger)
+        try await pooled { connection, logger in
+            try await connection.run("BEGIN", logger: logger)
+            do {
+                try await Self.record(signedHead: signedHead, checkpoint: checkpoint, connection, logger)
+                try await connection.run("COMMIT", logger: logger)
+            } catch {
+                try? await connection.run("ROLLBACK", logger: logger)
+                throw error
             }
-            if let checkpoint {
-                try await connection.run(
-                    """
-                    INSERT INTO checkpoints (size, root_hash, issued_at, note)
-                    VALUES (\(checkpoint.size), \(ByteBuffer(bytes: checkpoint.rootHash)), \(checkpoint.issuedAt),
-                        \(ByteBuffer(bytes: checkpoint.note)))
-                    """, logger: logger)
-            }
+        }
+    }
+
+    /// The rows of ``record(signedHead:checkpoint:)``, inside its transaction.
+    private static func record(
+        signedHead: (head: SignedHead, envelope: [UInt8])?, checkpoint: NewCheckpoint?,
+        _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        // Two nodes may sign at once (the leader's interval, an auditor's request to another node): the recorded
+        // heads and checkpoints never go back in size, so a witness never sees the log shrink.
+        try await connection.run("SELECT pg_advisory_xact_lock(\(Self.signLock))", logger: logger)
+        let sizes = try await connection.rows(
+            """
+            SELECT (SELECT COALESCE(max(size), 0) FROM signed_heads), (SELECT COALESCE(max(size), 0) FROM checkpoints)
+            """, logger: logger
+        ).first
+        var (headSize, checkpointSize): (Int64, Int64) = (0, 0)
+        if let sizes { (headSize, checkpointSize) = try sizes.decode((Int64, Int64).self) }
+        if let (head, envelope) = signedHead, head.size >= headSize {
+            try await connection.run(
+                """
+                INSERT INTO signed_heads (size, chain_hash, issued_at, envelope)
+                VALUES (\(head.size), \(ByteBuffer(bytes: head.chainHash)), \(head.issuedAt.microsecondsSinceEpoch),
+                    \(ByteBuffer(bytes: envelope)))
+                """, logger: logger)
+        }
+        if let checkpoint, checkpoint.size >= checkpointSize {
+            try await connection.run(
+                """
+                INSERT INTO checkpoints (size, root_hash, issued_at, note)
+                VALUES (\(checkpoint.size), \(ByteBuffer(bytes: checkpoint.rootHash)), \(checkpoint.issuedAt),
+                    \(ByteBuffer(bytes: checkpoint.note)))
+                """, logger: logger)
         }
     }
 
@@ -480,8 +657,9 @@ package final class PostgresLog: LogBackend {
     }
 
     package func close() async {
-        if let holder = lockHolder.withLock({ $0.take() }) { try? await holder.close() }
-        if let connection = writer.withLock({ $0.take() }) { try? await connection.close() }
+        // Not waited for: a server that died may not answer a close.
+        if let holder = leaderConnection.withLock({ $0.take() }) { PostgresAccess.discard(holder) }
+        if let connection = writer.withLock({ $0.take() }) { PostgresAccess.discard(connection) }
         pool.cancel()
         await pool.value
     }
@@ -502,7 +680,8 @@ package final class PostgresLog: LogBackend {
     static func state(at head: LogHead, _ connection: PostgresConnection, _ logger: Logger) async throws -> WriterState
     {
         var replay = RegistryReplay(anchorChanges: try await anchorChanges(connection, logger))
-        for (position, change) in try await keyEvents(connection, logger) {
+        // Rows another writer added after `head` was read are not part of this state.
+        for (position, change) in try await keyEvents(connection, logger) where position <= head.size {
             replay.advance(to: position)
             replay.apply(try change.get(), at: position)
         }

@@ -21,8 +21,6 @@ package struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
         case newerVersion = "newer_version"
         /// A copy differs from its source.
         case copyMismatch = "copy_mismatch"
-        /// Another process holds the database for itself (another vigild serves it).
-        case held
         /// The server did not answer a commit and could not be asked afterwards whether it stored it.
         case unknownOutcome = "unknown_outcome"
     }

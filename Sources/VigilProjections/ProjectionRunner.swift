@@ -12,9 +12,17 @@ package protocol ProjectionReactor: Sendable {
     func react(to event: StoredEvent, in views: ViewWriter) throws
 
     /// Called after each flush commits, and once at start (with nothing): time to deliver what the flush decided
-    /// (`decided`, the alerts' payloads, in order) and what it changed (`updated`: alerts acknowledged or
-    /// resolved).
-    func flushed(updated: [AlertView], decided: [EventPayload]) async
+    /// (``ViewWriter/decidedAlerts``, the alerts' payloads, in order) and what it changed
+    /// (``ViewWriter/raisedAlerts``, ``ViewWriter/updatedAlerts``: alerts raised, acknowledged or resolved).
+    func flushed(_ flush: FlushedAlerts) async
+}
+
+/// What one flush did to the alerts: those it applied as raised, those it saw acknowledged or resolved, and the
+/// payloads of those it decided that the log does not hold yet.
+package struct FlushedAlerts: Sendable {
+    package var raised: [AlertView] = []
+    package var updated: [AlertView] = []
+    package var decided: [EventPayload] = []
 }
 
 /// Keeps the read models up to date with the log.
@@ -71,6 +79,8 @@ package final class ProjectionRunner: Service, Sendable {
     package var currentStatus: Status { status.withLock { $0 } }
 
     package func run() async throws {
+        // Alerts raised before this start are history, not news: catching up (or rebuilding) does not stream them.
+        let liveAfter = store.head.size
         let heads = store.heads()
         let anchors = LogReplay.anchors(try await store.anchorHistory())
         var checkpoint = try await database.checkpoint()
@@ -100,10 +110,10 @@ package final class ProjectionRunner: Service, Sendable {
                 "log.size": "\(store.head.size)",
             ])
         // Alerts decided before a stop and not yet in the log go first.
-        await reactor?.flushed(updated: [], decided: [])
+        await reactor?.flushed(FlushedAlerts())
 
         do {
-            try await follow(heads, from: checkpoint, schedule: DeadlineSettings(rules))
+            try await follow(heads, from: checkpoint, liveAfter: liveAfter, schedule: DeadlineSettings(rules))
         } catch is CancellationError {
             // Shutdown began while a flush was being retried or a chunk was in hand: it was not written, and
             // the next start applies it from the checkpoint.
@@ -112,7 +122,8 @@ package final class ProjectionRunner: Service, Sendable {
 
     /// Applies what each commit added, until the store closes or shutdown begins.
     private func follow(
-        _ heads: AsyncStream<Int64>, from checkpoint: ViewTables.Checkpoint, schedule start: DeadlineSettings
+        _ heads: AsyncStream<Int64>, from checkpoint: ViewTables.Checkpoint, liveAfter: Int64,
+        schedule start: DeadlineSettings
     ) async throws {
         var schedule = start
         var evaluated = checkpoint.evaluated
@@ -132,7 +143,10 @@ package final class ProjectionRunner: Service, Sendable {
             }
             let chunk = head - position > Int64(Self.followChunk) ? Self.catchUpChunk : Self.followChunk
             try await LogReplay.stream(
-                after: position, upTo: head, chunk: chunk, fetch: { try await store.entries(after: $0, limit: $1) }
+                after: position, upTo: head, chunk: chunk,
+                fetch: { after, limit in
+                    try await self.retrying("reading the log") { try await store.entries(after: after, limit: limit) }
+                }
             ) {
                 chunk in
                 guard !Task.isShuttingDownGracefully else { throw CancellationError() }
@@ -147,7 +161,9 @@ package final class ProjectionRunner: Service, Sendable {
                     }
                     try views.setCheckpoint(
                         position: last, evaluated: evaluate ? max(before, last) : before, now: self.clock.now())
-                    return (views.updatedAlerts, views.decidedAlerts)
+                    return FlushedAlerts(
+                        raised: views.raisedAlerts.filter { $0.position > liveAfter }, updated: views.updatedAlerts,
+                        decided: views.decidedAlerts)
                 }
                 for (entry, event) in chunk where event == nil { self.reportUndecodable(entry.position) }
                 position = last
@@ -157,7 +173,7 @@ package final class ProjectionRunner: Service, Sendable {
                     $0.applied += Int64(chunk.count)
                 }
                 self.positionGauge.record(last)
-                await self.reactor?.flushed(updated: updated.0, decided: updated.1)
+                await self.reactor?.flushed(updated)
             }
             status.withLock { $0.caughtUp = true }
         }
@@ -174,10 +190,16 @@ package final class ProjectionRunner: Service, Sendable {
     private func flushRetrying<T: Sendable>(
         settings: RuleSettings, _ body: @escaping @Sendable (ViewWriter) throws -> T
     ) async throws -> T {
+        try await retrying("projections") { try await self.database.write(settings: settings, body) }
+    }
+
+    /// Runs `body` until it succeeds (a write of the views, a read of the log: a full disk, a database away),
+    /// health degraded meanwhile; throws `CancellationError` once shutdown begins or the task is cancelled.
+    private func retrying<T: Sendable>(_ doing: String, _ body: () async throws -> T) async throws -> T {
         var backoff = Backoff(ceiling: .seconds(5))
         while true {
             do {
-                let result = try await database.write(settings: settings, body)
+                let result = try await body()
                 let recovered = status.withLock { status -> Bool in
                     defer { status.failure = nil }
                     return status.failure != nil
@@ -186,17 +208,17 @@ package final class ProjectionRunner: Service, Sendable {
                 return result
             } catch {
                 failures.increment()
-                let described = String(describing: StoreError(error, while: "projections"))
+                let described = String(describing: StoreError(error, while: doing))
                 let first = status.withLock { status -> Bool in
                     defer { status.failure = described }
                     return status.failure == nil
                 }
                 if first {
                     logger.error(
-                        "writing the read models failed; ingest goes on, views lag until it succeeds",
+                        "the read models cannot follow the log; ingest goes on, views lag until it succeeds",
                         metadata: ["projection.error": "\(described)"])
                 }
-                guard !Task.isShuttingDownGracefully else { throw CancellationError() }
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled else { throw CancellationError() }
                 await backoff.wait()
             }
         }

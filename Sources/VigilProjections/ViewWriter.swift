@@ -19,6 +19,8 @@ package final class ViewWriter {
     package let settings: RuleSettings
     /// Alerts acknowledged or resolved in this flush, as they now stand: for live subscribers.
     package private(set) var updatedAlerts: [AlertView] = []
+    /// Alerts whose `alert.raised` this flush applied, whichever node appended them: for live subscribers.
+    package private(set) var raisedAlerts: [AlertView] = []
     /// The alerts this flush decided that the log does not hold yet, in order (their payloads, unsigned).
     package private(set) var decidedAlerts: [EventPayload] = []
     /// Rows this flush already made sure exist: most events of a flush concern the same few sessions.
@@ -208,6 +210,7 @@ package final class ViewWriter {
                 """, body.alertId, event.position, body.rule.rawValue, body.severity.rawValue, participant,
                 payload.session, Data(body.causes.flatMap(\.bytes)), body.message, time)
             try db.run("DELETE FROM outbox WHERE alert_id = ?", body.alertId)
+            raisedAlerts.append(AlertView(raised: body, payload: payload, position: event.position))
             try deadlineRaised(body.alertId)
         case .alertAcknowledged(let body):
             try act(on: body.note, event: event, resolving: false)

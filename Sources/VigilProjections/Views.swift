@@ -372,3 +372,14 @@ package enum ViewCoding {
         try JSONDecoder().decode(type, from: data)
     }
 }
+
+extension AlertView {
+    /// The alert as the read API shows it when just raised: from its `alert.raised` body, the payload that
+    /// carries it and its position in the log.
+    package init(raised body: AlertRaised, payload: EventPayload, position: Int64) {
+        self.init(
+            alertId: body.alertId, rule: body.rule, severity: body.severity,
+            participant: body.participant ?? payload.participant, session: payload.session, causes: body.causes,
+            message: body.message, raisedAt: payload.occurredAt, position: position)
+    }
+}

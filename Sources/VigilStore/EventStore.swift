@@ -108,6 +108,15 @@ package final class EventStore: Sendable {
         committer.heads()
     }
 
+    /// Learns what other nodes appended to a shared database since this process last looked: the head, the key
+    /// registry and the tree move to the database's, and followers of ``heads()`` hear of the new size. Returns
+    /// the head as now known. On a database only this process writes, nothing changes.
+    @discardableResult
+    package func refresh() async throws -> LogHead {
+        if let newer = try await backend.newerState(than: committer.currentState) { committer.observe(newer) }
+        return head
+    }
+
     /// Every change of the configured trust anchors, in the order recorded.
     package func anchorHistory() async throws -> [AnchorChange] {
         try await backend.anchorHistory()
@@ -204,14 +213,15 @@ extension EventStore {
         var newHead: (head: SignedHead, envelope: [UInt8])?
         let head: SignedHead
         let envelope: [UInt8]
-        if let last = try await backend.latestSignedHead(), last.head.size == current.head.size {
+        // Another node may have signed a later head than this one knows yet: never sign one that goes back.
+        if let last = try await backend.latestSignedHead(), last.head.size >= current.head.size {
             (head, envelope) = last
         } else {
             head = SignedHead(size: current.head.size, chainHash: current.head.chainHash, issuedAt: issuedAt)
             envelope = head.envelope(signedBy: key).jsonBytes
             newHead = (head, envelope)
         }
-        if let latest = try await backend.latestCheckpoint(), latest.size == current.head.size,
+        if let latest = try await backend.latestCheckpoint(), latest.size >= current.head.size,
             let note = try? SignedNote(parsing: latest.note),
             (try? LogCheckpoint(text: note.text))?.origin == origin
         {

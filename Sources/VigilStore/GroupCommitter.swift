@@ -65,6 +65,30 @@ final class GroupCommitter: Sendable {
         return stream
     }
 
+    /// Takes a state read from the database (another node's appends, ``LogBackend/newerState(than:)``) when it is
+    /// beyond the one this writer knows, and tells the followers of the head.
+    func observe(_ newer: WriterState) {
+        advance(to: newer)
+    }
+
+    /// Moves the known state forward, never back: a commit that answers after another node's appends were
+    /// observed leaves the newer state in place. Followers hear of every size the state grows to.
+    private func advance(to newer: WriterState) {
+        let grew = state.withLock { state -> Bool in
+            guard newer.head.size > state.head.size else { return false }
+            state = newer
+            return true
+        }
+        guard grew else { return }
+        metrics.logSize.record(newer.head.size)
+        // The size now, read under the followers' lock: a commit and an observation that race yield in order, and
+        // the last value a follower keeps is the largest.
+        followers.withLock { followers in
+            let size = state.withLock { $0.head.size }
+            for continuation in followers.values { continuation.yield(size) }
+        }
+    }
+
     /// Stores `events` in order, each stored, reported as a duplicate, or refused on its own.
     func append(_ events: [VerifiedEvent]) async -> [AppendOutcome] {
         if events.isEmpty { return [] }
@@ -157,14 +181,10 @@ final class GroupCommitter: Sendable {
         let elapsed = clock.now().microsecondsSinceEpoch - now
         switch result {
         case .success(let (after, outcomes)):
-            state.withLock { $0 = after }
             failure.withLock { $0 = nil }
             metrics.commitDuration.recordNanoseconds(max(0, elapsed) * 1000)
             metrics.commitEvents.record(requests.reduce(0) { $0 + $1.count })
-            metrics.logSize.record(after.head.size)
-            if after.head.size != before.head.size {
-                followers.withLock { for continuation in $0.values { continuation.yield(after.head.size) } }
-            }
+            advance(to: after)
             return outcomes
         case .failure(let error):
             metrics.commitFailures.increment()

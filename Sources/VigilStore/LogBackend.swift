@@ -29,6 +29,20 @@ package protocol LogBackend: Sendable {
         _ requests: [[VerifiedEvent]], from state: WriterState, recordedAt: Int64
     ) async throws -> (WriterState, [[AppendOutcome]])
 
+    /// The writer's state at the head the database holds now, when that is beyond `known` (another node appended
+    /// since); nil when it is not. A database only this process writes (an SQLite file, under its lock) answers nil.
+    func newerState(than known: WriterState) async throws -> WriterState?
+
+    /// Whether this process runs the work that must run once for the log (alert appends, deadlines, checkpoint
+    /// signing, witnesses, webhooks): asked again every second or so, it takes the lead when no process holds
+    /// it and answers false once the lead is lost (the database gone away). An SQLite file has one process and
+    /// always answers true.
+    func lead() async -> Bool
+
+    /// Gives the lead up at once, for another process to take (at shutdown, or when this one cannot do the
+    /// leader's work). A later ``lead()`` may take it again.
+    func resign() async
+
     /// What a refused append tells its client when a commit failed with `error`.
     func unavailableMessage(for error: any Error) -> String
 

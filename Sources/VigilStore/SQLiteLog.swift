@@ -280,6 +280,12 @@ package final class SQLiteLog: LogBackend {
         }
     }
 
+    package func newerState(than known: WriterState) async throws -> WriterState? { nil }
+
+    package func lead() async -> Bool { true }
+
+    package func resign() async {}
+
     package func verify(_ options: LogVerifier.Options) async -> Result<VerificationReport, StoreError> {
         let path = path
         return await LogVerifier.onThreadOfItsOwn(lowerPriority: options.share != nil) {

@@ -19,7 +19,9 @@ final class EngineFixture: Sendable {
     let engine: AlertEngine
     let runner: ProjectionRunner
 
-    init(folder: String, keys: TestKeys, settings: RuleSettings = RuleSettings()) throws {
+    init(
+        folder: String, keys: TestKeys, settings: RuleSettings = RuleSettings(), leadership: Leadership = .sole()
+    ) throws {
         self.keys = keys
         self.folder = folder
         var logger = Logger(label: "test")
@@ -29,7 +31,7 @@ final class EngineFixture: Sendable {
         let rules = Reloadable(settings)
         let engine = AlertEngine(
             store: store, database: views, key: keys.daemon, settings: rules, broadcaster: AlertBroadcaster(),
-            webhook: nil, logger: logger, metricsFactory: NOOPMetricsHandler.instance
+            webhook: nil, leadership: leadership, logger: logger, metricsFactory: NOOPMetricsHandler.instance
         )
         self.engine = engine
         runner = ProjectionRunner(
@@ -61,6 +63,18 @@ final class EngineFixture: Sendable {
     func close() async throws {
         try views.close()
         await store.close()
+    }
+
+    /// Registers the test keys and starts session P-0001-S1 at `start`.
+    func startSession(at start: Timestamp) async {
+        _ = await store.append(
+            keys.registrable.map {
+                Fixtures.verified(Fixtures.registration(of: $0.key, role: $0.role, name: $0.name), by: keys.admin)
+            })
+        await append(
+            Fixtures.payload(
+                .sessionStarted(SessionStarted(number: 1)), participant: "P-0001", session: "P-0001-S1", at: start),
+            by: keys.clinician)
     }
 
     func append(_ payload: EventPayload, by author: SigningKey, witnesses: [SigningKey] = []) async {
@@ -186,15 +200,7 @@ final class EngineFixture: Sendable {
             let fixture = try EngineFixture(folder: folder, keys: keys)
             let start = Timestamp(rfc3339: "2026-06-01T09:00:00Z")!
             try await fixture.running {
-                _ = await fixture.store.append(
-                    keys.registrable.map {
-                        Fixtures.verified(
-                            Fixtures.registration(of: $0.key, role: $0.role, name: $0.name), by: keys.admin)
-                    })
-                await fixture.append(
-                    Fixtures.payload(
-                        .sessionStarted(SessionStarted(number: 1)), participant: "P-0001", session: "P-0001-S1",
-                        at: start), by: keys.clinician)
+                await fixture.startSession(at: start)
             }
             // Day 3 ends on June 5th: days 1-3 are missed.
             try await fixture.engine.checkDeadlines(now: Timestamp(rfc3339: "2026-06-05T00:00:00Z")!)
@@ -210,6 +216,39 @@ final class EngineFixture: Sendable {
             try await again.checkDeadlines(now: Timestamp(rfc3339: "2026-06-06T00:00:00Z")!)
             raised = try await fixture.raisedAlerts()
             #expect(raised.count == 4, "day 4 only")
+            try await fixture.close()
+        }
+    }
+
+    /// A node that does not lead (several nodes on one database) decides alerts from what it projects but appends
+    /// none and raises no deadline; once it takes the lead it appends what it decided and runs the deadlines.
+    @Test func aFollowerDecidesAndAppendsOnlyOnceItLeads() async throws {
+        try await withTemporaryDirectory { folder in
+            let keys = TestKeys()
+            let leadership = Leadership(leading: false)
+            let fixture = try EngineFixture(folder: folder, keys: keys, leadership: leadership)
+            let scheduler = AlertScheduler(
+                engine: fixture.engine, runner: fixture.runner, clock: SystemWallClock(), logger: Logger(label: "test"))
+            let start = Timestamp(rfc3339: "2026-06-01T09:00:00Z")!
+            let fever = Fixtures.payload(
+                .vitalsRecorded(VitalsRecorded(temperatureC: 39.5)), participant: "P-0001", session: "P-0001-S1",
+                at: start.adding(seconds: 60))
+            try await fixture.running {
+                await fixture.startSession(at: start)
+                await fixture.append(fever, by: keys.device)
+                try await fixture.settle()
+                await scheduler.tick()
+                #expect(try await fixture.raisedAlerts().isEmpty, "a follower appended an alert")
+                #expect(try await fixture.views.read { try $0.unsentAlerts() }.count == 1)
+
+                #expect(leadership.update(leading: true) != nil)
+                await fixture.engine.takeOver()
+                await scheduler.tick()
+            }
+            let raised = try await fixture.raisedAlerts()
+            #expect(raised.first?.causes == [fever.id])
+            // The days since June 1st are long past: the missed follow-ups come with the lead.
+            #expect(raised.dropFirst().allSatisfy { $0.rule == .missedFollowUp } && raised.count > 1, "\(raised)")
             try await fixture.close()
         }
     }

@@ -50,6 +50,16 @@ import VigilTestSupport
         return condition()
     }
 
+    /// Waits until `condition` holds, for at most `seconds`; a condition that throws counts as not holding yet.
+    static func eventuallyAsync(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
     @Test func appendsAnswer503WhileTheDatabaseIsAwayAndResumeWithNothingLost() async throws {
         try await withTemporaryDirectory { folder in
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)

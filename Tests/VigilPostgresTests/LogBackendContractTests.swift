@@ -307,14 +307,20 @@ import VigilTestSupport
 
 /// Two stores on one PostgreSQL database, as two vigild nodes have: both append at once and the log stays one.
 @Suite struct SharedPostgresLogTests {
+    /// A store on `database`, as one node opens it.
+    static func node(_ database: PostgresLocation, keys: TestKeys, logger: Logger) async throws -> EventStore {
+        try await EventStore.open(
+            backend: try await PostgresLog.open(database, logger: logger), anchors: keys.anchors, logger: logger)
+    }
+
     @Test func twoWritersOnOneDatabaseKeepOneGapFreeChain() async throws {
         try await PostgresTestDatabase.with { database in
             let keys = TestKeys()
             let logger = Logger(label: "shared")
-            let first = try await EventStore.open(
-                backend: try await PostgresLog.open(database, logger: logger), anchors: keys.anchors, logger: logger)
-            let second = try await EventStore.open(
-                backend: try await PostgresLog.open(database, logger: logger), anchors: keys.anchors, logger: logger)
+            let (first, second) = (
+                try await Self.node(database, keys: keys, logger: logger),
+                try await Self.node(database, keys: keys, logger: logger)
+            )
             _ = await first.append(keys.verifiedRegistrations(at: LogBackendContractTests.start))
             // The second learns of the registrations at its first commit: the device is known there too.
             let readings = LogBackendContractTests.readings(400, by: keys)
@@ -330,8 +336,7 @@ import VigilTestSupport
             #expect(outcomes.filter(LogBackendContractTests.isStored).count == 400)
             #expect(Set(outcomes.compactMap(\.position)) == Set(7...406), "positions not 7...406")
             // Each writer knows the head after its own last commit; a third reads the whole log.
-            let third = try await EventStore.open(
-                backend: try await PostgresLog.open(database, logger: logger), anchors: keys.anchors, logger: logger)
+            let third = try await Self.node(database, keys: keys, logger: logger)
             #expect(third.head.size == 406)
             let report = try await third.verify(.init()).get()
             #expect(report.isValid && report.entriesChecked == 406)
@@ -340,6 +345,52 @@ import VigilTestSupport
             let late = await behind.append(LogBackendContractTests.readings(1, by: keys, from: 5000))
             #expect(late[0].position == 407)
             for store in [first, second, third] { await store.close() }
+        }
+    }
+
+    /// A node learns what another appended (`refresh`): its head, its key registry, and its followers of the head.
+    @Test func aNodeLearnsTheOthersAppends() async throws {
+        try await PostgresTestDatabase.with { database in
+            let keys = TestKeys()
+            let logger = Logger(label: "shared")
+            let (first, second) = (
+                try await Self.node(database, keys: keys, logger: logger),
+                try await Self.node(database, keys: keys, logger: logger)
+            )
+            var heads = second.heads().makeAsyncIterator()
+            #expect(await heads.next() == 0)
+            #expect(try await second.refresh().size == 0)
+            _ = await first.append(keys.verifiedRegistrations(at: LogBackendContractTests.start))
+            _ = await first.append(LogBackendContractTests.readings(10, by: keys))
+            #expect(second.head.size == 0 && second.registry[keys.device.id] == nil)
+            let learned = try await second.refresh()
+            #expect(learned == first.head)
+            #expect(await heads.next() == first.head.size)
+            #expect(second.registry[keys.device.id]?.role == .device)
+            // What it learned is where its own next append goes on from.
+            let next = await second.append(LogBackendContractTests.readings(1, by: keys, from: 100))
+            #expect(next[0].position == first.head.size + 1)
+            for store in [first, second] { await store.close() }
+        }
+    }
+
+    /// One process leads at a time; when its session ends, another takes the lead at its next try.
+    @Test func oneProcessLeadsAndAnotherTakesOverWhenItCloses() async throws {
+        try await PostgresTestDatabase.with { database in
+            let logger = Logger(label: "shared")
+            let first = try await PostgresLog.open(database, logger: logger)
+            let second = try await PostgresLog.open(database, logger: logger)
+            #expect(await first.lead())
+            #expect(await !second.lead())
+            #expect(await first.lead(), "the leader keeps the lead when it asks again")
+            await first.close()
+            var took = false
+            for _ in 0..<50 where !took {
+                took = await second.lead()
+                if !took { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(took)
+            await second.close()
         }
     }
 }
