@@ -13,6 +13,9 @@ struct Scenario {
     static let token = "vigil-bench-token"
 
     let port: Int
+    /// Every node's port: the first node's, then those of the nodes that share its database. Connections are
+    /// spread over them in turn.
+    var ports: [Int] = []
     let admin: SigningKey
     let devices: [SigningKey]
     let process: Process
@@ -23,9 +26,11 @@ struct Scenario {
     let folder: String
 
     /// Starts vigild on a new store (which `prepare` may fill first, given the folder and the admin key),
-    /// registers the device keys and runs `body`.
+    /// registers the device keys and runs `body`. With more than one node (the log in PostgreSQL, `environment`),
+    /// the others start on the same database with the same daemon key, and `body`'s connections go to each in turn.
     static func run(
         vigild: String, title: String, latency: String = "request latency", environment: [String: String] = [:],
+        nodes: Int = 1, pinned: Bool = false,
         prepare: (_ folder: String, _ admin: SigningKey) async throws -> Void = { _, _ in },
         _ body: (Scenario) async throws -> Measurement
     ) async throws -> Measurement {
@@ -35,8 +40,21 @@ struct Scenario {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let admin = SigningKey()
         try await prepare(folder, admin)
-        let scenario = try await launch(vigild: vigild, folder: folder, admin: admin, environment: environment)
+        var scenario = try await launch(
+            vigild: vigild, folder: folder, admin: admin, environment: environment, core: pinned ? 0 : nil)
         defer { scenario.stop() }
+        var others: [Scenario] = []
+        defer { for other in others { other.stop() } }
+        for node in 1..<max(1, nodes) {
+            let own = folder + "/node\(node + 1)"
+            try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+            others.append(
+                try await launch(
+                    vigild: vigild, folder: own, admin: admin,
+                    environment: environment.merging(["VIGIL_DAEMON_KEYPATH": folder + "/daemon.key"]) { $1 },
+                    core: pinned ? node % ProcessInfo.processInfo.activeProcessorCount : nil))
+        }
+        scenario.ports = [scenario.port] + others.map(\.port)
         try await scenario.registerDevices()
         let measurement = try await body(scenario)
         measurement.report("vigil", latency: latency)
@@ -44,13 +62,19 @@ struct Scenario {
     }
 
     /// Starts vigild on the store in `folder` and waits until it listens; with `notify`, as systemd would
-    /// (NOTIFY_SOCKET set), so that the caller sees READY=1.
+    /// (NOTIFY_SOCKET set), so that the caller sees READY=1; with `core`, on that core alone (`taskset`), as if
+    /// it had a machine of one core to itself.
     static func launch(
         vigild: String, folder: String, admin: SigningKey, notify: NotifyListener? = nil,
-        environment overrides: [String: String] = [:]
+        environment overrides: [String: String] = [:], core: Int? = nil
     ) async throws -> Scenario {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: vigild)
+        if let core {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", "\(core)", vigild]
+        } else {
+            process.executableURL = URL(fileURLWithPath: vigild)
+        }
         var environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("VIGIL_") && !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"].contains($0.key)
         }
@@ -195,6 +219,7 @@ struct Scenario {
                     var local = Histogram<UInt64>(
                         highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
                     let offset = (interval ?? .zero) * Double(connection) / Double(connections)
+                    let port = ports.isEmpty ? port : ports[connection % ports.count]
                     try await HTTPLoadConnection.post(
                         host: "127.0.0.1", port: port, path: path, bodies: slice, interval: interval, offset: offset
                     ) {

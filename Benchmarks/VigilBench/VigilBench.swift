@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate, and single-postgres, batch-postgres, latency-postgres (the log in a throwaway PostgreSQL cluster) (default: all but decode, soak, scale, export, migrate and the PostgreSQL ones; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate, and single-postgres, batch-postgres, latency-postgres (the log in a throwaway PostgreSQL cluster), single-two-nodes, batch-two-nodes (two vigild on one database of it) (default: all but decode, soak, scale, export, migrate and the PostgreSQL ones; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -66,6 +66,12 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(help: "Sessions the soak scenario's readings are spread over.")
     var soakSessions = 300
+
+    @Flag(
+        help:
+            "Run each vigild of the PostgreSQL scenarios on one core of its own (taskset): one node on core 0, two on cores 0 and 1, as if each node had a one-core machine."
+    )
+    var pinNodes = false
 
     @Option(help: "Settings of the soak scenario's daemon, as VIGIL_KEY=VALUE (repeatable).")
     var soakEnvironment: [String] = ["VIGIL_LOG_LEVEL=info", "VIGIL_INTEGRITY_VIEWSCHECKINTERVALSECONDS=600"]
@@ -119,7 +125,9 @@ struct VigilBench: AsyncParsableCommand {
             }
         }
         // The same scenarios with the log in PostgreSQL (issue 15): a throwaway cluster, a new database for each.
-        let postgresWanted = ["single-postgres", "batch-postgres", "latency-postgres"].filter { wanted.contains($0) }
+        let postgresWanted = [
+            "single-postgres", "batch-postgres", "latency-postgres", "single-two-nodes", "batch-two-nodes",
+        ].filter { wanted.contains($0) }
         if !postgresWanted.isEmpty {
             let cluster = try BenchCluster.start(
                 script: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -128,7 +136,7 @@ struct VigilBench: AsyncParsableCommand {
             if wanted.contains("single-postgres") {
                 results.singlePostgres = try await Scenario.run(
                     vigild: daemonPath, title: "single on PostgreSQL: 1 event per request, \(connections) connections",
-                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()], pinned: pinNodes
                 ) {
                     try await $0.single(events: singleEvents, connections: connections)
                 }
@@ -137,7 +145,26 @@ struct VigilBench: AsyncParsableCommand {
                 results.batchPostgres = try await Scenario.run(
                     vigild: daemonPath,
                     title: "batch on PostgreSQL: \(batchSize) events per request, \(batchConnections) connections",
-                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()], pinned: pinNodes
+                ) {
+                    try await $0.batch(events: batchEvents, batchSize: batchSize, connections: batchConnections)
+                }
+            }
+            // Two vigild nodes on one database, the connections split between them (issue 15: two nodes >= one).
+            if wanted.contains("single-two-nodes") {
+                results.singleTwoNodes = try await Scenario.run(
+                    vigild: daemonPath,
+                    title: "single on two nodes, one PostgreSQL database: \(connections) connections split",
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()], nodes: 2, pinned: pinNodes
+                ) {
+                    try await $0.single(events: singleEvents, connections: connections)
+                }
+            }
+            if wanted.contains("batch-two-nodes") {
+                results.batchTwoNodes = try await Scenario.run(
+                    vigild: daemonPath,
+                    title: "batch on two nodes, one PostgreSQL database: \(batchConnections) connections split",
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()], nodes: 2, pinned: pinNodes
                 ) {
                     try await $0.batch(events: batchEvents, batchSize: batchSize, connections: batchConnections)
                 }
@@ -145,7 +172,7 @@ struct VigilBench: AsyncParsableCommand {
             if wanted.contains("latency-postgres") {
                 results.latencyPostgres = try await Scenario.run(
                     vigild: daemonPath, title: "latency on PostgreSQL: \(rate) events/s offered for \(seconds) s",
-                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()]
+                    environment: ["VIGIL_DATABASE_URL": try cluster.newDatabase()], pinned: pinNodes
                 ) {
                     try await $0.fixedRate(rate: rate, seconds: seconds)
                 }
@@ -209,6 +236,8 @@ struct Results {
     var singlePostgres: Measurement?
     var batchPostgres: Measurement?
     var latencyPostgres: Measurement?
+    var singleTwoNodes: Measurement?
+    var batchTwoNodes: Measurement?
 
     func printRatios() {
         say("\n== ratios (goals from issue 7)")
@@ -223,6 +252,18 @@ struct Results {
                 String(
                     format: "single ingest PostgreSQL / SQLite           %.2f",
                     singlePostgres.eventsPerSecond / single.eventsPerSecond))
+        }
+        if let batchTwoNodes, let batchPostgres {
+            say(
+                String(
+                    format: "batch ingest two nodes / one (PostgreSQL)   %.2f   (goal >= 1, issue 15)",
+                    batchTwoNodes.eventsPerSecond / batchPostgres.eventsPerSecond))
+        }
+        if let singleTwoNodes, let singlePostgres {
+            say(
+                String(
+                    format: "single ingest two nodes / one (PostgreSQL)  %.2f",
+                    singleTwoNodes.eventsPerSecond / singlePostgres.eventsPerSecond))
         }
         if let latencyPostgres {
             say(
