@@ -106,22 +106,19 @@ package final class PostgresLog: LogBackend {
             do {
                 // A server that stops answering without closing the connection (a network cut) loses this node the
                 // lead after `leadDeadline`, before its session ends on the server and another node takes the lock.
-                return try await withThrowingTaskGroup(of: Bool.self) { group in
-                    group.addTask {
-                        try await connection.rows(
-                            "SELECT pg_try_advisory_lock(\(Self.leaderLock))", logger: self.logger
-                        )
-                        .first?.decode(Bool.self) ?? false
-                    }
-                    group.addTask {
-                        try await Task.sleep(for: Self.leadDeadline)
-                        // A query under way does not end when its task is cancelled; closing its connection ends it.
-                        PostgresAccess.discard(connection)
-                        throw PostgresStoreError(.unreachable, "no answer to the leader's lock within 5 seconds")
-                    }
-                    defer { group.cancelAll() }
-                    return try await group.next() ?? false
+                // The query is abandoned rather than waited for: one sent as the server died may never be answered.
+                let logger = logger
+                guard
+                    let taken = try await PostgresAccess.within(
+                        Self.leadDeadline,
+                        {
+                            try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaderLock))", logger: logger)
+                                .first?.decode(Bool.self) ?? false
+                        })
+                else {
+                    throw PostgresStoreError(.unreachable, "no answer to the leader's lock within 5 seconds")
                 }
+                return taken
             } catch {
                 leaderConnection.withLock { if $0 === connection { $0 = nil } }
                 PostgresAccess.discard(connection)
