@@ -1,7 +1,6 @@
 import Logging
 import Metrics
 import ServiceLifecycle
-import Synchronization
 import VigilStore
 
 /// Keeps a node of a shared database (PostgreSQL) in step with the others: it learns their appends, so this

@@ -55,6 +55,22 @@ package enum PostgresAccess {
         }
     }
 
+    /// The result of `work` on `connection` when it comes within `deadline`. Otherwise `connection` is given up:
+    /// `givingUp` runs (its holder forgets it), it is closed without waiting, and this throws `unreachable`
+    /// ("no answer `about` within N seconds"). A statement sent on a connection whose server died as it was sent has
+    /// been seen never to be answered (postgres-nio 1.33, the server stopped with `pg_ctl stop -m immediate`).
+    static func answered<T: Sendable>(
+        within deadline: Duration, on connection: PostgresConnection, about: String,
+        givingUp: () -> Void = {}, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard let value = try await within(deadline, work) else {
+            givingUp()
+            discard(connection)
+            throw PostgresStoreError(.unreachable, "no answer \(about) within \(deadline.components.seconds) seconds")
+        }
+        return value
+    }
+
     /// A new connection to `location`, with its timeout and session settings.
     ///
     /// - Throws: ``PostgresStoreError``: `unreachable` when the server does not answer within

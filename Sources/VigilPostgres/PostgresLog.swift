@@ -108,17 +108,12 @@ package final class PostgresLog: LogBackend {
                 // lead after `leadDeadline`, before its session ends on the server and another node takes the lock.
                 // The query is abandoned rather than waited for: one sent as the server died may never be answered.
                 let logger = logger
-                guard
-                    let taken = try await PostgresAccess.within(
-                        Self.leadDeadline,
-                        {
-                            try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaderLock))", logger: logger)
-                                .first?.decode(Bool.self) ?? false
-                        })
-                else {
-                    throw PostgresStoreError(.unreachable, "no answer to the leader's lock within 5 seconds")
+                return try await PostgresAccess.answered(
+                    within: Self.leadDeadline, on: connection, about: "to the leader's lock"
+                ) {
+                    try await connection.rows("SELECT pg_try_advisory_lock(\(Self.leaderLock))", logger: logger)
+                        .first?.decode(Bool.self) ?? false
                 }
-                return taken
             } catch {
                 leaderConnection.withLock { if $0 === connection { $0 = nil } }
                 PostgresAccess.discard(connection)
@@ -326,20 +321,16 @@ package final class PostgresLog: LogBackend {
     /// How often a group is planned again when other writers keep taking its positions.
     static let attempts = 16
 
-    /// `work` on the writer's `connection`, answered within `deadline`; otherwise the connection is given up and
-    /// this throws `unreachable`. A statement sent on a connection whose server died as it was sent has been seen
-    /// never to be answered (postgres-nio 1.33, the server stopped with `pg_ctl stop -m immediate`), and a group
-    /// waiting for it would hold up every client; an insert so abandoned is settled by reading back.
+    /// `work` on the writer's `connection`, answered within `deadline`; otherwise the writer's connection is given
+    /// up and this throws `unreachable` (``PostgresAccess/answered(within:on:about:givingUp:_:)``): a group waiting
+    /// for a statement that is never answered would hold up every client. An insert so abandoned is settled by
+    /// reading back.
     private func answered<T: Sendable>(
         within deadline: Duration, on connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        guard let value = try await PostgresAccess.within(deadline, work) else {
-            writer.withLock { if $0 === connection { $0 = nil } }
-            PostgresAccess.discard(connection)
-            throw PostgresStoreError(
-                .unreachable, "the database did not answer within \(deadline.components.seconds) seconds")
-        }
-        return value
+        try await PostgresAccess.answered(
+            within: deadline, on: connection, about: "from the database",
+            givingUp: { writer.withLock { if $0 === connection { $0 = nil } } }, work)
     }
 
     /// Ends a turn's transaction that will not commit, if the connection still answers.
@@ -396,14 +387,9 @@ package final class PostgresLog: LogBackend {
                         leased.value.store(true, ordering: .relaxed)
                         // A query on a connection whose server died may never be answered: the connection is given
                         // up (the pool replaces it) and the read fails, rather than waiting forever.
-                        guard
-                            let value = try await PostgresAccess.within(
-                                Self.answerDeadline, { try await body(connection, logger) })
-                        else {
-                            PostgresAccess.discard(connection)
-                            throw PostgresStoreError(.unreachable, "no answer from \(location) within 10 seconds")
-                        }
-                        return value
+                        return try await PostgresAccess.answered(
+                            within: Self.answerDeadline, on: connection, about: "from \(location)"
+                        ) { try await body(connection, logger) }
                     }
                 }
                 group.addTask {
