@@ -148,6 +148,7 @@ package final class PostgresLog: LogBackend {
                         \(change.anchor.role.rawValue), \(change.anchor.name), \(change.kind.rawValue), \(now))
                     """, logger: logger)
                 StoredAnchors.apply(change, to: &state.registry, logger: logger)
+                state.anchorChanges += 1
             }
             return state
         }
@@ -157,7 +158,7 @@ package final class PostgresLog: LogBackend {
         try await pooled { connection, logger in
             let head = try await Self.head(connection, logger)
             guard head.size > known.head.size else { return nil }
-            return try await Self.state(at: head, connection, logger)
+            return try await Self.state(at: head, after: known, connection, logger)
         }
     }
 
@@ -263,8 +264,8 @@ package final class PostgresLog: LogBackend {
                 writers.withLock { if let own = $0.ownHead, own != head.size { $0.othersSeen = .now } }
                 if head != before.head {
                     // Another writer appended since: its key changes count for this group's events.
-                    before = try await answered(within: .seconds(10), on: connection) {
-                        try await Self.state(at: head, connection, logger)
+                    before = try await answered(within: .seconds(10), on: connection) { [before] in
+                        try await Self.state(at: head, after: before, connection, logger)
                     }
                 }
                 plan = AppendPlan(requests, from: before, recordedAt: max(recordedAt, before.head.lastRecordedAt)) {
@@ -662,7 +663,8 @@ package final class PostgresLog: LogBackend {
     /// The writer's state at `head`: the registry replayed from the anchors and key events, the tree's frontier.
     static func state(at head: LogHead, _ connection: PostgresConnection, _ logger: Logger) async throws -> WriterState
     {
-        var replay = RegistryReplay(anchorChanges: try await anchorChanges(connection, logger))
+        let changes = try await anchorChanges(connection, logger)
+        var replay = RegistryReplay(anchorChanges: changes)
         // Rows another writer added after `head` was read are not part of this state.
         for (position, change) in try await keyEvents(connection, logger) where position <= head.size {
             replay.advance(to: position)
@@ -673,7 +675,96 @@ package final class PostgresLog: LogBackend {
         {
             spans in try await hashes(spans, connection, logger)
         }
-        return WriterState(head: head, registry: replay.registry, tree: tree)
+        return WriterState(head: head, registry: replay.registry, tree: tree, anchorChanges: changes.count)
+    }
+
+    /// The writer's state at `head`, brought up from `known`, an earlier state of this log: the leaf hashes and key
+    /// events appended after it, and the anchor changes that take effect there, read in one statement and applied.
+    /// What it reads grows with what was appended since, not with the log or its registry (a node that follows
+    /// another's appends does this every few hundred milliseconds, and inside each of its turns). When an anchor
+    /// change was recorded after `known` was read (a node started with other anchors), the whole state is read
+    /// again (``state(at:_:_:)``).
+    static func state(
+        at head: LogHead, after known: WriterState, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> WriterState {
+        guard head.size > known.head.size else { return try await state(at: head, connection, logger) }
+        var leaves: [[UInt8]] = []
+        var keyEvents: [(position: Int64, change: KeyChange)] = []
+        var pendingAnchors: [AnchorChange] = []
+        var anchorRows: Int64 = -1
+        for try await (kind, position, bytes, change, publicKey, role, name) in try await connection.query(
+            Growth.query(from: known.head.size, to: head.size), logger: logger
+        ).decode((Int32, Int64, ByteBuffer?, String?, ByteBuffer?, String?, String?).self) {
+            switch kind {
+            case Growth.leaf:
+                guard let bytes else {
+                    throw StoreError(.corrupt, "the entry at position \(position) has no leaf hash")
+                }
+                leaves.append(Array(bytes.readableBytesView))
+            case Growth.keyEvent:
+                guard let bytes, let change else {
+                    throw StoreError(.corrupt, "the key event at position \(position) has no key id or change")
+                }
+                keyEvents.append(
+                    (
+                        position,
+                        try StoredAnchors.keyChange(
+                            position: position, keyID: Array(bytes.readableBytesView), change: change,
+                            publicKey: publicKey.map { Array($0.readableBytesView) }, role: role, name: name)
+                    ))
+            case Growth.anchorChange:
+                guard let bytes, let change, let role, let name else {
+                    throw StoreError(.corrupt, "an anchor change recorded at log size \(position) is incomplete")
+                }
+                pendingAnchors.append(
+                    try StoredAnchors.change(
+                        logSize: position, publicKey: Array(bytes.readableBytesView), role: role, name: name,
+                        kind: change))
+            default:
+                anchorRows = position
+            }
+        }
+        guard anchorRows == Int64(known.anchorChanges) else { return try await state(at: head, connection, logger) }
+        guard leaves.count == Int(head.size - known.head.size) else {
+            throw StoreError(
+                .corrupt,
+                "positions \(known.head.size + 1)...\(head.size) hold \(leaves.count) entries, not one each")
+        }
+        var replay = RegistryReplay(continuing: known.registry, anchorChanges: pendingAnchors)
+        for (position, change) in keyEvents {
+            replay.advance(to: position)
+            replay.apply(change, at: position)
+        }
+        replay.advance(to: head.size + 1)
+        var tree = known.tree
+        for leaf in leaves { tree.append(leaf) }
+        return WriterState(head: head, registry: replay.registry, tree: tree, anchorChanges: known.anchorChanges)
+    }
+
+    /// What ``state(at:after:_:_:)`` reads, one row each, told apart by the first column: the leaf hashes and key
+    /// events after a size up to another, in position order; the anchor changes recorded for sizes between, in the
+    /// order recorded; and how many anchor changes are recorded in all.
+    enum Growth {
+        static let leaf: Int32 = 0
+        static let keyEvent: Int32 = 1
+        static let anchorChange: Int32 = 2
+        static let anchorCount: Int32 = 3
+
+        static func query(from known: Int64, to head: Int64) -> PostgresQuery {
+            """
+            SELECT 0, position, leaf_hash, NULL::text, NULL::bytea, NULL::text, NULL::text, position AS seq
+                FROM events WHERE position > \(known) AND position <= \(head)
+            UNION ALL
+            SELECT 1, position, key_id, change, public_key, role, name, position
+                FROM key_events WHERE position > \(known) AND position <= \(head)
+            UNION ALL
+            SELECT 2, log_size, public_key, change, NULL::bytea, role, name, seq
+                FROM trust_anchors WHERE log_size > \(known) AND log_size <= \(head)
+            UNION ALL
+            SELECT 3, count(*), NULL::bytea, NULL::text, NULL::bytea, NULL::text, NULL::text, 0 FROM trust_anchors
+            ORDER BY 1, seq
+            """
+        }
     }
 
     /// The key events table in position order, each row read as the change it records (or why it cannot be).

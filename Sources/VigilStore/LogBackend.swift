@@ -125,10 +125,14 @@ package struct WriterState: Sendable {
     package var head: LogHead
     package var registry: KeyRegistry
     package var tree: MerkleFrontier
+    /// How many recorded anchor changes the registry was built from: a backend that brings a state up to a newer
+    /// head by what was appended since can tell that no anchor change was recorded in between.
+    package var anchorChanges: Int
 
-    package init(head: LogHead, registry: KeyRegistry, tree: MerkleFrontier) {
+    package init(head: LogHead, registry: KeyRegistry, tree: MerkleFrontier, anchorChanges: Int = 0) {
         self.head = head
         self.registry = registry
         self.tree = tree
+        self.anchorChanges = anchorChanges
     }
 }

@@ -374,6 +374,60 @@ import VigilTestSupport
         }
     }
 
+    /// A node brought up to another's appends by what was appended since has the state a node reading the whole
+    /// log has: the same head, tree edge and registry (keys registered and revoked since, and an anchor another node
+    /// was started with).
+    @Test func theStateBroughtUpByWhatWasAppendedIsTheStateReadWhole() async throws {
+        try await PostgresTestDatabase.with { database in
+            let keys = TestKeys()
+            let logger = Logger(label: "shared")
+            let writer = try await Self.node(database, keys: keys, logger: logger)
+            let follower = try await PostgresLog.open(database, logger: logger)
+            var known = try await follower.loadState(anchors: keys.anchors, now: 1, logger: logger)
+            func expectKnownIsTheWholeState() async throws {
+                let reader = try await PostgresLog.open(database, logger: logger)
+                let whole = try await reader.loadState(anchors: keys.anchors, now: 1, logger: logger)
+                await reader.close()
+                #expect(known.head == whole.head && known.tree == whole.tree)
+                #expect(known.anchorChanges == whole.anchorChanges)
+                let standing = { (registry: KeyRegistry) in
+                    registry.keys.mapValues { "\($0.role) \($0.origin) \($0.revokedAt ?? 0)" }
+                }
+                #expect(standing(known.registry) == standing(whole.registry))
+            }
+            _ = await writer.append(keys.verifiedRegistrations(at: LogBackendContractTests.start))
+            _ = await writer.append(LogBackendContractTests.readings(37, by: keys))
+            known = try #require(try await follower.newerState(than: known))
+            try await expectKnownIsTheWholeState()
+            #expect(try await follower.newerState(than: known) == nil, "nothing appended since")
+
+            // A key registered and another revoked, then a node started with one more admin anchor.
+            let monitor = SigningKey()
+            _ = await writer.append([
+                Fixtures.verified(Fixtures.registration(of: monitor, role: .device, name: "Monitor"), by: keys.admin),
+                Fixtures.verified(Fixtures.revocation(of: keys.device), by: keys.admin),
+            ])
+            known = try #require(try await follower.newerState(than: known))
+            try await expectKnownIsTheWholeState()
+            #expect(known.registry[monitor.id]?.role == .device && known.registry[keys.device.id]?.revokedAt != nil)
+
+            let secondAdmin = SigningKey()
+            let widened = keys.anchors + [TrustAnchor(publicKey: secondAdmin.publicKey, role: .admin, name: "Second")]
+            let started = try await EventStore.open(
+                backend: try await PostgresLog.open(database, logger: logger), anchors: widened, logger: logger)
+            await started.close()
+            _ = await writer.append([
+                Fixtures.verified(
+                    Fixtures.registration(of: SigningKey(), role: .clinician, name: "Nurse"), by: keys.admin)
+            ])
+            known = try #require(try await follower.newerState(than: known))
+            #expect(known.registry[secondAdmin.id]?.origin == .anchor)
+            #expect(known.anchorChanges == 1 + keys.anchors.count, "the anchor recorded by the node started since")
+            await follower.close()
+            await writer.close()
+        }
+    }
+
     /// One process leads at a time; when its session ends, another takes the lead at its next try.
     @Test func oneProcessLeadsAndAnotherTakesOverWhenItCloses() async throws {
         try await PostgresTestDatabase.with { database in

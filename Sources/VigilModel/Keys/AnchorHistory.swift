@@ -30,6 +30,12 @@ package struct RegistryReplay: Sendable {
         self.changes = anchorChanges
     }
 
+    /// Goes on from `registry`, the registry at some position, with the anchor changes that take effect after it.
+    package init(continuing registry: KeyRegistry, anchorChanges: [AnchorChange]) {
+        self.registry = registry
+        self.changes = anchorChanges
+    }
+
     /// Applies every anchor change that took effect before `position`.
     package mutating func advance(to position: Int64) {
         while nextChange < changes.count, changes[nextChange].logSize < position {
