@@ -211,8 +211,11 @@ package final class PostgresLog: LogBackend {
             // A writer cut off in the middle of a turn (its transaction open, the append lock and its rows held) must
             // not hold up the other nodes: the server ends such a session after 10 idle seconds. And no group waits
             // for a lock more than 20 seconds: it is refused as unavailable instead.
-            try await connection.run("SET idle_in_transaction_session_timeout = '10s'", logger: logger)
-            try await connection.run("SET lock_timeout = '20s'", logger: logger)
+            let logger = logger
+            try await PostgresAccess.answered(within: .seconds(5), on: connection, about: "from the database") {
+                try await connection.run("SET idle_in_transaction_session_timeout = '10s'", logger: logger)
+                try await connection.run("SET lock_timeout = '20s'", logger: logger)
+            }
         } catch {
             PostgresAccess.discard(connection)
             throw error
@@ -682,12 +685,15 @@ package final class PostgresLog: LogBackend {
     /// events appended after it, and the anchor changes that take effect there, read in one statement and applied.
     /// What it reads grows with what was appended since, not with the log or its registry (a node that follows
     /// another's appends does this every few hundred milliseconds, and inside each of its turns). When an anchor
-    /// change was recorded after `known` was read (a node started with other anchors), the whole state is read
-    /// again (``state(at:_:_:)``).
+    /// change was recorded after `known` was read (a node started with other anchors), or when `known` is further
+    /// behind than ``catchUpLimit`` (reading the tree's edge is then cheaper than every leaf since), the whole state
+    /// is read again (``state(at:_:_:)``).
     static func state(
         at head: LogHead, after known: WriterState, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> WriterState {
-        guard head.size > known.head.size else { return try await state(at: head, connection, logger) }
+        guard head.size > known.head.size, head.size - known.head.size <= catchUpLimit else {
+            return try await state(at: head, connection, logger)
+        }
         var leaves: [[UInt8]] = []
         var keyEvents: [(position: Int64, change: KeyChange)] = []
         var pendingAnchors: [AnchorChange] = []
@@ -740,6 +746,9 @@ package final class PostgresLog: LogBackend {
         for leaf in leaves { tree.append(leaf) }
         return WriterState(head: head, registry: replay.registry, tree: tree, anchorChanges: known.anchorChanges)
     }
+
+    /// How far behind the head a state may be for ``state(at:after:_:_:)`` to read what was appended since.
+    static let catchUpLimit: Int64 = 65_536
 
     /// What ``state(at:after:_:_:)`` reads, one row each, told apart by the first column: the leaf hashes and key
     /// events after a size up to another, in position order; the anchor changes recorded for sizes between, in the
