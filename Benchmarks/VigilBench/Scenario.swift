@@ -56,8 +56,14 @@ struct Scenario {
         }
         scenario.ports = [scenario.port] + others.map(\.port)
         try await scenario.registerDevices()
+        let nodes = [scenario.process.processIdentifier] + others.map(\.process.processIdentifier)
+        let cpu = MachineCPU.read()
+        let daemonsCPU = MachineCPU.seconds(of: nodes)
         let measurement = try await body(scenario)
         measurement.report("vigil", latency: latency)
+        if let cpu, let used = MachineCPU.read()?.since(cpu) {
+            used.report(events: measurement.events, daemons: MachineCPU.seconds(of: nodes) - daemonsCPU)
+        }
         return measurement
     }
 
@@ -384,4 +390,53 @@ final class Log: Sendable {
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The whole machine's CPU time (/proc/stat): every process's, the daemons', the database's and the load's own. Tells
+/// whether a scenario's rate is the machine's (every core busy) or something waited.
+struct MachineCPU {
+    /// Seconds of CPU time spent busy (user, system, interrupts), and in all (busy and idle), summed over the cores.
+    var busy: Double
+    var all: Double
+
+    static func read() -> MachineCPU? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        // user nice system idle iowait irq softirq steal, in clock ticks.
+        let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
+        guard ticks.count == 8 else { return nil }
+        let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return MachineCPU(busy: (ticks.reduce(0, +) - ticks[3] - ticks[4]) / hertz, all: ticks.reduce(0, +) / hertz)
+    }
+
+    func since(_ start: MachineCPU) -> MachineCPU { MachineCPU(busy: busy - start.busy, all: all - start.all) }
+
+    /// The CPU time (user and system) the processes `pids` have used so far, in seconds.
+    static func seconds(of pids: [Int32]) -> Double {
+        let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return pids.reduce(0) { total, pid in
+            // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return total }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                return total
+            }
+            return total + (user + system) / hertz
+        }
+    }
+
+    /// Prints how busy the machine was and the CPU time per event, and of it the daemons' (`daemons` seconds).
+    func report(events: Int, daemons: Double) {
+        guard all > 0, events > 0 else { return }
+        say(
+            String(
+                format:
+                    "machine: %.0f %% busy over %d cores; CPU per event %.0f us, of which vigild %.0f us, the rest "
+                    + "(the database, the load, the system) %.0f us",
+                100 * busy / all, ProcessInfo.processInfo.activeProcessorCount, busy * 1e6 / Double(events),
+                daemons * 1e6 / Double(events), (busy - daemons) * 1e6 / Double(events)))
+    }
 }
