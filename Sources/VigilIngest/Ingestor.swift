@@ -65,15 +65,15 @@ package struct Ingestor: Sendable {
         }
         let known = store.head.size
         var prepared = verify(store.registry)
-        if Self.refusedForAnUnknownKey([prepared]), await learnedNewerLog(than: known) {
+        if Self.refusedForAnUnknownKey(prepared), await learnedNewerLog(than: known) {
             prepared = verify(store.registry)
         }
         return await commit([prepared]).first!
     }
 
-    /// Whether one of these was refused because its signer is not registered.
-    private static func refusedForAnUnknownKey(_ prepared: [Result<VerifiedEvent, Refusal>]) -> Bool {
-        prepared.contains { if case .failure(let refusal) = $0 { refusal.error.code == .unknownKey } else { false } }
+    /// Whether this was refused because its signer is not registered.
+    private static func refusedForAnUnknownKey(_ prepared: Result<VerifiedEvent, Refusal>) -> Bool {
+        if case .failure(let refusal) = prepared { refusal.error.code == .unknownKey } else { false }
     }
 
     /// On a database several nodes share, a key registered through another node a moment ago may not be known
@@ -120,10 +120,9 @@ package struct Ingestor: Sendable {
         let extraKeys = batchKeys
 
         // Phase 2: verify signatures, in parallel.
-        let indexed = Array(zip(items.indices, decoded))
-        let verify = { @Sendable (registry: KeyRegistry) in
-            await Parallel.map(indexed) { index, result in
-                result.flatMap { envelope, payload in
+        let verify = { @Sendable (registry: KeyRegistry, indices: [Int]) in
+            await Parallel.map(indices) { index in
+                decoded[index].flatMap { envelope, payload in
                     Self.verify(bytes: items[index].bytes, envelope: envelope, payload: payload) {
                         registry.verifyingKey(for: $0) ?? extraKeys[$0]
                     }
@@ -131,9 +130,11 @@ package struct Ingestor: Sendable {
             }
         }
         let known = store.head.size
-        var prepared = await verify(store.registry)
-        if Self.refusedForAnUnknownKey(prepared), await learnedNewerLog(than: known) {
-            prepared = await verify(store.registry)
+        var prepared = await verify(store.registry, Array(items.indices))
+        if prepared.contains(where: Self.refusedForAnUnknownKey), await learnedNewerLog(than: known) {
+            // Only the items refused for an unknown signer are verified again, against the registry just read.
+            let refused = prepared.indices.filter { Self.refusedForAnUnknownKey(prepared[$0]) }
+            for (index, result) in zip(refused, await verify(store.registry, refused)) { prepared[index] = result }
         }
         return await commit(prepared)
     }

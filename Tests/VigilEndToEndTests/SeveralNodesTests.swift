@@ -82,6 +82,23 @@ import VigilTestSupport
                     Fixtures.vitals(participant: "P-99", session: "P-99-S1"), by: keys.device)
                 let accepted = try await second.client.post("/v1/events", reading)
                 #expect(accepted.status == 201, "\(accepted.text)")
+                // In a batch too, and only the items refused for a signer it did not know are tried again: one
+                // signed by nobody registered stays refused.
+                let monitor = SigningKey()
+                let registered = try await first.client.post(
+                    "/v1/events",
+                    Fixtures.envelope(
+                        Fixtures.registration(of: monitor, role: .device, name: "Monitor"), by: keys.admin))
+                #expect(registered.status == 201, "\(registered.text)")
+                let mixed = try await second.client.post(
+                    "/v1/events/batch",
+                    Fixtures.batch(
+                        [monitor, keys.device, SigningKey()].map {
+                            Fixtures.envelope(Fixtures.vitals(participant: "P-98", session: "P-98-S1"), by: $0)
+                        }))
+                let results = try JSONParser.parse(mixed.body)["results"]
+                #expect(results?[0]?["position"] != nil && results?[1]?["position"] != nil, "\(mixed.text)")
+                #expect(results?[2]?["error"]?["code"]?.literal == "unknown_key", "\(mixed.text)")
 
                 let tally = Tally()
                 var killedAt: Int64 = 0
