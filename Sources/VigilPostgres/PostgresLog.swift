@@ -726,8 +726,10 @@ package final class PostgresLog: LogBackend {
                     try StoredAnchors.change(
                         logSize: position, publicKey: Array(bytes.readableBytesView), role: role, name: name,
                         kind: change))
-            default:
+            case Growth.anchorCount:
                 anchorRows = position
+            default:
+                throw StoreError(.corrupt, "the log's growth was read with a row of unknown kind \(kind)")
             }
         }
         guard anchorRows == Int64(known.anchorChanges) else { return try await state(at: head, connection, logger) }
