@@ -27,7 +27,7 @@ struct VigilBench: AsyncParsableCommand {
 
     @Option(
         help:
-            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate, and single-postgres, batch-postgres, latency-postgres (the log in a throwaway PostgreSQL cluster), single-two-nodes, batch-two-nodes (two vigild on one database of it) (default: all but decode, soak, scale, export, migrate and the PostgreSQL ones; peer when its Python is there)."
+            "Scenarios to run: machine, openssl, crypto, sqlite, peer, single, batch, latency, alerts, decode, replay, soak, scale, export, migrate, and single-postgres, batch-postgres, latency-postgres, soak-postgres (the log in a throwaway PostgreSQL cluster), single-two-nodes, batch-two-nodes (two vigild on one database of it) (default: all but decode, soak, scale, export, migrate and the PostgreSQL ones; peer when its Python is there)."
     )
     var only: [String] = []
 
@@ -88,6 +88,16 @@ struct VigilBench: AsyncParsableCommand {
     @Option(help: "Events stored for the migrate scenario (copies between SQLite and PostgreSQL).")
     var migrateEvents = 300_000
 
+    /// ``soakEnvironment`` as names and values.
+    var soakSettings: [String: String] {
+        Dictionary(
+            soakEnvironment.compactMap { setting in
+                setting.firstIndex(of: "=").map {
+                    (String(setting[..<$0]), String(setting[setting.index(after: $0)...]))
+                }
+            }, uniquingKeysWith: { $1 })
+    }
+
     func run() async throws {
         let wanted = Set(only)
         func enabled(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
@@ -126,7 +136,8 @@ struct VigilBench: AsyncParsableCommand {
         }
         // The same scenarios with the log in PostgreSQL (issue 15): a throwaway cluster, a new database for each.
         let postgresWanted = [
-            "single-postgres", "batch-postgres", "latency-postgres", "single-two-nodes", "batch-two-nodes",
+            "single-postgres", "batch-postgres", "latency-postgres", "soak-postgres", "single-two-nodes",
+            "batch-two-nodes",
         ].filter { wanted.contains($0) }
         if !postgresWanted.isEmpty {
             let cluster = try BenchCluster.start(
@@ -177,6 +188,13 @@ struct VigilBench: AsyncParsableCommand {
                     try await $0.fixedRate(rate: rate, seconds: seconds)
                 }
             }
+            if wanted.contains("soak-postgres") {
+                var environment = soakSettings
+                environment["VIGIL_DATABASE_URL"] = try cluster.newDatabase()
+                _ = try await SoakScenario.run(
+                    vigild: daemonPath, rate: soakRate, seconds: soakSeconds, sessions: soakSessions,
+                    environment: environment)
+            }
         }
         if enabled("alerts") {
             results.alerts = try await Scenario.run(
@@ -193,12 +211,7 @@ struct VigilBench: AsyncParsableCommand {
         if wanted.contains("soak") {
             _ = try await SoakScenario.run(
                 vigild: daemonPath, rate: soakRate, seconds: soakSeconds, sessions: soakSessions,
-                environment: Dictionary(
-                    soakEnvironment.compactMap { setting in
-                        setting.firstIndex(of: "=").map {
-                            (String(setting[..<$0]), String(setting[setting.index(after: $0)...]))
-                        }
-                    }, uniquingKeysWith: { $1 }))
+                environment: soakSettings)
         }
         if wanted.contains("export") {
             try await ExportScenario.run(
