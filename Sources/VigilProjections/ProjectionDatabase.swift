@@ -33,25 +33,60 @@ package final class ProjectionDatabase: Sendable {
 
     /// Copies what the write-ahead log holds into the views' file (a passive checkpoint), on a connection of its
     /// own: it takes no writer lock, so flushes go on meanwhile and never pay for the file's sync.
-    package func moveLogIntoFile() async throws {
+    ///
+    /// That alone does not keep the log short: SQLite starts the log again from its beginning only when a write
+    /// begins with every frame of it copied, and under steady flushes one more has always been appended by the time
+    /// a checkpoint beside them ends (the log grew to 7.5 GB in 20 minutes at 600 events/s; docs/benchmarks.md).
+    /// So when more than `restartingPast` frames are left in the log, the writer's own connection, between two
+    /// flushes, copies the little left and starts the log again (a restart checkpoint). It waits at most
+    /// ``restartWait`` for readers of older snapshots to finish; past that (a views check holds one for its whole
+    /// run) the log is left as it is and the next call tries again.
+    package func moveLogIntoFile(restartingPast frames: Int = ProjectionDatabase.logRestartFrames) async throws {
         guard pool is DatabasePool else { return }
         let connection = try checkpointer.withLock { connection -> DatabaseQueue in
             if let connection { return connection }
             var configuration = Configuration()
             configuration.label = "vigil.projections.checkpoint"
-            configuration.busyMode = .timeout(10)
+            configuration.busyMode = .timeout(Self.busyTimeout)
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             connection = opened
             return opened
         }
-        _ = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        let left: Int
+        do {
+            left = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }.walFrameCount
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // Another checkpoint ran, or its read of the log's header met a flush writing it (SQLite then needs the
+            // writer's lock, which a passive checkpoint does not wait for): the next call copies what this did not.
+            return
+        }
+        guard left > frames else { return }
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.restartWait / .milliseconds(1)))")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") }
+            do {
+                _ = try db.checkpoint(.restart)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // A reader is still on an older snapshot: everything it allowed was copied; restart next time.
+            }
+        }
     }
+
+    /// Frames (pages) the views' write-ahead log may hold before ``moveLogIntoFile(restartingPast:)`` starts it
+    /// again: about 16 MB, a few seconds of flushes at the soak's rate.
+    package static let logRestartFrames = 4096
+
+    /// How long a restart of the views' log may hold the flushes back waiting for readers.
+    static let restartWait = Duration.milliseconds(10)
+
+    /// How long a connection to the views waits for a lock before giving up (seconds).
+    static let busyTimeout: TimeInterval = 10
 
     /// Opens (creating if needed) the views at `path`; views of another schema version are dropped.
     package static func open(path: String) throws -> ProjectionDatabase {
         var configuration = Configuration()
         configuration.label = "vigil.projections"
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.maximumReaderCount = 3
         configuration.prepareDatabase { db in
             // A bounded page cache per connection: the views' memory does not grow with their size.
