@@ -68,6 +68,8 @@ enum SoakScenario {
                         .first { $0.hasPrefix("vigil_sqlite_memory_bytes ") }
                         .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
                     shared.sqlite.withLock { $0.append(Int(sqlite)) }
+                    // And the daemon's files: neither the store's log nor the views' may grow with the history.
+                    shared.disk.withLock { $0.append(Self.diskUse(folder)) }
                 }
             }
             for connection in 0..<connections {
@@ -132,6 +134,13 @@ enum SoakScenario {
         say(
             "of which SQLite's, by minute (MB): "
                 + shared.sqlite.withLock { $0 }.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
+        let disk = shared.disk.withLock { $0 }
+        say(
+            "store with its write-ahead log, by minute (MB): "
+                + disk.map { String(format: "%.0f", Double($0.store) / 1e6) }.joined(separator: " "))
+        say(
+            "read models with theirs, by minute (MB): "
+                + disk.map { String(format: "%.0f", Double($0.views) / 1e6) }.joined(separator: " "))
         let histogram = shared.overall.withLock { $0 }
         let measurement = Measurement(
             events: Int(histogram.totalCount), seconds: elapsed, p50: Double(histogram.valueAtPercentile(50)),
@@ -139,6 +148,23 @@ enum SoakScenario {
             max: Double(histogram.max))
         measurement.report("vigil soak", latency: "latency from scheduled send")
         return Results(overall: measurement, windows: results, residentByMinute: minutes)
+    }
+}
+
+extension SoakScenario {
+    /// Bytes in the daemon's folder: the store's files (`vigil.sqlite` and its `-wal`, `-shm`) and the read
+    /// models' (`vigil.projections.sqlite`, theirs, and a views check's scratch file).
+    static func diskUse(_ folder: String) -> (store: Int, views: Int) {
+        var use = (store: 0, views: 0)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let size = ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.size] as? Int) ?? 0
+            if name.hasPrefix("vigil.projections.sqlite") {
+                use.views += size
+            } else if name.hasPrefix("vigil.sqlite") {
+                use.store += size
+            }
+        }
+        return use
     }
 }
 
@@ -150,6 +176,7 @@ private final class Shared: Sendable {
     let failures = Atomic<Int>(0)
     let resident = Mutex<[Int]>([])
     let sqlite = Mutex<[Int]>([])
+    let disk = Mutex<[(store: Int, views: Int)]>([])
 
     init(windows count: Int) {
         windows = Mutex(
