@@ -130,17 +130,17 @@ enum SoakScenario {
         let minutes = shared.resident.withLock { $0 }
         say(
             "resident memory by minute (MB): "
-                + minutes.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
+                + megabytes(minutes))
         say(
             "of which SQLite's, by minute (MB): "
-                + shared.sqlite.withLock { $0 }.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " "))
+                + megabytes(shared.sqlite.withLock { $0 }))
         let disk = shared.disk.withLock { $0 }
         say(
             "store with its write-ahead log, by minute (MB): "
-                + disk.map { String(format: "%.0f", Double($0.store) / 1e6) }.joined(separator: " "))
+                + megabytes(disk.map(\.store)))
         say(
             "read models with theirs, by minute (MB): "
-                + disk.map { String(format: "%.0f", Double($0.views) / 1e6) }.joined(separator: " "))
+                + megabytes(disk.map(\.views)))
         let histogram = shared.overall.withLock { $0 }
         let measurement = Measurement(
             events: Int(histogram.totalCount), seconds: elapsed, p50: Double(histogram.valueAtPercentile(50)),
@@ -152,6 +152,11 @@ enum SoakScenario {
 }
 
 extension SoakScenario {
+    /// Byte counts, one a minute, as whole megabytes on one line.
+    static func megabytes(_ values: [Int]) -> String {
+        values.map { String(format: "%.0f", Double($0) / 1e6) }.joined(separator: " ")
+    }
+
     /// Bytes in the daemon's folder: the store's files (`vigil.sqlite` and its `-wal`, `-shm`) and the read
     /// models' (`vigil.projections.sqlite`, theirs, and a views check's scratch file).
     static func diskUse(_ folder: String) -> (store: Int, views: Int) {
