@@ -125,3 +125,51 @@ extension Export {
         }
     }
 }
+
+/// `vigilctl migrate-schema`: brings a PostgreSQL database's schema up to this release, as its owner.
+struct MigrateSchema: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-schema",
+        abstract: "Apply this release's migrations to the schema of a PostgreSQL database holding a Vigil log.",
+        discussion: """
+            Run it as the schema's owner after upgrading, when vigild connects as a role that may only read and \
+            append (it refuses to start on a schema older than its release, and says so). Migrations are applied \
+            in one transaction under the advisory lock vigild takes for them; no entry, hash or signature of the \
+            log changes. A database migrated by a newer release is refused.
+
+            Exits 0 when the schema is current (printing what was applied), 2 on an error.
+            """
+    )
+
+    @Option(help: "The database: a postgres:// URL naming the schema's owner.")
+    var database: String
+
+    @Option(name: .customLong("password-file"), help: "A file holding the PostgreSQL role's password.")
+    var passwordFile: String?
+
+    func validate() throws {
+        guard PostgresLocation.isURL(database) else { throw ValidationError("--database is a postgres:// URL") }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let logger = Logger(label: "vigilctl")
+            let applied: [String]
+            do {
+                let location = try PostgresLocation(url: database, passwordFile: passwordFile)
+                applied = try await PostgresAccess.withConnection(location, logger: logger) { connection in
+                    try await PostgresSchema.requireLog(connection, logger: logger, current: false)
+                    return try await PostgresSchema.migrate(connection, logger: logger)
+                }
+            } catch {
+                throw CLIFailure(PostgresStoreError(error, while: "cannot migrate the schema").description, status: 2)
+            }
+            let current = PostgresSchema.currentVersion
+            print(
+                applied.isEmpty
+                    ? "the schema of \(MigrateStore.shown(database)) is current (\(current))"
+                    : "migrated \(MigrateStore.shown(database)) to \(current): applied \(applied.joined(separator: ", "))"
+            )
+        }
+    }
+}

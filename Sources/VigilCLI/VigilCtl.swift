@@ -16,7 +16,8 @@ package struct VigilCtl: AsyncParsableCommand {
             Today.self, Alerts.self, Acknowledge.self, Resolve.self, Follow.self,
             Events.self, Head.self, Health.self, Verify.self, Participant.self, Session.self, Inventory.self,
             AdverseEvents.self,
-            Rebuild.self, Export.self, Backup.self, Restore.self, MigrateStore.self, Prove.self, VerifyBundle.self,
+            Rebuild.self, Export.self, Backup.self, Restore.self, MigrateStore.self, MigrateSchema.self, Prove.self,
+            VerifyBundle.self,
             WitnessCommand.self,
             Demo.self,
         ]

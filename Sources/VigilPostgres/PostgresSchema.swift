@@ -20,7 +20,8 @@ package enum PostgresSchema {
     static let migrationLock: Int64 = 0x5649_4749_4C00_0001
 
     static let migrations: [Migration] = [
-        Migration(id: "pg-v1-event-log", statements: version1)
+        Migration(id: "pg-v1-event-log", statements: version1),
+        Migration(id: "pg-v2-append-checks-by-index", statements: version2),
     ]
 
     private static let version1: [String] =
@@ -162,13 +163,66 @@ package enum PostgresSchema {
         ]
     }
 
+    /// The append triggers' checks of version 1 asked whether any row lay past the rows inserted
+    /// (`EXISTS (... WHERE position > last)`). PL/pgSQL plans a function's statements once it has run them five
+    /// times, for any value, and for that form such a plan is a sequential scan expecting an early match: no row
+    /// matches, so every group appended read the whole table. The same checks asked as the greatest key
+    /// (`max(position)`, `max(idx)` of the level) read one entry of the primary key's index whatever the plan. The
+    /// rows accepted and refused are the same.
+    private static let version2: [String] =
+        [
+            """
+            CREATE OR REPLACE FUNCTION vigil_events_gap_free() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                first_position bigint;
+                last_position bigint;
+                added bigint;
+                previous bigint;
+            BEGIN
+                SELECT min(position), max(position), count(*) INTO first_position, last_position, added FROM inserted;
+                IF added = 0 THEN RETURN NULL; END IF;
+                SELECT COALESCE(max(position), 0) INTO previous FROM events WHERE position < first_position;
+                IF last_position - first_position + 1 <> added OR previous <> first_position - 1
+                    OR (SELECT max(position) FROM events) <> last_position THEN
+                    RAISE EXCEPTION 'event positions must be gap-free' USING ERRCODE = 'VG002';
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION vigil_tree_nodes_in_order() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                added record;
+                previous bigint;
+            BEGIN
+                FOR added IN SELECT level, min(idx) AS first_idx, max(idx) AS last_idx, count(*) AS n
+                    FROM inserted GROUP BY level
+                LOOP
+                    SELECT COALESCE(max(idx), -1) INTO previous FROM tree_nodes
+                        WHERE level = added.level AND idx < added.first_idx;
+                    IF added.last_idx - added.first_idx + 1 <> added.n OR previous <> added.first_idx - 1
+                        OR (SELECT max(idx) FROM tree_nodes WHERE level = added.level) <> added.last_idx THEN
+                        RAISE EXCEPTION 'tree nodes are appended in order' USING ERRCODE = 'VG002';
+                    END IF;
+                END LOOP;
+                RETURN NULL;
+            END $$
+            """,
+        ]
+
     /// Applies the migrations this release knows and the database lacks, under an advisory lock so that two
     /// processes starting at once do not both apply one; refuses a database a newer release has migrated further.
     ///
-    /// Needs a role that may create tables in the database (its owner); vigild's own role cannot.
-    package static func migrate(_ connection: PostgresConnection, logger: Logger) async throws(PostgresStoreError) {
+    /// Needs a role that may create tables in the database (its owner); vigild's own role cannot, and is told to
+    /// have the owner run `vigilctl migrate-schema`.
+    ///
+    /// - Returns: the migrations applied now, in order (none when the database was current).
+    @discardableResult
+    package static func migrate(
+        _ connection: PostgresConnection, logger: Logger
+    ) async throws(PostgresStoreError) -> [String] {
         do {
-            try await connection.withTransaction(logger: logger) { connection in
+            return try await connection.withTransaction(logger: logger) { connection in
                 try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
                 // A database already migrated needs no privilege beyond SELECT: vigild's own role can open it.
                 let exists =
@@ -196,16 +250,27 @@ package enum PostgresSchema {
                     throw PostgresStoreError(
                         .newerVersion,
                         "the database was migrated by a newer release of Vigil (schema \(unknown.joined(separator: ", "))); "
-                            + "this one knows the schema up to \(migrations.last!.id)")
+                            + "this one knows the schema up to \(currentVersion)")
                 }
-                for migration in migrations where !applied.contains(migration.id) {
-                    for statement in migration.statements {
-                        try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
+                let pending = migrations.filter { !applied.contains($0.id) }
+                for migration in pending {
+                    do {
+                        for statement in migration.statements {
+                            try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                    } catch {
+                        let failure = PostgresStoreError(error, while: "cannot apply the migration \(migration.id)")
+                        guard PostgresStoreError.sqlState(of: error) == "42501" else { throw failure }
+                        throw PostgresStoreError(
+                            .refused,
+                            failure.message + "; this role may not change the schema: its owner applies the "
+                                + "migration with vigilctl migrate-schema --database URL (docs/postgresql.md, Upgrade)")
                     }
                     try await connection.run(
                         "INSERT INTO vigil_schema_migrations (id) VALUES (\(migration.id))", logger: logger)
                     logger.notice("database schema migrated", metadata: ["store.migration": "\(migration.id)"])
                 }
+                return pending.map(\.id)
             }
         } catch {
             throw PostgresStoreError(error, while: "cannot migrate the database's schema")
@@ -214,9 +279,16 @@ package enum PostgresSchema {
 }
 
 extension PostgresSchema {
+    /// The last migration this release knows.
+    package static var currentVersion: String { migrations.last!.id }
+
     /// Refuses a database that holds no Vigil log, or one migrated by a newer release; changes nothing (for readers
     /// such as `vigilctl verify`, which must never create a schema).
-    package static func requireLog(_ connection: PostgresConnection, logger: Logger) async throws(PostgresStoreError) {
+    ///
+    /// - Parameter current: refuse a schema that lacks a migration of this release too.
+    package static func requireLog(
+        _ connection: PostgresConnection, logger: Logger, current: Bool = true
+    ) async throws(PostgresStoreError) {
         do {
             let exists =
                 try await connection.rows(
@@ -233,8 +305,14 @@ extension PostgresSchema {
                     .newerVersion,
                     "the database was migrated by a newer release of Vigil (schema \(unknown.joined(separator: ", ")))")
             }
-            guard applied.contains(migrations.last!.id) else {
+            guard applied.contains(migrations[0].id) else {
                 throw PostgresStoreError(.corrupt, "the database's Vigil schema is incomplete")
+            }
+            guard !current || applied.contains(currentVersion) else {
+                throw PostgresStoreError(
+                    .refused,
+                    "the database's schema is older than this release (it lacks \(currentVersion)): its owner "
+                        + "applies the migration with vigilctl migrate-schema --database URL")
             }
         } catch {
             throw PostgresStoreError(error, while: "cannot read the log")

@@ -31,7 +31,8 @@ package typealias LogSnapshotSignedHead = (size: Int64, chainHash: [UInt8], issu
 package typealias LogSnapshotCheckpoint = (size: Int64, rootHash: [UInt8], note: [UInt8])
 
 /// One consistent view of a stored log, read on the calling thread: what ``LogVerifier`` checks, whichever
-/// database holds the log (a read transaction on SQLite, a repeatable-read transaction on PostgreSQL).
+/// database holds the log (on SQLite, short reads that go no further than the log's end when the snapshot was
+/// taken; on PostgreSQL, a repeatable-read transaction).
 package protocol LogSnapshot {
     /// Every change of the trust anchors, in the order recorded.
     func anchorChanges() throws -> [AnchorChange]
@@ -55,25 +56,61 @@ package protocol LogSnapshot {
     var nodes: any MerkleNodeSource { get }
 }
 
-/// A log snapshot over an SQLite read transaction.
-struct SQLiteSnapshot: LogSnapshot {
-    let db: Database
+/// The log of an SQLite store as it stood when the snapshot was taken, read in one short read transaction per
+/// call rather than in one transaction held for the whole check.
+///
+/// A read transaction held for a check of many seconds would keep SQLite from copying the write-ahead log into
+/// the file past the moment it began: the log would grow meanwhile, and the first commit after the check would
+/// copy and sync all of it while its requests wait. The log is append-only, so the snapshot need not hold a
+/// transaction to stay consistent: it notes, in one read, the last position, signed head and checkpoint and the
+/// stored tree's shape, and reads nothing past them afterwards. Rows at or below those marks never change in a
+/// store that holds; one that was changed is what the check is there to find.
+final class SQLiteSnapshot: LogSnapshot {
+    private let database: DatabaseQueue
+    /// The last position, signed head (`seq`) and checkpoint (`seq`) when the snapshot was taken.
+    private let lastPosition: Int64
+    private let lastSignedHead: Int64
+    private let lastCheckpoint: Int64
+    private let recordedAnchorChanges: [AnchorChange]
+    private let storesTree: Bool
+    private let levelCounts: [(level: Int, count: Int64)]
 
-    func anchorChanges() throws -> [AnchorChange] { try SQLiteLog.fetchAnchorChanges(db) }
+    init(_ database: DatabaseQueue) throws {
+        self.database = database
+        (lastPosition, lastSignedHead, lastCheckpoint, recordedAnchorChanges, storesTree, levelCounts) =
+            try database.read { db in
+                let storesTree = try db.tableExists("tree_nodes")
+                func last(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql) ?? 0 }
+                return (
+                    try last("SELECT max(position) FROM events"), try last("SELECT max(seq) FROM signed_heads"),
+                    storesTree ? try last("SELECT max(seq) FROM checkpoints") : 0,
+                    try SQLiteLog.fetchAnchorChanges(db), storesTree,
+                    storesTree
+                        ? try Row.fetchAll(db, sql: "SELECT level, COUNT(*) FROM tree_nodes GROUP BY level").map {
+                            ($0[0], $0[1])
+                        } : []
+                )
+            }
+    }
 
-    func hasTree() throws -> Bool { try db.tableExists("tree_nodes") }
+    func anchorChanges() throws -> [AnchorChange] { recordedAnchorChanges }
+
+    func hasTree() throws -> Bool { storesTree }
 
     private func signedHeads(_ tail: String, _ arguments: StatementArguments) throws -> [LogSnapshotSignedHead] {
-        try Row.fetchAll(
-            db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads " + tail, arguments: arguments
-        )
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT size, chain_hash, issued_at, envelope FROM signed_heads WHERE seq <= ? " + tail,
+                arguments: [lastSignedHead] + arguments
+            )
+        }
         .map { row -> LogSnapshotSignedHead in
             (size: row[0], chainHash: [UInt8](row[1] as Data), issuedAt: row[2], envelope: [UInt8](row[3] as Data))
         }
     }
 
     func signedHeads(fromSize size: Int64) throws -> [LogSnapshotSignedHead] {
-        try signedHeads("WHERE size >= ? ORDER BY seq", [size])
+        try signedHeads("AND size >= ? ORDER BY seq", [size])
     }
 
     func largestSignedHead() throws -> LogSnapshotSignedHead? {
@@ -81,55 +118,76 @@ struct SQLiteSnapshot: LogSnapshot {
     }
 
     func checkpoints(fromSize size: Int64) throws -> [LogSnapshotCheckpoint] {
-        try Row.fetchAll(
-            db, sql: "SELECT size, root_hash, note FROM checkpoints WHERE size >= ? ORDER BY seq", arguments: [size]
-        ).map { row -> LogSnapshotCheckpoint in
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT size, root_hash, note FROM checkpoints WHERE seq <= ? AND size >= ? ORDER BY seq",
+                arguments: [lastCheckpoint, size])
+        }.map { row -> LogSnapshotCheckpoint in
             (size: row[0], rootHash: [UInt8](row[1] as Data), note: [UInt8](row[2] as Data))
         }
     }
 
     func rawEntries(after position: Int64, limit: Int) throws -> [LogSnapshotEntry] {
-        var entries: [LogSnapshotEntry] = []
-        entries.reserveCapacity(limit)
-        let statement = try db.cachedStatement(
-            sql:
-                "SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events WHERE position > ? ORDER BY position LIMIT ?"
-        )
-        let rows = try Row.fetchCursor(statement, arguments: [position, limit])
-        // The blobs are copied once, straight from SQLite's buffers (the cursor only steps the statement).
-        let sqlite = statement.sqliteStatement
-        func blob(_ column: Int32) -> [UInt8] { SQLiteLog.blob(sqlite, column) }
-        while try rows.next() != nil {
-            entries.append(
-                LogSnapshotEntry(
-                    position: sqlite3_column_int64(sqlite, 0), eventID: blob(1),
-                    recordedAt: sqlite3_column_int64(sqlite, 2), envelope: blob(3), leafHash: blob(4),
-                    chainHash: blob(5)))
+        try database.read { db in
+            var entries: [LogSnapshotEntry] = []
+            entries.reserveCapacity(limit)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT position, event_id, recorded_at, envelope, leaf_hash, chain_hash FROM events
+                    WHERE position > ? AND position <= ? ORDER BY position LIMIT ?
+                    """
+            )
+            let rows = try Row.fetchCursor(statement, arguments: [position, lastPosition, limit])
+            // The blobs are copied once, straight from SQLite's buffers (the cursor only steps the statement).
+            let sqlite = statement.sqliteStatement
+            func blob(_ column: Int32) -> [UInt8] { SQLiteLog.blob(sqlite, column) }
+            while try rows.next() != nil {
+                entries.append(
+                    LogSnapshotEntry(
+                        position: sqlite3_column_int64(sqlite, 0), eventID: blob(1),
+                        recordedAt: sqlite3_column_int64(sqlite, 2), envelope: blob(3), leafHash: blob(4),
+                        chainHash: blob(5)))
+            }
+            return entries
         }
-        return entries
     }
 
     func keyEvents() throws -> [(position: Int64, change: KeyChange?)] {
-        try Row.fetchAll(
-            db, sql: "SELECT position, key_id, change, public_key, role, name FROM key_events ORDER BY position"
-        ).map { row in
-            let position: Int64 = row[0]
-            return (position, try? SQLiteLog.keyChange(position: position, row: row))
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT position, key_id, change, public_key, role, name FROM key_events WHERE position <= ?
+                    ORDER BY position
+                    """, arguments: [lastPosition]
+            ).map { row in
+                let position: Int64 = row[0]
+                return (position, try? SQLiteLog.keyChange(position: position, row: row))
+            }
         }
     }
 
     func treeNode(level: Int, index: UInt64) throws -> [UInt8]? {
-        try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"),
-            arguments: [level, Int64(index)]
-        ).map { [UInt8]($0) }
+        try database.read { db in
+            try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"),
+                arguments: [level, Int64(index)]
+            ).map { [UInt8]($0) }
+        }
     }
 
-    func treeLevelCounts() throws -> [(level: Int, count: Int64)] {
-        try Row.fetchAll(db, sql: "SELECT level, COUNT(*) FROM tree_nodes GROUP BY level").map { ($0[0], $0[1]) }
-    }
+    func treeLevelCounts() throws -> [(level: Int, count: Int64)] { levelCounts }
 
-    var nodes: any MerkleNodeSource { LogTree.Nodes(db: db) }
+    var nodes: any MerkleNodeSource { Nodes(database: database) }
+
+    /// The stored tree's perfect subtrees, each read in a transaction of its own (nodes never change once stored).
+    private struct Nodes: MerkleNodeSource {
+        let database: DatabaseQueue
+
+        func hash(level: Int, index: UInt64) throws -> [UInt8] {
+            try database.read { db in try LogTree.Nodes(db: db).hash(level: level, index: index) }
+        }
+    }
 }
 
 extension LogVerifier {

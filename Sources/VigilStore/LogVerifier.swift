@@ -46,8 +46,8 @@ package struct VerificationReport: Sendable {
 /// history of the log, the signers' standing at each position, the stored Merkle tree, and the heads and
 /// checkpoints the daemon signed.
 ///
-/// Works on a read-only connection inside one read transaction, so it can run beside a live daemon (it
-/// checks the log as of the moment it started) or on a backup copy.
+/// Works on a read-only connection, so it can run beside a live daemon (it checks the log as of the moment it
+/// started, without holding a read transaction for the whole check: ``SQLiteSnapshot``) or on a backup copy.
 package enum LogVerifier {
     package struct Options: Sendable {
         /// Re-verify every signature and the signers' standing (otherwise hashes and positions only).
@@ -85,10 +85,8 @@ package enum LogVerifier {
         let database = try LogReader.openReadOnly(path, label: "vigil.verify")
         defer { try? database.close() }
         do {
-            return try database.read { db in
-                var run = try Run(log: SQLiteSnapshot(db: db), options: options)
-                return try run.verify()
-            }
+            var run = try Run(log: SQLiteSnapshot(database), options: options)
+            return try run.verify()
         } catch {
             throw StoreError(error, while: "cannot read \(path)")
         }

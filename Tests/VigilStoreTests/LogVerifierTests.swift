@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 import VigilModel
 import VigilTestSupport
@@ -69,6 +70,44 @@ func tamper(_ path: String, _ sql: String...) throws {
             let found = try LogVerifier.verify(path: fixture.path, options: .init(share: 0.5))
             #expect(found.failure == (try LogVerifier.verify(path: fixture.path)).failure)
             #expect(found.failure?.position == 1500)
+        }
+    }
+
+    /// A check holds no read transaction for its whole run (issue 20: one held for a paced check kept SQLite from
+    /// copying the store's write-ahead log into the file, and the first commit after the check paid for it all):
+    /// while it runs, the log is copied whole between appends, and it checks the log as it stood when it began.
+    @Test func aRunningCheckLeavesTheWriteAheadLogFreeToBeCopied() async throws {
+        try await withStore { fixture, store in
+            for _ in 0..<2 {
+                _ = await store.append(
+                    (0..<500).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device) })
+            }
+            let logged = Int64(store.head.size)
+            let started = Atomic<Bool>(false)
+            let finished = Atomic<Bool>(false)
+            let check = Task {
+                let report = await store.verify(
+                    .init(share: 0.25, progress: { _ in started.store(true, ordering: .relaxed) }))
+                finished.store(true, ordering: .releasing)
+                return report
+            }
+            while !started.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+            // A connection of its own copies the log into the file after each append, as SQLite's checkpoints do.
+            let copier = try DatabaseQueue(path: fixture.path)
+            var (appends, copiedWhole) = (0, 0)
+            while !finished.load(ordering: .acquiring) {
+                _ = await store.append(
+                    (0..<10).map { _ in Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device) })
+                let (frames, copied) = try await copier.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                appends += 1
+                if copied == frames { copiedWhole += 1 }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try copier.close()
+            let report = try await check.value.get()
+            #expect(report.isValid && report.entriesChecked == logged)
+            #expect(appends >= 5, "the check ended after \(appends) appends")
+            #expect(copiedWhole * 2 > appends, "the log was copied whole after \(copiedWhole) of \(appends) appends")
         }
     }
 
