@@ -18,8 +18,12 @@ package struct AlertScheduler: Service {
     let interval: Duration
     let logger: Logger
 
+    /// How often deadlines are looked at when nobody says otherwise: a follow-up missed at midnight is raised
+    /// within half a minute.
+    package static let defaultInterval: Duration = .seconds(30)
+
     package init(
-        engine: AlertEngine, runner: ProjectionRunner, clock: any WallClock, interval: Duration = .seconds(30),
+        engine: AlertEngine, runner: ProjectionRunner, clock: any WallClock, interval: Duration = defaultInterval,
         logger: Logger
     ) {
         self.engine = engine

@@ -158,14 +158,18 @@ package enum Daemon {
     }
 
     /// The daemon as one Hummingbird application (its store and background services included), for tests
-    /// and embedding: no systemd integration, the configured TCP address.
+    /// and embedding: no systemd integration, the configured TCP address. `clock` and `deadlineInterval` are
+    /// the daemon's sense of time (nil: the scheduler's usual interval); a test that loads a course from months
+    /// ago chooses when its deadlines pass.
     package static func buildApplication(
         configuration: VigilConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
-        onReady: @escaping ReadyHandler = { _, _ in }
+        deadlineInterval: Duration? = nil, onReady: @escaping ReadyHandler = { _, _ in }
     ) async throws -> some ApplicationProtocol {
         let settings = LiveSettings(
             configuration, logLevel: LogLevelControl(Logger.Level(rawValue: configuration.logLevel) ?? .info))
-        let parts = try await build(configuration: configuration, settings: settings, clock: clock, logger: logger)
+        let parts = try await build(
+            configuration: configuration, settings: settings, clock: clock, deadlineInterval: deadlineInterval,
+            logger: logger)
         return tcpApplication(parts, configuration: configuration, services: parts.services, logger: logger) {
             host, port in await onReady(host, port)
         }
@@ -201,7 +205,7 @@ package enum Daemon {
 
     static func build(
         configuration: VigilConfiguration, settings: LiveSettings, clock: any WallClock = SystemWallClock(),
-        notifier: SystemdNotifier? = nil, logger: Logger
+        deadlineInterval: Duration? = nil, notifier: SystemdNotifier? = nil, logger: Logger
     ) async throws -> Parts {
         logger.notice(
             "vigild starting",
@@ -306,7 +310,9 @@ package enum Daemon {
         let witnesses = WitnessService(
             store: store, witnesses: configuration.transparency.witnesses, leadership: leadership, clock: clock,
             logger: logger)
-        let scheduler = AlertScheduler(engine: engine, runner: runner, clock: clock, logger: logger)
+        let scheduler = AlertScheduler(
+            engine: engine, runner: runner, clock: clock, interval: deadlineInterval ?? AlertScheduler.defaultInterval,
+            logger: logger)
         // What a node does on taking the lead: append the alerts the old leader decided and did not append, raise
         // what is due, send what its webhook outbox has not, submit the latest checkpoint.
         leadership.onGain { [webhook] in
