@@ -26,6 +26,10 @@ package enum RawConversation {
         /// When the first byte of an answer arrived: to compare with what the test did meanwhile, whenever the
         /// conversation's own thread got to start.
         package var answeredAt: Date?
+        /// The index of the step (in the steps given; the final listen comes after them) during which the first
+        /// byte of an answer arrived: what the client had sent by then, whatever the machine's load made of the
+        /// seconds.
+        package var answeredDuringStep: Int?
 
         /// The status code of the first answer.
         package var status: Int? {
@@ -85,7 +89,7 @@ package enum RawConversation {
         let start = Date()
         var transcript = Transcript()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             if transcript.closedAfter != nil { break }
             switch step {
             case .send(let text):
@@ -98,6 +102,7 @@ package enum RawConversation {
                         if transcript.answeredAfter == nil {
                             transcript.answeredAfter = -start.timeIntervalSinceNow
                             transcript.answeredAt = Date()
+                            transcript.answeredDuringStep = index
                         }
                         transcript.received += String(decoding: buffer[0..<count], as: UTF8.self)
                     } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
