@@ -8,8 +8,9 @@ import VigilStore
 /// Checks the read models against the log in the background: every `interval`, the log is replayed into a
 /// scratch file beside the views up to their checkpoint, and the two are compared projection by projection.
 ///
-/// The replay runs at full speed, as one short burst: paced to `integrity.backgroundShare` it spread its cost over
-/// more of the soak's windows without lowering their maxima (docs/benchmarks.md, "the views check, paced or not").
+/// The replay is not paced (paced to `integrity.backgroundShare` it spread its cost over more of the soak's
+/// windows without lowering their maxima: docs/benchmarks.md, "the views check, paced or not"); it decodes the log
+/// on one thread of its own at a lower priority, so that the requests come first whenever both want a core.
 /// A difference (an edited views file, a bug) is logged as critical with the table and key where it starts,
 /// counted, and turns `/healthz` degraded until a check finds the views equal again; `vigilctl rebuild` (daemon
 /// stopped) or `vigild --rebuild` repairs them. Reads and ingest go on meanwhile.
@@ -54,7 +55,8 @@ final class ViewCheckService: Service, Sendable {
     func check() async {
         do {
             let report = try await cancelWhenGracefulShutdown { [store, views] in
-                try await ProjectionRebuild.check(log: store, views: views, scratchPath: views.path + ".check")
+                try await ProjectionRebuild.check(
+                    log: store, views: views, scratchPath: views.path + ".check", decoding: .besideRequests)
             }
             checks.increment()
             if report.mismatched.isEmpty {

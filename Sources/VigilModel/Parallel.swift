@@ -48,4 +48,18 @@ package enum Parallel {
             initialized = items.count
         }
     }
+
+    /// Runs `body` on a thread of its own, for work that takes a while and must not hold a thread of the
+    /// cooperative pool; with `lowerPriority` the thread runs at nice 10, so that the requests' threads come
+    /// first whenever both want a core (on Linux the nice value belongs to the thread: this lowers `body` alone).
+    package static func onThreadOfItsOwn<Output: Sendable>(
+        lowerPriority: Bool, _ body: @escaping @Sendable () -> Output
+    ) async -> Output {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                if lowerPriority { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+                continuation.resume(returning: body())
+            }
+        }
+    }
 }

@@ -23,9 +23,23 @@ package struct StoredEvent: Sendable {
 
 /// Turns stored entries into decoded events, in parallel, and streams them in log order.
 package enum LogReplay {
-    /// Decodes entries on every core; nil where an entry does not decode (the verifier would name it).
-    package static func decode(_ entries: [StoredEntry]) async -> [StoredEvent?] {
-        await Parallel.map(entries, minimumChunk: 256) { decode($0) }
+    /// Where a replay decodes the log.
+    package enum Decoding: Sendable {
+        /// On every core, as fast as it goes: a rebuild, an export, an offline check.
+        case everyCore
+        /// On one thread of its own at a lower priority (nice 10): work the daemon does in the background beside
+        /// the requests (the periodic views check), which must leave them the cores.
+        case besideRequests
+    }
+
+    /// Decodes entries (by default on every core); nil where an entry does not decode (the verifier would name it).
+    package static func decode(_ entries: [StoredEntry], _ decoding: Decoding = .everyCore) async -> [StoredEvent?] {
+        switch decoding {
+        case .everyCore:
+            await Parallel.map(entries, minimumChunk: 256) { decode($0) }
+        case .besideRequests:
+            await Parallel.onThreadOfItsOwn(lowerPriority: true) { entries.map { decode($0) } }
+        }
     }
 
     /// Decodes one stored entry. It was validated when it was accepted, so its envelope is only skimmed for the
@@ -54,7 +68,7 @@ package enum LogReplay {
     /// returns, and hands each chunk to `body` in order. The next chunk is read and decoded on every core while
     /// `body` works on the current one.
     package static func stream(
-        after start: Int64, upTo end: Int64? = nil, chunk: Int = 8192,
+        after start: Int64, upTo end: Int64? = nil, chunk: Int = 8192, decoding: Decoding = .everyCore,
         fetch: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [StoredEntry],
         _ body: (Chunk) async throws -> Void
     ) async throws {
@@ -62,7 +76,7 @@ package enum LogReplay {
             let limit = end.map { Int(min(Int64(chunk), $0 - position)) } ?? chunk
             guard limit > 0 else { return [] }
             let entries = try await fetch(position, limit)
-            return Array(zip(entries, await decode(entries)))
+            return Array(zip(entries, await decode(entries, decoding)))
         }
         var current = try await next(after: start)
         while let last = current.last {

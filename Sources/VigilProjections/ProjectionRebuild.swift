@@ -113,9 +113,11 @@ package enum ProjectionRebuild {
     }
 
     /// Checks open views against the log `log` reads (the daemon's periodic check), with a scratch file at
-    /// `scratchPath`. The replay runs as fast as it goes (docs/benchmarks.md, "the views check, paced or not").
+    /// `scratchPath`, decoding the log as `decoding` says (the daemon's periodic check: beside the requests, on one
+    /// thread at a lower priority; docs/benchmarks.md, "the views check beside the requests").
     package static func check(
-        log reader: some LogSource, views: ProjectionDatabase, scratchPath: String
+        log reader: some LogSource, views: ProjectionDatabase, scratchPath: String,
+        decoding: LogReplay.Decoding = .everyCore
     ) async throws -> Report {
         let started = ContinuousClock.now
         // What the views hold now, held still while the log is replayed.
@@ -132,7 +134,7 @@ package enum ProjectionRebuild {
             position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
         report.position = try await replay(
             reader, into: scratch, upTo: target, evaluated: .max, settings: .default, reactor: nil,
-            now: { SystemWallClock().now() }, undecodable: &report.undecodable)
+            now: { SystemWallClock().now() }, decoding: decoding, undecodable: &report.undecodable)
         if report.position == target {
             let expected = try await scratch.read { try ViewDigest.of($0.db) }
             let found = try await snapshot.read { try ViewDigest.of($0) }
@@ -158,12 +160,13 @@ package enum ProjectionRebuild {
     static func replay(
         _ reader: some LogSource, into views: ProjectionDatabase, upTo end: Int64?, evaluated: Int64,
         settings: RuleSettings, reactor: (any ProjectionReactor)?, now: @escaping @Sendable () -> Timestamp,
-        undecodable: inout [Int64]
+        decoding: LogReplay.Decoding = .everyCore, undecodable: inout [Int64]
     ) async throws -> Int64 {
         var position = try await views.checkpoint().position
         var skipped: [Int64] = []
         try await LogReplay.stream(
-            after: position, upTo: end, chunk: chunk, fetch: { try await reader.entries(after: $0, limit: $1) }
+            after: position, upTo: end, chunk: chunk, decoding: decoding,
+            fetch: { try await reader.entries(after: $0, limit: $1) }
         ) { chunk in
             let last = chunk.last!.entry.position
             try await views.write(settings: settings) { writer in

@@ -196,18 +196,13 @@ extension LogVerifier {
     package static func onThreadOfItsOwn(
         lowerPriority: Bool, _ check: @escaping @Sendable () throws -> VerificationReport
     ) async -> Result<VerificationReport, StoreError> {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                // On Linux the nice value belongs to the thread: this lowers the check alone.
-                if lowerPriority { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
-                continuation.resume(
-                    returning: Result { () throws(StoreError) -> VerificationReport in
-                        do {
-                            return try check()
-                        } catch {
-                            throw StoreError(error, while: "cannot verify the log")
-                        }
-                    })
+        await Parallel.onThreadOfItsOwn(lowerPriority: lowerPriority) {
+            Result { () throws(StoreError) -> VerificationReport in
+                do {
+                    return try check()
+                } catch {
+                    throw StoreError(error, while: "cannot verify the log")
+                }
             }
         }
     }

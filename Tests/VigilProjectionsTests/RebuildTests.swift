@@ -112,6 +112,18 @@ func project(_ store: EventStore, views: ProjectionDatabase, until position: Int
             #expect(
                 try json(await models.inventory())["lots"]?[0]?["onHandMg"]?.number == "9999.5",
                 "a check changes nothing")
+            // The daemon's periodic check, which decodes the log beside the requests (one thread at a lower
+            // priority), finds the same.
+            let besideRequests = try await {
+                let (views, reader) = (try ProjectionDatabase.open(path: viewsPath), try LogReader(path: storePath))
+                defer {
+                    try? views.close()
+                    reader.close()
+                }
+                return try await ProjectionRebuild.check(
+                    log: reader, views: views, scratchPath: viewsPath + ".check", decoding: .besideRequests)
+            }()
+            #expect(besideRequests.mismatched == check.mismatched && besideRequests.differences == check.differences)
 
             // A rebuild reports the same difference and puts views equal to the log in place.
             let report = try await ProjectionRebuild.run(storePath: storePath, projectionsPath: viewsPath)
