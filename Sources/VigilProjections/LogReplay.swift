@@ -65,8 +65,8 @@ package enum LogReplay {
     package typealias Chunk = [(entry: StoredEntry, event: StoredEvent?)]
 
     /// Reads the log after `start` up to `end` (nil: its end when reached) in chunks that `fetch(after, limit)`
-    /// returns, and hands each chunk to `body` in order. The next chunk is read and decoded on every core while
-    /// `body` works on the current one.
+    /// returns, and hands each chunk to `body` in order. The next chunk is read and decoded (where `decoding` says)
+    /// while `body` works on the current one.
     package static func stream(
         after start: Int64, upTo end: Int64? = nil, chunk: Int = 8192, decoding: Decoding = .everyCore,
         fetch: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [StoredEntry],
