@@ -398,6 +398,8 @@ struct MachineCPU {
     /// Seconds of CPU time spent busy (user, system, interrupts), and in all (busy and idle), summed over the cores.
     var busy: Double
     var all: Double
+    /// Seconds the hypervisor gave to other guests while this machine had work (steal), summed over the cores.
+    var stolen: Double
 
     static func read() -> MachineCPU? {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
@@ -407,10 +409,17 @@ struct MachineCPU {
         let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
         guard ticks.count == 8 else { return nil }
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return MachineCPU(busy: (ticks.reduce(0, +) - ticks[3] - ticks[4]) / hertz, all: ticks.reduce(0, +) / hertz)
+        return MachineCPU(
+            busy: (ticks.reduce(0, +) - ticks[3] - ticks[4]) / hertz, all: ticks.reduce(0, +) / hertz,
+            stolen: ticks[7] / hertz)
     }
 
-    func since(_ start: MachineCPU) -> MachineCPU { MachineCPU(busy: busy - start.busy, all: all - start.all) }
+    func since(_ start: MachineCPU) -> MachineCPU {
+        MachineCPU(busy: busy - start.busy, all: all - start.all, stolen: stolen - start.stolen)
+    }
+
+    /// The share of `all` that was stolen, percent.
+    var stolenPercent: Double? { all > 0 ? 100 * stolen / all : nil }
 
     /// The CPU time (user and system) the processes `pids` have used so far, in seconds.
     static func seconds(of pids: [Int32]) -> Double {

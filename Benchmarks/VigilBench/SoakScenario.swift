@@ -6,8 +6,9 @@ import VigilModel
 
 /// Steady load for a long time (issue 20): a fixed rate of single-event requests over 16 keep-alive
 /// connections, readings spread over many sessions, with latency counted from each request's scheduled send
-/// time. Reported per 10-second window (p50, p99, p99.9, max, and the background tasks the daemon logged in
-/// it), with the daemon's resident memory each minute, so that a stall or a creep shows where it happens.
+/// time. Reported per 10-second window (p50, p99, p99.9, max, the slowest fsync of a probe beside the daemon, the
+/// share of the processors' time the hypervisor gave to other guests, and the background tasks the daemon logged
+/// in it), with the daemon's resident memory each minute, so that a stall or a creep shows where it happens.
 enum SoakScenario {
     struct Results {
         var overall: Measurement
@@ -25,6 +26,9 @@ enum SoakScenario {
         var max: Double
         /// The slowest 4 KB write and fsync of the probe in this window (nanoseconds).
         var fsyncMax: Double
+        /// The share of the processors' time stolen by the hypervisor in this window, percent (nil where
+        /// /proc/stat cannot be read).
+        var steal: Double?
         var tasks: [String]
     }
 
@@ -72,6 +76,19 @@ enum SoakScenario {
                     shared.disk.withLock { $0.append(Self.diskUse(folder)) }
                 }
             }
+            group.addTask {
+                // The processors' time stolen by the hypervisor, per window: a slow window with no background
+                // task and a quick fsync may be the machine's neighbours.
+                var previous = MachineCPU.read()
+                for window in 0..<(seconds / windowSeconds) {
+                    try await Task.sleep(until: started + .seconds((window + 1) * windowSeconds), clock: .continuous)
+                    let now = MachineCPU.read()
+                    shared.steal.withLock {
+                        $0.append(now.flatMap { now in previous.map { now.since($0) } }?.stolenPercent)
+                    }
+                    previous = now
+                }
+            }
             for connection in 0..<connections {
                 let slice = envelopes[
                     min(envelopes.count, connection * per)..<min(envelopes.count, (connection + 1) * per)]
@@ -110,6 +127,7 @@ enum SoakScenario {
             return nil
         }
         let perWindow = shared.windows.withLock { $0 }
+        let steal = shared.steal.withLock { $0 }
         var results: [Window] = []
         for (index, histogram) in perWindow.enumerated() where histogram.totalCount > 0 {
             results.append(
@@ -117,15 +135,17 @@ enum SoakScenario {
                     start: index * windowSeconds, requests: Int(histogram.totalCount),
                     p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
                     p999: Double(histogram.valueAtPercentile(99.9)), max: Double(histogram.max),
-                    fsyncMax: Double(fsyncMaxima[index]), tasks: tasks.filter { $0.0 == index }.map(\.1)))
+                    fsyncMax: Double(fsyncMaxima[index]), steal: index < steal.count ? steal[index] : nil,
+                    tasks: tasks.filter { $0.0 == index }.map(\.1)))
         }
-        say("window  requests  p50 ms  p99 ms  p99.9 ms  max ms  fsync max ms  background")
+        say("window  requests  p50 ms  p99 ms  p99.9 ms  max ms  fsync max ms  steal %  background")
         for window in results {
+            let stolen = window.steal.map { String(format: "%7.1f", $0) } ?? "      -"
             say(
                 String(
-                    format: "%5d s  %8d  %6.2f  %6.2f  %8.2f  %6.2f  %12.2f  %@", window.start, window.requests,
+                    format: "%5d s  %8d  %6.2f  %6.2f  %8.2f  %6.2f  %12.2f  %@  %@", window.start, window.requests,
                     window.p50 / 1e6, window.p99 / 1e6, window.p999 / 1e6, window.max / 1e6, window.fsyncMax / 1e6,
-                    window.tasks.joined(separator: ", ")))
+                    stolen, window.tasks.joined(separator: ", ")))
         }
         let minutes = shared.resident.withLock { $0 }
         say(
@@ -182,6 +202,7 @@ private final class Shared: Sendable {
     let resident = Mutex<[Int]>([])
     let sqlite = Mutex<[Int]>([])
     let disk = Mutex<[(store: Int, views: Int)]>([])
+    let steal = Mutex<[Double?]>([])
 
     init(windows count: Int) {
         windows = Mutex(
