@@ -87,7 +87,7 @@ final class WitnessProcess: Sendable {
             #expect(try await daemon.client.send("POST", "/v1/checkpoint", token: auditor).status == 200)
 
             // Both witnesses cosign the checkpoint; it is served with their cosignatures.
-            try await waitUntil("both witnesses cosigned size \(size)") {
+            try await waitUntil("both witnesses cosigned size \(size)", on: daemon) {
                 let health = try await daemon.client.get("/healthz").text
                 return health.contains("witness.example.org/w1 cosigned \(size)")
                     && health.contains("witness.example.org/w2 cosigned \(size)")
@@ -114,7 +114,7 @@ final class WitnessProcess: Sendable {
             #expect(try await daemon.client.post("/v1/events/batch", other).status == 200)
             #expect(try await daemon.client.logHead(token: auditor).size > size)
             #expect(try await daemon.client.send("POST", "/v1/checkpoint", token: auditor).status == 200)
-            try await waitUntil("vigild reports the witnesses' refusal") {
+            try await waitUntil("vigild reports the witnesses' refusal", on: daemon) {
                 let health = try await daemon.client.get("/healthz")
                 return health.status == 503 && health.text.contains("does not extend the checkpoint")
                     && health.text.contains("witness.example.org/w2")
@@ -128,13 +128,21 @@ final class WitnessProcess: Sendable {
         }
     }
 
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws
-    {
+    /// Asks `condition` every 200 ms until it holds. The daemon submits to its witnesses every 5 s and gives each
+    /// 10 s to answer, so a loaded machine may take several rounds; when even a minute is not enough, the failure
+    /// shows what the daemon reported and logged.
+    func waitUntil(
+        _ what: String, on daemon: DaemonProcess, timeout: Duration = .seconds(60),
+        _ condition: () async throws -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw TestFailure("timed out waiting until \(what)")
+        let health = (try? await daemon.client.get("/healthz").text) ?? "no answer"
+        throw TestFailure(
+            "timed out waiting until \(what)\n/healthz: \(health)\nthe end of vigild's log:\n\(daemon.logText.suffix(4000))"
+        )
     }
 }
