@@ -49,7 +49,7 @@ struct SharedLogService: Service {
         await repeatEvery(Self.followInterval) {
             do {
                 // A read the database never answers must not hold up shutdown.
-                try await cancelWhenGracefulShutdown { try await store.refresh() }
+                _ = try await cancelWhenGracefulShutdown { try await store.refresh() }
                 if failing { logger.notice("the shared log's head is read again") }
                 failing = false
             } catch is CancellationError {
