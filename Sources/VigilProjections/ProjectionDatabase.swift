@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 package import VigilModel
 import VigilStore
 
@@ -22,62 +21,24 @@ package final class ProjectionDatabase: Sendable {
         EventStore.companionPath(forStore: storePath, "projections")
     }
 
-    /// A connection of its own for WAL checkpoints, opened when first needed.
-    private let checkpointer = Mutex<DatabaseQueue?>(nil)
+    /// Copies the live views' write-ahead log into their file beside the flushes; nil for a scratch file.
+    private let logMover: WriteAheadLogMover?
 
     private init(path: String, pool: any DatabaseWriter, createdEmpty: Bool) {
         self.path = path
         self.pool = pool
         self.createdEmpty = createdEmpty
-    }
-
-    /// Copies what the write-ahead log holds into the views' file (a passive checkpoint), on a connection of its
-    /// own: it takes no writer lock, so flushes go on meanwhile and never pay for the file's sync.
-    ///
-    /// That alone does not keep the log short: SQLite starts the log again from its beginning only when a write
-    /// begins with every frame of it copied, and under steady flushes one more has always been appended by the time
-    /// a checkpoint beside them ends (the log grew to 7.5 GB in 20 minutes at 600 events/s; docs/benchmarks.md).
-    /// So when more than `restartingPast` frames are left in the log, the writer's own connection, between two
-    /// flushes, copies the little left and starts the log again (a restart checkpoint). It waits at most
-    /// ``restartWait`` for readers of older snapshots to finish; past that (a views check holds one for its whole
-    /// run) the log is left as it is and the next call tries again.
-    package func moveLogIntoFile(restartingPast frames: Int = ProjectionDatabase.logRestartFrames) async throws {
-        guard pool is DatabasePool else { return }
-        let connection = try checkpointer.withLock { connection -> DatabaseQueue in
-            if let connection { return connection }
-            var configuration = Configuration()
-            configuration.label = "vigil.projections.checkpoint"
-            configuration.busyMode = .timeout(Self.busyTimeout)
-            let opened = try DatabaseQueue(path: path, configuration: configuration)
-            connection = opened
-            return opened
-        }
-        let left: Int
-        do {
-            left = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }.walFrameCount
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            // Another checkpoint ran, or its read of the log's header met a flush writing it (SQLite then needs the
-            // writer's lock, which a passive checkpoint does not wait for): the next call copies what this did not.
-            return
-        }
-        guard left > frames else { return }
-        try await pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.restartWait / .milliseconds(1)))")
-            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") }
-            do {
-                _ = try db.checkpoint(.restart)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                // A reader is still on an older snapshot: everything it allowed was copied; restart next time.
-            }
+        logMover = (pool as? DatabasePool).map {
+            WriteAheadLogMover(
+                path: path, writer: $0, label: "vigil.projections.checkpoint", busyTimeout: Self.busyTimeout)
         }
     }
 
-    /// Frames (pages) the views' write-ahead log may hold before ``moveLogIntoFile(restartingPast:)`` starts it
-    /// again: about 16 MB, a few seconds of flushes at the soak's rate.
-    package static let logRestartFrames = 4096
-
-    /// How long a restart of the views' log may hold the flushes back waiting for readers.
-    static let restartWait = Duration.milliseconds(10)
+    /// Copies what the views' write-ahead log holds into their file beside the flushes, which never pay for the
+    /// file's sync, and starts the log again past `frames` frames (``WriteAheadLogMover``).
+    package func moveLogIntoFile(restartingPast frames: Int = WriteAheadLogMover.restartFrames) async throws {
+        try await logMover?.move(restartingPast: frames)
+    }
 
     /// How long a connection to the views waits for a lock before giving up (seconds).
     static let busyTimeout: TimeInterval = 10
@@ -94,7 +55,7 @@ package final class ProjectionDatabase: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             // No checkpoint at commit: it would sync the file inside a flush and delay the alerts decided there.
             // ``moveLogIntoFile()`` does it on a connection of its own instead.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try WriteAheadLogMover.disableAutomaticCheckpoints(db)
         }
         // Views can always be rebuilt from the log: GRDB's NORMAL durability in WAL mode is enough here. A power
         // loss may take the last flushes back, checkpoint included, and they are applied again.
@@ -131,10 +92,7 @@ package final class ProjectionDatabase: Sendable {
     }
 
     package func close() throws {
-        try checkpointer.withLock { connection in
-            try connection?.close()
-            connection = nil
-        }
+        try logMover?.closeNow()
         try pool.close()
     }
 
@@ -171,12 +129,12 @@ package final class ProjectionDatabase: Sendable {
         }
     }
 
-    /// ``write(settings:_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
+    /// ``write(settings:_:)`` blocking the calling thread, for tools, tests and work on a thread of its own.
     package func writeBlocking<T>(settings: RuleSettings, _ body: (ViewWriter) throws -> T) throws -> T {
         try pool.write { db in try body(ViewWriter(db, settings: settings)) }
     }
 
-    /// ``read(_:)`` blocking the calling thread, for tools and tests outside Swift concurrency.
+    /// ``read(_:)`` blocking the calling thread, for tools, tests and work on a thread of its own.
     package func readBlocking<T>(_ body: (ViewTables) throws -> T) throws -> T {
         try pool.read { db in try body(ViewTables(db)) }
     }

@@ -242,7 +242,7 @@ struct DeadlineSettings: Equatable {
 
 /// Moves the views' write-ahead log into their file every `interval`, beside the flushes (which never
 /// checkpoint themselves), so flushes do not wait for the file's sync; once the log has grown past
-/// ``ProjectionDatabase/logRestartFrames``, it is started again between two flushes (one short wait), so it
+/// ``WriteAheadLogMover/restartFrames``, it is started again between two flushes (one short wait), so it
 /// stays short whatever the history.
 package struct ViewLogService: Service {
     let database: ProjectionDatabase

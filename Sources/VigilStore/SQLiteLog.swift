@@ -10,6 +10,8 @@ package import VigilModel
 package final class SQLiteLog: LogBackend {
     package let path: String
     let database: DatabasePool
+    /// Copies the write-ahead log into the file beside the appends (none checkpoints at commit).
+    let logMover: WriteAheadLogMover
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
 
@@ -24,6 +26,9 @@ package final class SQLiteLog: LogBackend {
             configuration.prepareDatabase { db in
                 // Truncate the WAL back to at most 64 MiB after checkpoints instead of letting it keep its peak size.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+                // No checkpoint at commit: the append that crossed SQLite's threshold (1000 pages) copied the log
+                // into the file and synced it before it was acknowledged. `logMover` does it beside the appends.
+                try WriteAheadLogMover.disableAutomaticCheckpoints(db)
             }
             database = try DatabasePool(path: path, configuration: configuration)
             // GRDB's DatabasePool sets synchronous = NORMAL on WAL databases; durability needs FULL.
@@ -35,7 +40,11 @@ package final class SQLiteLog: LogBackend {
         } catch {
             throw StoreError(error, while: "cannot open the event store at \(path)")
         }
+        logMover = WriteAheadLogMover(path: path, writer: database, label: "vigil.store.checkpoint", busyTimeout: 10)
     }
+
+    /// How often, at most, the write-ahead log is copied into the file after commits.
+    static let logMoveInterval = Duration.seconds(1)
 
     package var location: String { path }
     package var file: String? { path }
@@ -78,6 +87,11 @@ package final class SQLiteLog: LogBackend {
                 continuation.resume(
                     returning: Result { try Self.write(requests, from: state, recordedAt: recordedAt, db: db) })
             }
+        }
+        logMover.moveInBackground(atMostEvery: Self.logMoveInterval) { [logger] (error: any Error) in
+            logger.warning(
+                "the store's write-ahead log could not be copied into its file; the next commit tries again",
+                metadata: ["store.error": "\(StoreError(error, while: "checkpoint"))"])
         }
         return try result.get()
     }
@@ -300,6 +314,7 @@ package final class SQLiteLog: LogBackend {
         // A second close does nothing (GRDB's writer must not be used once closed).
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         do {
+            try await logMover.close()
             _ = try await database.writeWithoutTransaction { db in try db.checkpoint(.passive) }
             try database.close()
         } catch {
@@ -310,6 +325,7 @@ package final class SQLiteLog: LogBackend {
     /// Closes the file at once, reporting a failure (a store that could not be opened).
     func closeNow() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try logMover.closeNow()
         try database.close()
     }
 

@@ -78,6 +78,10 @@ func withStore(_ body: (StoreFixture, EventStore) async throws -> Void) async th
                 try Int.fetchOne(db, sql: "PRAGMA synchronous")
             }
             #expect(mode == 2, "PRAGMA synchronous must be FULL (2) on the writer")
+            let automatic = try await (store.backend as! SQLiteLog).database.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint")
+            }
+            #expect(automatic == 0, "no append may pay for a checkpoint: the log mover copies the log beside them")
             let journal = try await (store.backend as! SQLiteLog).database.read { db in
                 try String.fetchOne(db, sql: "PRAGMA journal_mode")
             }
@@ -220,6 +224,51 @@ func withStore(_ body: (StoreFixture, EventStore) async throws -> Void) async th
             let report = try LogVerifier.verify(path: fixture.path)
             #expect(report.isValid, "\(String(describing: report.failure))")
             #expect(report.entriesChecked == Int64(6 + 32 * perTask))
+        }
+    }
+
+    /// Appends never checkpoint; the log mover copies the write-ahead log into the file beside them and starts it
+    /// again, so it stays short under steady appends and officers' reads, and everything appended is in the file.
+    @Test func theLogIsMovedIntoTheFileBesideTheAppends() async throws {
+        try await withStore { fixture, store in
+            let log = store.backend as! SQLiteLog
+            let appends = 2000
+            try await withThrowingTaskGroup { group in
+                // What the appends start at most once a second, here every few milliseconds, with a small log allowed.
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await log.logMover.move(restartingPast: 32)
+                            try await Task.sleep(for: .milliseconds(2))
+                        } catch _ where Task.isCancelled {}
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        // Cancelled, GRDB interrupts the read.
+                        do { _ = try await store.entries(after: 0, limit: 1) } catch _ where Task.isCancelled {}
+                    }
+                }
+                for _ in 0..<appends {
+                    let outcomes = await store.append([Fixtures.verified(Fixtures.vitals(), by: fixture.keys.device)])
+                    #expect(outcomes.allSatisfy { if case .stored = $0 { true } else { false } })
+                }
+                group.cancelAll()
+                // A move or a read that failed fails the test.
+                try await group.waitForAll()
+            }
+            // Each append wrote several 4 KB pages to the log. A log never started again holds all of them.
+            let frameBytes = 4096 + 24
+            let logBytes = try #require(
+                try FileManager.default.attributesOfItem(atPath: fixture.path + "-wal")[.size] as? Int)
+            #expect(logBytes < appends * frameBytes / 2, "the log holds \(logBytes / frameBytes) frames")
+            // The file alone (the log copied into it, as a checkpoint leaves it) holds every event.
+            try await log.logMover.move(restartingPast: 0)
+            let copy = fixture.folder + "/copy.sqlite"
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: copy)
+            let raw = try DatabaseQueue(path: copy)
+            #expect(try await raw.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") } == 6 + appends)
+            try raw.close()
         }
     }
 
