@@ -9,8 +9,10 @@ import VigilStore
 /// scratch file beside the views up to their checkpoint, and the two are compared projection by projection.
 ///
 /// The replay is not paced (paced to `integrity.backgroundShare` it spread its cost over more of the soak's
-/// windows without lowering their maxima: docs/benchmarks.md, "the views check, paced or not"); it decodes the log
-/// on one thread of its own at a lower priority, so that the requests come first whenever both want a core.
+/// windows without lowering their maxima: docs/benchmarks.md, "the views check, paced or not"); it decodes the log,
+/// and reads and writes its scratch views, on threads of their own at a lower priority, so that the requests come
+/// first whenever both want a core, and it holds no reader on the views while it replays (their write-ahead log
+/// goes on being emptied).
 /// A difference (an edited views file, a bug) is logged as critical with the table and key where it starts,
 /// counted, and turns `/healthz` degraded until a check finds the views equal again; `vigilctl rebuild` (daemon
 /// stopped) or `vigild --rebuild` repairs them. Reads and ingest go on meanwhile.

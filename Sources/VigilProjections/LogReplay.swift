@@ -25,11 +25,21 @@ package struct StoredEvent: Sendable {
 package enum LogReplay {
     /// Where a replay decodes the log.
     package enum Decoding: Sendable {
-        /// On every core, as fast as it goes: a rebuild, an export, an offline check.
+        /// On every core, as fast as it goes: a rebuild, an offline export or check.
         case everyCore
-        /// On one thread of its own at a lower priority (nice 10): work the daemon does in the background beside
-        /// the requests (the periodic views check), which must leave them the cores.
+        /// On one thread of its own at a lower priority (nice 10): work the daemon does beside the requests, which
+        /// must leave them the cores (the periodic views check, whose reads and writes of its scratch views go
+        /// there too, and the exports it serves).
         case besideRequests
+
+        /// Runs `body`, work that blocks its thread (a read or a write of SQLite, which runs on the calling
+        /// thread), on a thread of its own: at a lower priority beside the requests.
+        package func onThreadOfItsOwn<Output: Sendable>(
+            _ body: @escaping @Sendable () throws -> Output
+        ) async throws -> Output {
+            try await Parallel.onThreadOfItsOwn(lowerPriority: self == .besideRequests) { Result(catching: body) }
+                .get()
+        }
     }
 
     /// Decodes entries (by default on every core); nil where an entry does not decode (the verifier would name it).

@@ -6,7 +6,8 @@ package import VigilStore
 /// Rebuilds the read models from the log, and checks views against a rebuild.
 ///
 /// Both replay the log into a scratch file beside the views, in large transactions, decoding on every core
-/// while applying; memory stays bounded by the chunk size whatever the log's length. Views are compared
+/// while applying (the daemon's periodic check: smaller ones, on threads of their own at a lower priority; see
+/// ``LogReplay/Decoding``); memory stays bounded by the chunk size whatever the log's length. Views are compared
 /// projection by projection with ``ViewDigest`` (their rows in key order) at the position the views claimed,
 /// and a difference is named by table and key.
 package enum ProjectionRebuild {
@@ -25,8 +26,15 @@ package enum ProjectionRebuild {
         package var eventsPerSecond: Double { seconds > 0 ? Double(position) / seconds : 0 }
     }
 
-    /// Events per transaction when replaying.
-    static let chunk = 8192
+    /// Events per transaction when replaying: 8192 offline, 1024 beside the requests, where the chunks read and
+    /// decoded ahead are memory the daemon keeps (glibc does not give it back): at 8192 each views check of the soak
+    /// raised its resident set by 80-90 MB.
+    static func chunk(_ decoding: LogReplay.Decoding) -> Int {
+        switch decoding {
+        case .everyCore: 8192
+        case .besideRequests: 1024
+        }
+    }
 
     /// Rebuilds the views at `projectionsPath` from the store: replays the log into a new file, compares it with
     /// the old views at their checkpoint, replays the rest, and puts the new file in place of the old one.
@@ -115,14 +123,18 @@ package enum ProjectionRebuild {
     /// Checks open views against the log `log` reads (the daemon's periodic check), with a scratch file at
     /// `scratchPath`, decoding the log as `decoding` says (the daemon's periodic check: beside the requests, on one
     /// thread at a lower priority; docs/benchmarks.md, "the views check beside the requests").
+    ///
+    /// The views' checkpoint and digests are read at the start in one short read transaction; the replay then goes
+    /// on without holding the views still. (A reader held through the replay kept the views' write-ahead log from
+    /// starting again: it grew by tens of megabytes during each check of the soak and was copied into the file in
+    /// one burst after, and the requests waited on the disk.) Where a projection differs, the views are held still
+    /// only then, and the scratch brought to their checkpoint by the few events since, to name the first row.
     package static func check(
         log reader: some LogSource, views: ProjectionDatabase, scratchPath: String,
         decoding: LogReplay.Decoding = .everyCore
     ) async throws -> Report {
         let started = ContinuousClock.now
-        // What the views hold now, held still while the log is replayed.
-        let snapshot = try views.snapshot()
-        let target = try await snapshot.read { try ViewTables($0).checkpoint().position }
+        let (target, found) = try await digests(of: views, decoding)
         try removeDatabase(at: scratchPath)
         let scratch = try ProjectionDatabase.openScratch(path: scratchPath)
         defer {
@@ -132,25 +144,45 @@ package enum ProjectionRebuild {
         try await seed(scratch, anchors: LogReplay.anchors(try await reader.anchorHistory()), settings: .default)
         var report = Report(
             position: 0, seconds: 0, previousPosition: target, mismatched: [], differences: [], undecodable: [])
-        report.position = try await replay(
-            reader, into: scratch, upTo: target, evaluated: .max, settings: .default, reactor: nil,
-            now: { SystemWallClock().now() }, decoding: decoding, undecodable: &report.undecodable)
+        func replayScratch(upTo end: Int64) async throws -> Int64 {
+            try await replay(
+                reader, into: scratch, upTo: end, evaluated: .max, settings: .default, reactor: nil,
+                now: { SystemWallClock().now() }, decoding: decoding, undecodable: &report.undecodable)
+        }
+        report.position = try await replayScratch(upTo: target)
         if report.position == target {
-            let expected = try await scratch.read { try ViewDigest.of($0.db) }
-            let found = try await snapshot.read { try ViewDigest.of($0) }
-            for projection in Projection.allCases where expected[projection] != found[projection] {
-                report.mismatched.append(projection)
-                let difference = try await snapshot.read { live in
-                    try scratch.pool.read { rebuilt in try ViewDigest.firstDifference(projection, live, rebuilt) }
-                }
-                report.differences.append("\(projection.rawValue): \(difference ?? "rows differ")")
-            }
+            let expected = try await digests(of: scratch, decoding).digests
+            report.mismatched = Projection.allCases.filter { expected[$0] != found[$0] }
         } else {
             report.mismatched = Projection.allCases
             report.differences = ["the views' checkpoint \(target) is beyond the log's end \(report.position)"]
         }
+        if !report.mismatched.isEmpty && report.differences.isEmpty {
+            let snapshot = try views.snapshot()
+            let now = try await snapshot.read { try ViewTables($0).checkpoint().position }
+            let caughtUp = try await replayScratch(upTo: now) == now
+            for projection in report.mismatched {
+                let difference =
+                    caughtUp
+                    ? try await snapshot.read { live in
+                        try scratch.pool.read { rebuilt in try ViewDigest.firstDifference(projection, live, rebuilt) }
+                    } : nil
+                report.differences.append("\(projection.rawValue): \(difference ?? "rows differ")")
+            }
+        }
         report.seconds = (ContinuousClock.now - started) / .seconds(1)
         return report
+    }
+
+    /// The checkpoint of `views` and the digest of each projection, read in one transaction (beside the requests,
+    /// at a lower priority).
+    static func digests(
+        of views: ProjectionDatabase, _ decoding: LogReplay.Decoding
+    ) async throws -> (position: Int64, digests: [Projection: [UInt8]]) {
+        @Sendable func read(_ tables: ViewTables) throws -> (position: Int64, digests: [Projection: [UInt8]]) {
+            (try tables.checkpoint().position, try ViewDigest.of(tables.db))
+        }
+        return try await decoding.onThreadOfItsOwn { try views.readBlocking(read) }
     }
 
     // MARK: - Parts
@@ -165,18 +197,21 @@ package enum ProjectionRebuild {
         var position = try await views.checkpoint().position
         var skipped: [Int64] = []
         try await LogReplay.stream(
-            after: position, upTo: end, chunk: chunk, decoding: decoding,
+            after: position, upTo: end, chunk: chunk(decoding), decoding: decoding,
             fetch: { try await reader.entries(after: $0, limit: $1) }
         ) { chunk in
             let last = chunk.last!.entry.position
-            try await views.write(settings: settings) { writer in
-                for (_, event) in chunk {
-                    guard let event else { continue }
-                    try writer.apply(event)
-                    if let reactor, event.position > evaluated { try reactor.react(to: event, in: writer) }
+            try await decoding.onThreadOfItsOwn {
+                try views.writeBlocking(settings: settings) { writer in
+                    for (_, event) in chunk {
+                        guard let event else { continue }
+                        try writer.apply(event)
+                        if let reactor, event.position > evaluated { try reactor.react(to: event, in: writer) }
+                    }
+                    try writer.setCheckpoint(
+                        position: last, evaluated: reactor != nil ? max(evaluated, last) : min(evaluated, last),
+                        now: now())
                 }
-                try writer.setCheckpoint(
-                    position: last, evaluated: reactor != nil ? max(evaluated, last) : min(evaluated, last), now: now())
             }
             skipped += chunk.filter { $0.event == nil }.map(\.entry.position)
             position = last
