@@ -1,5 +1,5 @@
 package import VigilModel
-import VigilProjections
+package import VigilProjections
 package import VigilStore
 
 /// Streams the clinical records of the signed log as FHIR R4: a Bundle of type `collection`, or NDJSON (one
@@ -54,14 +54,15 @@ package struct FHIRExport {
     var references: FHIRMapping.References { format == .bundle ? .bundle : .relative }
 
     /// Reads `fetch(after, limit)` to the end of the log (or to `end`) and hands the export to `write` in
-    /// pieces, one per chunk of the log read. The log is read and skimmed on every core (``LogReplay``); only the
-    /// entries selected are decoded again in full, for their signatures.
+    /// pieces, one per chunk of the log read. The log is read and skimmed where `decoding` says (``LogReplay``:
+    /// on every core, or beside the requests in the daemon); only the entries selected are decoded again in full,
+    /// for their signatures.
     package static func run(
-        _ export: inout FHIRExport, upTo end: Int64? = nil,
+        _ export: inout FHIRExport, upTo end: Int64? = nil, decoding: LogReplay.Decoding = .everyCore,
         fetch: @escaping @Sendable (Int64, Int) async throws -> [StoredEntry],
         write: (String) async throws -> Void
     ) async throws {
-        try await LogReplay.stream(after: 0, upTo: end, chunk: 4096, fetch: fetch) { chunk in
+        try await LogReplay.stream(after: 0, upTo: end, chunk: 4096, decoding: decoding, fetch: fetch) { chunk in
             for case let (entry, event?) in chunk { export.add(event, entry: entry) }
             if !export.pending.isEmpty { try await write(export.flush()) }
         }

@@ -409,7 +409,10 @@ package struct VigilAPI: Sendable {
             throw APIError(
                 .badRequest, code: "invalid_query", "from and to must be dates (YYYY-MM-DD), from not after to")
         }
-        let csv = try await LedgerExport.csv(from: from, to: to, anchors: try await store.anchorHistory()) { after in
+        // Decoded beside the requests: an export must not take the cores from the submissions (issue 20).
+        let csv = try await LedgerExport.csv(
+            from: from, to: to, anchors: try await store.anchorHistory(), decoding: .besideRequests
+        ) { after in
             try await store.entries(after: after, limit: 4096)
         }
         return Response(
@@ -456,9 +459,11 @@ package struct VigilAPI: Sendable {
             body: ResponseBody { writer in
                 var export = FHIRExport(
                     selection: selection, format: format, anchors: anchors, checkpoint: checkpoint, generatedAt: now)
-                // The log as it was when the request came: a consistent export, however long it takes.
+                // The log as it was when the request came: a consistent export, however long it takes. Decoded
+                // beside the requests: an export must not take the cores from the submissions.
                 try await FHIRExport.run(
-                    &export, upTo: end, fetch: { try await store.entries(after: $0, limit: $1) }
+                    &export, upTo: end, decoding: .besideRequests,
+                    fetch: { try await store.entries(after: $0, limit: $1) }
                 ) { text in try await writer.write(ByteBuffer(string: text)) }
                 try await writer.finish(nil)
             })

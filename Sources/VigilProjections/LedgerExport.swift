@@ -26,9 +26,11 @@ package enum LedgerExport {
         var details: String
     }
 
-    /// The CSV for activities dated from `from` to `to` (inclusive, UTC dates), from a source of stored entries.
+    /// The CSV for activities dated from `from` to `to` (inclusive, UTC dates), from a source of stored entries,
+    /// decoded where `decoding` says (the daemon: beside the requests).
     package static func csv(
-        from: CalendarDate, to: CalendarDate, anchors: [AnchorChange], entries: (Int64) async throws -> [StoredEntry]
+        from: CalendarDate, to: CalendarDate, anchors: [AnchorChange], decoding: LogReplay.Decoding = .everyCore,
+        entries: (Int64) async throws -> [StoredEntry]
     ) async throws -> String {
         var names = SignerNames(anchors: LogReplay.anchors(anchors))
         var rows: [Row] = []
@@ -38,7 +40,7 @@ package enum LedgerExport {
             let batch = try await entries(position)
             guard let last = batch.last else { break }
             position = last.position
-            for event in await LogReplay.decode(batch) {
+            for event in await LogReplay.decode(batch, decoding) {
                 guard let event else { continue }
                 names.apply(event)
                 switch event.payload.data {
