@@ -255,7 +255,10 @@ package struct ViewLogService: Service {
         self.logger = logger
     }
 
+    /// Moves the log every ``interval`` until graceful shutdown; a failure (a full disk) is logged once, and its end
+    /// once.
     package func run() async throws {
+        var failing = false
         while !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -264,10 +267,15 @@ package struct ViewLogService: Service {
             }
             do {
                 try await database.moveLogIntoFile()
+                if failing { logger.notice("the views' write-ahead log is moved into their file again") }
+                failing = false
             } catch {
-                logger.warning(
-                    "the views' write-ahead log could not be moved into their file",
-                    metadata: ["projection.error": "\(StoreError(error, while: "checkpoint"))"])
+                if !failing {
+                    logger.warning(
+                        "the views' write-ahead log cannot be moved into their file; tried again every \(interval)",
+                        metadata: ["projection.error": "\(StoreError(error, while: "checkpoint"))"])
+                }
+                failing = true
             }
         }
     }

@@ -90,8 +90,10 @@ package final class SQLiteLog: LogBackend {
         }
         logMover.moveInBackground(atMostEvery: Self.logMoveInterval) { [logger] (error: any Error) in
             logger.warning(
-                "the store's write-ahead log could not be copied into its file; the next commit tries again",
+                "the store's write-ahead log cannot be copied into its file; later commits try again",
                 metadata: ["store.error": "\(StoreError(error, while: "checkpoint"))"])
+        } recovered: { [logger] in
+            logger.notice("the store's write-ahead log is copied into its file again")
         }
         return try result.get()
     }

@@ -24,9 +24,11 @@ package final class WriteAheadLogMover: Sendable {
     let busyTimeout: Double
     /// The connection of its own for passive checkpoints, opened when first needed; nil once closed.
     private let connection = Mutex<(queue: DatabaseQueue?, closed: Bool)>((nil, false))
-    /// The move ``moveInBackground(atMostEvery:failed:)`` started last, when, and whether it still runs.
-    private let background = Mutex<(task: Task<Void, Never>?, started: ContinuousClock.Instant?, running: Bool)>(
-        (nil, nil, false))
+    /// The move ``moveInBackground(atMostEvery:failed:recovered:)`` started last, when, whether it still runs, and
+    /// whether the last one failed.
+    private let background = Mutex<
+        (task: Task<Void, Never>?, started: ContinuousClock.Instant?, running: Bool, failing: Bool)
+    >((nil, nil, false, false))
 
     /// Frames (pages) the log may hold before a move starts it again: about 16 MB, a few seconds of commits at the
     /// soak's rate.
@@ -87,10 +89,12 @@ package final class WriteAheadLogMover: Sendable {
     }
 
     /// Starts ``move(restartingPast:)`` in the background unless one is running or one started less than `interval`
-    /// ago: for an owner that calls it after each commit. A move that fails is tried again by a later call; `failed`
-    /// hears of it.
+    /// ago: for an owner that calls it after each commit. A move that fails is tried again by a later call. `failed`
+    /// hears of the first failure only, and `recovered` of the first move that succeeds after failures: on a full
+    /// disk the owner reports it once, not once per interval.
     package func moveInBackground(
-        atMostEvery interval: Duration, failed: @escaping @Sendable (any Error) -> Void
+        atMostEvery interval: Duration, failed: @escaping @Sendable (any Error) -> Void,
+        recovered: @escaping @Sendable () -> Void
     ) {
         let now = ContinuousClock.now
         background.withLock { state in
@@ -99,8 +103,25 @@ package final class WriteAheadLogMover: Sendable {
             state.started = now
             state.running = true
             state.task = Task.detached { [self] in
-                do { try await move() } catch { failed(error) }
-                background.withLock { $0.running = false }
+                let error: (any Error)?
+                do {
+                    try await move()
+                    error = nil
+                } catch let failure {
+                    error = failure
+                }
+                let wasFailing = background.withLock { state in
+                    defer {
+                        state.running = false
+                        state.failing = error != nil
+                    }
+                    return state.failing
+                }
+                switch (error, wasFailing) {
+                case (let error?, false): failed(error)
+                case (nil, true): recovered()
+                default: break
+                }
             }
         }
     }
