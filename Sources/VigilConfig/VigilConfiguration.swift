@@ -99,7 +99,7 @@ package struct HTTPSettings: Sendable, Equatable {
     package var maxBatchItems = 1000
     /// `http.idleTimeoutSeconds`: a connection that sends nothing for this long is closed (headers included).
     package var idleTimeoutSeconds = 30
-    /// `http.requestTimeoutSeconds`: a request body must arrive within this long (408 otherwise).
+    /// `http.requestTimeoutSeconds`: a request body must arrive within this long (408 at a piece that comes later).
     package var requestTimeoutSeconds = 30
     /// `http.maxHeaderBytes`: the largest request head (larger: the connection is closed with 400).
     package var maxHeaderBytes = 16384

@@ -131,33 +131,27 @@ package struct VigilAPI: Sendable {
     }
 
     private func collect(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(
+        func tooLarge() -> APIError {
+            APIError(
                 .contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes",
                 headers: [.connection: "close"])
         }
-        // The idle timeout closes a connection that stalls; this deadline also stops one that trickles.
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge() }
+        // The idle timeout closes a connection that stalls; this deadline stops one that trickles, at the first piece
+        // of body that arrives after it. Checked as the pieces come, with no timer: a child task and a timer per
+        // request woke threads for every submission (issue 20, docs/benchmarks.md).
         let timeout = limits.requestTimeout
-        let body: ByteBuffer?
-        do {
-            body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask { try await request.body.collect(upTo: limit) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? nil
+        let deadline = ContinuousClock.now + timeout
+        var body = ByteBuffer()
+        for try await part in request.body {
+            guard body.readableBytes + part.readableBytes <= limit else { throw tooLarge() }
+            body.writeImmutableBuffer(part)
+            guard ContinuousClock.now <= deadline else {
+                throw APIError(
+                    .requestTimeout, code: "request_timeout",
+                    "\(what) did not arrive within \(timeout.components.seconds) seconds",
+                    headers: [.connection: "close"])
             }
-        } catch is NIOTooManyBytesError {
-            throw APIError(
-                .contentTooLarge, code: "too_large", "\(what) may be at most \(limit) bytes",
-                headers: [.connection: "close"])
-        }
-        guard let body else {
-            throw APIError(
-                .requestTimeout, code: "request_timeout",
-                "\(what) did not arrive within \(timeout.components.seconds) seconds", headers: [.connection: "close"])
         }
         return body
     }
