@@ -90,6 +90,11 @@ package enum LogReplay {
         }
         var current = try await next(after: start)
         while let last = current.last {
+            if let end, last.entry.position >= end {
+                // Nothing left to read: no task for a prefetch (following the log, most rounds are one chunk).
+                try await body(current)
+                return
+            }
             let prefetch = Task { try await next(after: last.entry.position) }
             do {
                 try await body(current)

@@ -42,6 +42,8 @@ package final class ProjectionRunner: Service, Sendable {
         package var failure: String?
         /// How many events this run applied (since start).
         package var applied: Int64 = 0
+        /// How many chunks of the log this run wrote to the views (since start); following the log, one per round.
+        package var flushes: Int64 = 0
     }
 
     let store: EventStore
@@ -58,6 +60,11 @@ package final class ProjectionRunner: Service, Sendable {
     /// Events per flush while following; catching up reads larger chunks.
     static let followChunk = 2048
     static let catchUpChunk = 8192
+    /// The shortest time between two rounds of following the log. Under steady ingest a commit stores an event or
+    /// two, and a round per commit (a read of the log, a write of the views, the threads woken for each) cost more
+    /// than the appends themselves (issue 20); a round now takes everything committed since the last, so the views
+    /// trail the log by this much more at most, and nothing at all when commits are further apart.
+    package static let followInterval = Duration.milliseconds(20)
 
     package init(
         store: EventStore, database: ProjectionDatabase, settings: Reloadable<RuleSettings> = Reloadable(.default),
@@ -129,7 +136,13 @@ package final class ProjectionRunner: Service, Sendable {
         var evaluated = checkpoint.evaluated
         var position = checkpoint.position
         let store = self.store
-        for await head in heads.cancelOnGracefulShutdown() {
+        var lastRound: ContinuousClock.Instant?
+        for await announced in heads.cancelOnGracefulShutdown() {
+            if let lastRound, lastRound + Self.followInterval > .now {
+                try? await Task.sleep(until: lastRound + Self.followInterval, clock: .continuous)
+            }
+            // What was committed while this round waited comes too.
+            let head = max(announced, store.head.size)
             let now = DeadlineSettings(settings.value)
             if now != schedule {
                 // The deadlines depend on these settings: derive them again, so the grid and the rule agree.
@@ -141,6 +154,7 @@ package final class ProjectionRunner: Service, Sendable {
                 status.withLock { $0.caughtUp = true }
                 continue
             }
+            lastRound = .now
             let chunk = head - position > Int64(Self.followChunk) ? Self.catchUpChunk : Self.followChunk
             try await LogReplay.stream(
                 after: position, upTo: head, chunk: chunk,
@@ -171,6 +185,7 @@ package final class ProjectionRunner: Service, Sendable {
                 self.status.withLock {
                     $0.position = last
                     $0.applied += Int64(chunk.count)
+                    $0.flushes += 1
                 }
                 self.positionGauge.record(last)
                 await self.reactor?.flushed(updated)
