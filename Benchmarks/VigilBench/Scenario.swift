@@ -437,6 +437,22 @@ struct MachineCPU {
         }
     }
 
+    /// The context switches (voluntary and not) of the process `pid`'s threads alive now: how often its threads
+    /// went to sleep and were woken, or were preempted.
+    static func contextSwitches(of pid: Int32) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.reduce(0) { total, task in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+            else { return total }
+            return total
+                + status.split(separator: "\n").reduce(0) { sum, line in
+                    guard line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:")
+                    else { return sum }
+                    return sum + (Int(line.split(separator: "\t").last ?? "") ?? 0)
+                }
+        }
+    }
+
     /// Prints how busy the machine was and the CPU time per event, and of it the daemons' (`daemons` seconds).
     func report(events: Int, daemons: Double) {
         guard all > 0, events > 0 else { return }

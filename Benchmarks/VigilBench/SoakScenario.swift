@@ -8,7 +8,8 @@ import VigilModel
 /// connections, readings spread over many sessions, with latency counted from each request's scheduled send
 /// time. Reported per 10-second window (p50, p99, p99.9, max, the slowest fsync of a probe beside the daemon, the
 /// share of the processors' time the hypervisor gave to other guests, and the background tasks the daemon logged
-/// in it), with the daemon's resident memory each minute, so that a stall or a creep shows where it happens.
+/// in it), with the daemon's resident memory, processor time and context switches each minute, so that a stall or
+/// a creep shows where it happens.
 enum SoakScenario {
     struct Results {
         var overall: Measurement
@@ -60,11 +61,18 @@ enum SoakScenario {
         let per = (envelopes.count + connections - 1) / connections
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Resident memory at the end of each minute.
+                // Resident memory at the end of each minute, and the processor time and context switches of the
+                // minute: the daemon's cost per event, and how much of it is threads waking one another.
+                var processor = (seconds: MachineCPU.seconds(of: [pid]), switches: MachineCPU.contextSwitches(of: pid))
                 for _ in 0..<(seconds / 60) {
                     try await Task.sleep(for: .seconds(60))
                     let bytes = Scenario.status(pid, "VmRSS:")
                     shared.resident.withLock { $0.append(bytes) }
+                    let now = (seconds: MachineCPU.seconds(of: [pid]), switches: MachineCPU.contextSwitches(of: pid))
+                    shared.processor.withLock {
+                        $0.append((now.seconds - processor.seconds, max(0, now.switches - processor.switches)))
+                    }
+                    processor = now
                     // And what of it is SQLite's, from the daemon's own gauge.
                     let (_, metrics) = try await scenario.get("/metrics")
                     let sqlite =
@@ -161,6 +169,22 @@ enum SoakScenario {
         say(
             "read models with theirs, by minute (MB): "
                 + megabytes(disk.map(\.views)))
+        let processor = shared.processor.withLock { $0 }
+        say(
+            "vigild's processor time by minute (% of one core): "
+                + processor.map { String(format: "%.0f", 100 * $0.seconds / 60) }.joined(separator: " "))
+        say(
+            "vigild's context switches by minute (per event): "
+                + processor.map { String(format: "%.1f", Double($0.switches) / Double(rate * 60)) }.joined(
+                    separator: " "))
+        if !processor.isEmpty {
+            let events = Double(rate * 60 * processor.count)
+            say(
+                String(
+                    format: "vigild per event: %.0f us of processor time, %.1f context switches",
+                    processor.reduce(0) { $0 + $1.seconds } * 1e6 / events,
+                    Double(processor.reduce(0) { $0 + $1.switches }) / events))
+        }
         let histogram = shared.overall.withLock { $0 }
         let measurement = Measurement(
             events: Int(histogram.totalCount), seconds: elapsed, p50: Double(histogram.valueAtPercentile(50)),
@@ -203,6 +227,8 @@ private final class Shared: Sendable {
     let sqlite = Mutex<[Int]>([])
     let disk = Mutex<[(store: Int, views: Int)]>([])
     let steal = Mutex<[Double?]>([])
+    /// The daemon's processor time (seconds) and its threads' context switches, each minute.
+    let processor = Mutex<[(seconds: Double, switches: Int)]>([])
 
     init(windows count: Int) {
         windows = Mutex(
