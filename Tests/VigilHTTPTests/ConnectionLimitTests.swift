@@ -66,6 +66,26 @@ import VigilTestSupport
         }
     }
 
+    @Test func aBodyThatStopsComingIsClosedByTheIdleTimeout() async throws {
+        try await LiveDaemon.run(
+            registerKeys: false,
+            configure: {
+                $0.http.idleTimeoutSeconds = 1
+                $0.http.requestTimeoutSeconds = 30
+            }
+        ) { daemon in
+            // The request deadline is checked as pieces of body arrive; a body that stops is the idle timeout's.
+            let transcript = try await RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [.send("POST /v1/events HTTP/1.1\r\nHost: vigil\r\nContent-Length: 400\r\n\r\n{")],
+                finalListen: 6
+            )
+            let closed = try #require(transcript.closedAfter, "the connection stayed open")
+            #expect(closed >= 0.9 && closed < 5, "closed after \(closed) s")
+            #expect(try await daemon.logSize() == 0)
+        }
+    }
+
     @Test func aBodyDeclaredTooLargeIsRefusedBeforeItIsRead() async throws {
         try await LiveDaemon.run(registerKeys: false) { daemon in
             let transcript = try await RawConversation.run(
