@@ -63,12 +63,15 @@ enum SoakScenario {
             group.addTask {
                 // Resident memory at the end of each minute, and the processor time and context switches of the
                 // minute: the daemon's cost per event, and how much of it is threads waking one another.
-                var processor = (seconds: MachineCPU.seconds(of: [pid]), switches: MachineCPU.contextSwitches(of: pid))
+                func processorSoFar() -> (seconds: Double, switches: Int) {
+                    (MachineCPU.seconds(of: [pid]), MachineCPU.contextSwitches(of: pid))
+                }
+                var processor = processorSoFar()
                 for _ in 0..<(seconds / 60) {
                     try await Task.sleep(for: .seconds(60))
                     let bytes = Scenario.status(pid, "VmRSS:")
                     shared.resident.withLock { $0.append(bytes) }
-                    let now = (seconds: MachineCPU.seconds(of: [pid]), switches: MachineCPU.contextSwitches(of: pid))
+                    let now = processorSoFar()
                     shared.processor.withLock {
                         $0.append((now.seconds - processor.seconds, max(0, now.switches - processor.switches)))
                     }

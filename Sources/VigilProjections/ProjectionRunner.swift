@@ -30,8 +30,9 @@ package struct FlushedAlerts: Sendable {
 /// At start it resumes from the views' checkpoint: only the events after it are applied. A full replay happens
 /// only when the views are new (first start, another schema version) or a rebuild is asked for. Then it follows
 /// the commits, in rounds at most ``followInterval`` apart: new entries are applied in place and the checkpoint
-/// moved in the same transaction. Ingest never waits for it. If writing fails (say the disk is full), health turns degraded, the error is logged and
-/// counted, and the same events are tried again until they are written, so nothing is skipped or applied twice.
+/// moved in the same transaction. Ingest never waits for it. If writing fails (say the disk is full), health turns
+/// degraded, the error is logged and counted, and the same events are tried again until they are written, so
+/// nothing is skipped or applied twice.
 package final class ProjectionRunner: Service, Sendable {
     package struct Status: Sendable, Equatable {
         /// The position every written view reflects.
