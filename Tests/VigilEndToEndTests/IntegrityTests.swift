@@ -134,7 +134,7 @@ func tamperWith(_ path: String, _ sql: String) async throws {
                 }
                 return status
             }
-            let tamperedAt = ContinuousClock.now
+            let tamperedAt = Date()
             var status = 201
             for _ in 0..<100 where status != 503 {
                 try await Task.sleep(for: .milliseconds(100))
@@ -143,7 +143,20 @@ func tamperWith(_ path: String, _ sql: String) async throws {
                 ).status
             }
             #expect(status == 503)
-            #expect(ContinuousClock.now - tamperedAt < .seconds(6), "found within about two intervals")
+            // When the daemon found it, by its own account (the failed check's end, in its metrics): this test's
+            // own requests may be held back on a busy machine, the daemon's check is what is judged.
+            let scrape = try await daemon.client.get("/metrics", token: "e2e-auditor").text
+            let sample = { (series: String) in
+                scrape.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(sample("vigil_integrity_last_check_ok") == 0)
+            let foundAfter =
+                (sample("vigil_integrity_last_check_timestamp_seconds") ?? .infinity)
+                - tamperedAt.timeIntervalSince1970
+            let passes = daemon.logText.split(separator: "\n").filter { $0.contains("integrity.busy") }
+                .joined(separator: "\n")
+            #expect(foundAfter < 6, "found within about two intervals; the passes before:\n\(passes)")
             #expect(try await load.value == 503, "the load ran until writes were held")
             #expect(daemon.logText.contains("integrity.position=\(tampered)"), "\(daemon.logText)")
             #expect(try await daemon.stop() == 0)

@@ -68,39 +68,54 @@ import VigilTestSupport
                 Fixtures.batch(keys.registrations()))
             #expect(registered.status == 200)
 
-            // Another process takes the database's write lock until told to let go: the writer's next commit
-            // waits (at most its 10-second busy timeout, counted from the commit, so the lock is let go at the
-            // latest 9 s after the event is sent, however long it took to get there).
+            // Another connection takes the database's write lock until told to let go: the writer's next commit
+            // waits, at most its 10-second busy timeout. The lock is let go 9 s after the commit is seen to start
+            // (health says since when), or after 60 s if the event never reaches the writer. It is held on a
+            // thread of its own: a task thread blocked for seconds would stall the other tests of the process.
             let locked = Atomic<Bool>(false)
             let release = Atomic<Bool>(false)
-            let sent = Atomic<Bool>(false)
-            let lock = Task.detached {
-                let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
-                try raw.writeWithoutTransaction { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    locked.store(true, ordering: .releasing)
-                    while !sent.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
-                    let cap = Date().addingTimeInterval(9)
-                    while !release.load(ordering: .acquiring), Date() < cap { Thread.sleep(forTimeInterval: 0.01) }
-                    try db.execute(sql: "ROLLBACK")
+            let letGoAt = Mutex(Date().addingTimeInterval(60))
+            let lock: Task<Void, any Error> = Task {
+                try await withCheckedThrowingContinuation { continuation in
+                    Thread.detachNewThread {
+                        continuation.resume(
+                            with: Result {
+                                let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
+                                try raw.writeWithoutTransaction { db in
+                                    try db.execute(sql: "BEGIN IMMEDIATE")
+                                    locked.store(true, ordering: .releasing)
+                                    while !release.load(ordering: .acquiring), Date() < letGoAt.withLock({ $0 }) {
+                                        Thread.sleep(forTimeInterval: 0.01)
+                                    }
+                                    try db.execute(sql: "ROLLBACK")
+                                }
+                                try raw.close()
+                            })
+                    }
                 }
-                try raw.close()
             }
-            // The event goes in only once the lock is held (a busy machine may take a while to get there).
             while !locked.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
             let client = daemon.client
-            sent.store(true, ordering: .releasing)
             let submit = Task {
                 try await client.post("/v1/events", Fixtures.envelope(Fixtures.vitals(), by: keys.device))
             }
-            // Once the commit has waited longer than writerStallSeconds (1 s), health says so (a loaded machine
-            // may take a moment to get the event that far).
-            var health = try await daemon.client.get("/healthz")
-            for _ in 0..<90 where health.status != 503 {
-                try await Task.sleep(for: .milliseconds(100))
+            // Once the commit has waited longer than writerStallSeconds (1 s), health says so. A loaded machine may
+            // take a while to get the event to the writer: the clock starts when health shows the commit under way.
+            var health: TestHTTPClient.Response
+            var commitStarted: Date?
+            let asked = Date()
+            repeat {
                 health = try await daemon.client.get("/healthz")
-            }
-            #expect(health.status == 503)
+                if commitStarted == nil, let seconds = Self.commitSeconds(in: health.text) {
+                    let started = Date().addingTimeInterval(-seconds)
+                    commitStarted = started
+                    letGoAt.withLock { $0 = started.addingTimeInterval(9) }
+                }
+                if health.status == 503 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while Date() < asked.addingTimeInterval(60)
+            let seen = commitStarted.map { "after \($0.timeIntervalSince(asked)) s" } ?? "never"
+            #expect(health.status == 503, "the commit was seen under way \(seen): \(health.text)")
             #expect(health.text.contains("degraded"))
             let stalledAt = Date()
             // The stall goes on for 2.5 s more, then the lock is let go.
@@ -123,6 +138,12 @@ import VigilTestSupport
             #expect(try await daemon.waitForLog("the writer is stalled"))
             #expect(try await daemon.stop() == 0)
         }
+    }
+
+    /// How long the commit under way has been running, from a `/healthz` body ("committing for 1.234 s").
+    static func commitSeconds(in health: String) -> Double? {
+        guard let range = health.range(of: "committing for ") else { return nil }
+        return Double(health[range.upperBound...].prefix { $0.isNumber || $0 == "." })
     }
 
     @Test func servesTheSocketSystemdPasses() async throws {
