@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import VigilStore
 
 /// Turns every error that leaves a handler, and the router's own 404 and 413, into the JSON error shape.
@@ -23,6 +24,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try APIError(
                 .serviceUnavailable, code: "unavailable",
                 "the log could not be read (\(error.code.rawValue)); retry later"
+            ).response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The request broke off or stopped being HTTP partway through its body: the client went, the idle
+            // timeout closed a body that stopped coming, or the bytes were not HTTP. The client's doing, not a
+            // server failure; the answer reaches a client that is still there, and the connection closes.
+            context.logger.notice(
+                "the request could not be read to its end",
+                metadata: ["http.error": "\(error)", "http.path": "\(request.uri.path)"])
+            return try APIError(
+                .badRequest, code: "malformed_request", "the request could not be read to its end (\(error))",
+                headers: [.connection: "close"]
             ).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError(.contentTooLarge, code: "too_large", "the request body is larger than allowed")

@@ -86,6 +86,25 @@ import VigilTestSupport
         }
     }
 
+    @Test func aBodyThatStopsBeingHTTPIsRefusedAsTheClients() async throws {
+        try await LiveDaemon.run(registerKeys: false) { daemon in
+            // A chunk whose size is not hexadecimal: the parser fails partway through the body. That is the
+            // client's doing (400), not a server failure (500, logged as an error).
+            let transcript = try await RawConversation.run(
+                .tcp(port: daemon.port),
+                steps: [
+                    .send("POST /v1/events HTTP/1.1\r\nHost: vigil\r\nTransfer-Encoding: chunked\r\n\r\n"),
+                    .send("1\r\n{\r\nZZ\r\n"),
+                ],
+                finalListen: 5
+            )
+            #expect(transcript.status == 400, "\(transcript.received)")
+            #expect(transcript.received.contains("\"code\":\"malformed_request\""), "\(transcript.received)")
+            #expect(transcript.closedAfter != nil)
+            #expect(try await daemon.logSize() == 0)
+        }
+    }
+
     @Test func aBodyDeclaredTooLargeIsRefusedBeforeItIsRead() async throws {
         try await LiveDaemon.run(registerKeys: false) { daemon in
             let transcript = try await RawConversation.run(
