@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import ServiceLifecycle
+import VigilModel
 import VigilStore
 
 /// Keeps a node of a shared database (PostgreSQL) in step with the others: it learns their appends, so this
@@ -45,22 +46,20 @@ struct SharedLogService: Service {
     /// Reads the head the database holds every ``followInterval`` until graceful shutdown; a failure is logged
     /// once, and its end once.
     private func followHead() async {
-        var failing = false
+        var streak = FailureStreak()
         await repeatEvery(Self.followInterval) {
             do {
                 // A read the database never answers must not hold up shutdown.
                 _ = try await cancelWhenGracefulShutdown { try await store.refresh() }
-                if failing { logger.notice("the shared log's head is read again") }
-                failing = false
+                if streak.succeeded() { logger.notice("the shared log's head is read again") }
             } catch is CancellationError {
                 // Shutdown.
             } catch {
-                if !failing {
+                if streak.failed() {
                     logger.warning(
                         "the shared log's head cannot be read; this node's views wait for other nodes' appends",
                         metadata: ["store.error": "\(error)"])
                 }
-                failing = true
             }
         }
     }

@@ -274,7 +274,7 @@ package struct ViewLogService: Service {
     /// Moves the log every ``interval`` until graceful shutdown; a failure (a full disk) is logged once, and its end
     /// once.
     package func run() async throws {
-        var failing = false
+        var streak = FailureStreak()
         while !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -283,15 +283,13 @@ package struct ViewLogService: Service {
             }
             do {
                 try await database.moveLogIntoFile()
-                if failing { logger.notice("the views' write-ahead log is moved into their file again") }
-                failing = false
+                if streak.succeeded() { logger.notice("the views' write-ahead log is moved into their file again") }
             } catch {
-                if !failing {
+                if streak.failed() {
                     logger.warning(
                         "the views' write-ahead log cannot be moved into their file; tried again every \(interval)",
                         metadata: ["projection.error": "\(StoreError(error, while: "checkpoint"))"])
                 }
-                failing = true
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 package import GRDB
 import Synchronization
+import VigilModel
 
 /// Copies a WAL database's write-ahead log into its file beside the writer, for databases opened with
 /// `PRAGMA wal_autocheckpoint = 0` (``disableAutomaticCheckpoints(_:)``). SQLite's automatic checkpoint runs inside
@@ -25,10 +26,10 @@ package final class WriteAheadLogMover: Sendable {
     /// The connection of its own for passive checkpoints, opened when first needed; nil once closed.
     private let connection = Mutex<(queue: DatabaseQueue?, closed: Bool)>((nil, false))
     /// The move ``moveInBackground(atMostEvery:failed:recovered:)`` started last, when, whether it still runs, and
-    /// whether the last one failed.
+    /// whether the last ones failed.
     private let background = Mutex<
-        (task: Task<Void, Never>?, started: ContinuousClock.Instant?, running: Bool, failing: Bool)
-    >((nil, nil, false, false))
+        (task: Task<Void, Never>?, started: ContinuousClock.Instant?, running: Bool, streak: FailureStreak)
+    >((nil, nil, false, FailureStreak()))
 
     /// Frames (pages) the log may hold before a move starts it again: about 16 MB, a few seconds of commits at the
     /// soak's rate.
@@ -110,18 +111,12 @@ package final class WriteAheadLogMover: Sendable {
                 } catch let failure {
                     error = failure
                 }
-                let wasFailing = background.withLock { state in
-                    defer {
-                        state.running = false
-                        state.failing = error != nil
-                    }
-                    return state.failing
+                let (first, ended) = background.withLock { state in
+                    state.running = false
+                    return error == nil ? (false, state.streak.succeeded()) : (state.streak.failed(), false)
                 }
-                switch (error, wasFailing) {
-                case (let error?, false): failed(error)
-                case (nil, true): recovered()
-                default: break
-                }
+                if let error, first { failed(error) }
+                if ended { recovered() }
             }
         }
     }
