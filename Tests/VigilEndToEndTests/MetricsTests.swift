@@ -22,14 +22,17 @@ import VigilTestSupport
             let tokens =
                 Hex.encode(sha256("e2e-auditor")) + ":auditor," + Hex.encode(sha256("e2e-officer")) + ":officer,"
                 + Hex.encode(sha256("e2e-ops")) + ":ops"
-            // The checks run every second, and the webhook points at a port where nothing listens, so that every
-            // series has something to say within a few seconds.
+            // The checks run every second, and the webhook answers 503 at once, so that every series has something
+            // to say within a few seconds. (Not a port where nothing listens: the HTTP client tries a refused
+            // connection again until the attempt's 10-second timeout.)
+            let webhook = try RecordingServer.start(statuses: [503])
+            defer { webhook.stop() }
             let daemon = try await DaemonProcess.start(
                 folder: folder, adminKey: keys.admin,
                 extraEnvironment: [
                     "VIGIL_AUTH_TOKENS": tokens, "VIGIL_INTEGRITY_VERIFYINTERVALSECONDS": "1",
                     "VIGIL_INTEGRITY_VIEWSCHECKINTERVALSECONDS": "1",
-                    "VIGIL_ALERTS_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                    "VIGIL_ALERTS_WEBHOOK_URL": "http://127.0.0.1:\(webhook.port)/hook",
                     "VIGIL_ALERTS_WEBHOOK_MAXATTEMPTS": "1", "VIGIL_TRANSPARENCY_CHECKPOINTINTERVALSECONDS": "1",
                 ])
             let client = daemon.client
