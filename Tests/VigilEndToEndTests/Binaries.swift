@@ -178,6 +178,12 @@ final class LogBuffer: Sendable {
     }
 }
 
+/// The value of an unlabelled series in a Prometheus scrape, if the scrape has it.
+func sample(_ series: String, in scrape: String) -> Double? {
+    scrape.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+        .flatMap { Double($0.split(separator: " ").last ?? "") }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -146,13 +146,9 @@ func tamperWith(_ path: String, _ sql: String) async throws {
             // When the daemon found it, by its own account (the failed check's end, in its metrics): this test's
             // own requests may be held back on a busy machine, the daemon's check is what is judged.
             let scrape = try await daemon.client.get("/metrics", token: "e2e-auditor").text
-            let sample = { (series: String) in
-                scrape.split(separator: "\n").first { $0.hasPrefix(series + " ") }
-                    .flatMap { Double($0.split(separator: " ").last ?? "") }
-            }
-            #expect(sample("vigil_integrity_last_check_ok") == 0)
+            #expect(sample("vigil_integrity_last_check_ok", in: scrape) == 0)
             let foundAfter =
-                (sample("vigil_integrity_last_check_timestamp_seconds") ?? .infinity)
+                (sample("vigil_integrity_last_check_timestamp_seconds", in: scrape) ?? .infinity)
                 - tamperedAt.timeIntervalSince1970
             let passes = daemon.logText.split(separator: "\n").filter { $0.contains("integrity.busy") }
                 .joined(separator: "\n")

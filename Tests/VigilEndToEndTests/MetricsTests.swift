@@ -59,8 +59,7 @@ import VigilTestSupport
             #expect(missing.isEmpty, "documented in docs/metrics.md but not exposed: \(missing)")
             // The memory gauges carry the process's own figures.
             for (series, least) in [("process_resident_memory_bytes", 10_000_000.0), ("vigil_sqlite_memory_bytes", 1)] {
-                let line = scrape.text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
-                let value = line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+                let value = sample(series, in: scrape.text) ?? 0
                 #expect(value >= least, "\(series) is \(value)")
             }
             #expect(try await daemon.stop() == 0)

@@ -75,24 +75,21 @@ import VigilTestSupport
             let locked = Atomic<Bool>(false)
             let release = Atomic<Bool>(false)
             let letGoAt = Mutex(Date().addingTimeInterval(60))
-            let lock: Task<Void, any Error> = Task {
-                try await withCheckedThrowingContinuation { continuation in
-                    Thread.detachNewThread {
-                        continuation.resume(
-                            with: Result {
-                                let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
-                                try raw.writeWithoutTransaction { db in
-                                    try db.execute(sql: "BEGIN IMMEDIATE")
-                                    locked.store(true, ordering: .releasing)
-                                    while !release.load(ordering: .acquiring), Date() < letGoAt.withLock({ $0 }) {
-                                        Thread.sleep(forTimeInterval: 0.01)
-                                    }
-                                    try db.execute(sql: "ROLLBACK")
-                                }
-                                try raw.close()
-                            })
+            let lock = Task {
+                try await Parallel.onThreadOfItsOwn(lowerPriority: false) {
+                    Result {
+                        let raw = try DatabaseQueue(path: folder + "/data/vigil.sqlite")
+                        try raw.writeWithoutTransaction { db in
+                            try db.execute(sql: "BEGIN IMMEDIATE")
+                            locked.store(true, ordering: .releasing)
+                            while !release.load(ordering: .acquiring), Date() < letGoAt.withLock({ $0 }) {
+                                Thread.sleep(forTimeInterval: 0.01)
+                            }
+                            try db.execute(sql: "ROLLBACK")
+                        }
+                        try raw.close()
                     }
-                }
+                }.get()
             }
             while !locked.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
             let client = daemon.client
